@@ -1,0 +1,100 @@
+// The bridge's resolved configuration: what every other module reads. The loader
+// (src/config/load.ts) fills every default, so nothing downstream has to guess.
+
+/** A column name in the Django database, or null when the model has no such field. */
+export type Column = string | null;
+
+export interface UserModelMapping {
+  /** Table of AUTH_USER_MODEL (default `auth_user`). */
+  table: string;
+  /** Primary key column (default `id`). */
+  id: string;
+  /** Column of USERNAME_FIELD: the login name that becomes `uid` (default `username`). */
+  username: string;
+  /** Required by the bridge: Django's `password` and `is_active`. */
+  password: string;
+  isActive: string;
+  /** Optional fields: null when the custom model lacks them. */
+  isStaff: Column;
+  isSuperuser: Column;
+  firstName: Column;
+  lastName: Column;
+  email: Column;
+  dateJoined: Column;
+  lastLogin: Column;
+}
+
+export interface M2MMapping {
+  /** The join table, e.g. `auth_user_groups`. */
+  table: string;
+  /** Column pointing at the user (`user_id`). */
+  userColumn: string;
+  /** Column pointing at the other side (`group_id` / `permission_id`). */
+  otherColumn: string;
+}
+
+export interface GroupModelMapping {
+  table: string; // auth_group
+  id: string; // id
+  name: string; // name
+  /** auth_group_permissions: group_id, permission_id; null when not mapped. */
+  permissions: { table: string; groupColumn: string; permissionColumn: string } | null;
+}
+
+export interface PermissionModelMapping {
+  table: string; // auth_permission
+  id: string; // id
+  codename: string; // codename
+  name: string; // name
+  contentType: string; // content_type_id
+  contentTypeTable: string; // django_content_type
+  contentTypeId: string; // id
+  appLabel: string; // app_label
+}
+
+export interface DjangoMapping {
+  users: UserModelMapping;
+  /** The user model's `groups` M2M; null when the model has none (users-only mode). */
+  userGroups: M2MMapping | null;
+  /** The user model's `user_permissions` M2M; null when the model has none. */
+  userPermissions: M2MMapping | null;
+  groups: GroupModelMapping | null;
+  permissions: PermissionModelMapping | null;
+}
+
+export interface TreeLayout {
+  baseDn: string;
+  usersOu: string; // "users"  -> ou=users,<base>
+  groupsOu: string; // "groups"
+  permissionsOu: string; // "permissions"
+  rolesOu: string; // "roles"
+  servicesOu: string; // "services" (only a place for service-account DNs; not required)
+}
+
+export interface ServiceAccount {
+  dn: string;
+  /** A Django-format hash (`pbkdf2_sha256$...`), never plaintext. */
+  password: string;
+}
+
+export interface BridgeConfig {
+  /** Database URL: sqlite:///abs, sqlite://./rel, postgres://..., postgresql://... */
+  database: string;
+  /** ldap://host:port URLs to listen on. */
+  listen: string[];
+  tree: TreeLayout;
+  serviceAccounts: ServiceAccount[];
+  anonymous: { search: boolean };
+  /** Username matching: false (Django's exact, case-sensitive) by default. */
+  caseInsensitiveUsernames: boolean;
+  /** Serve inactive users in searches and memberships (they can never bind). */
+  showInactiveUsers: boolean;
+  django: DjangoMapping;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'; format: 'json' | 'pretty' | 'auto' };
+  limits: {
+    /** Server-side cap on entries returned by one search (sizeLimitExceeded past it). */
+    maxSearchEntries: number;
+    /** Server-side cap on a search's duration, seconds. */
+    maxSearchSeconds: number;
+  };
+}

@@ -1,0 +1,52 @@
+// PostgreSQL through node-postgres. Sessions are read-only (default_transaction_read_only) and
+// every query has a statement timeout, so neither a bug nor a slow query can harm the site.
+import pg from 'pg';
+import type { DjangoMapping } from '../config/types.js';
+import type { DatabaseTarget } from '../config/database-url.js';
+import { SqlStore, type Row } from './sql-store.js';
+import { StoreUnavailableError } from './store.js';
+
+// Errors that mean "the database is not there right now", not "your query is wrong".
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '57014']);
+
+export class PostgresStore extends SqlStore {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+
+  constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number } = {}) {
+    super(map, { param: (n) => `$${n}`, quote: (s) => `"${s.replace(/"/g, '""')}"`, likeIsCaseSensitive: true });
+    const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
+    this.pool = new pg.Pool({
+      host: target.socketDir ?? target.host ?? '127.0.0.1',
+      port: target.port ?? 5432,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      ssl,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+      statement_timeout: opts.statementTimeoutMs ?? 10000,
+      options: '-c default_transaction_read_only=on',
+      application_name: 'django-ldap-bridge',
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => {});
+  }
+
+  protected async query(sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      const r = await this.pool.query(sql, params);
+      return r.rows as Row[];
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      const msg = (e as Error).message ?? '';
+      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|connect/i.test(msg)) throw new StoreUnavailableError(msg);
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

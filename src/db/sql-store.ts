@@ -1,0 +1,380 @@
+// The SQL every relational store shares. A database file (sqlite.ts, postgres.ts) supplies
+// only its driver and dialect; the queries, written once against the configured Django
+// mapping, live here. Every value is a bound parameter; identifiers come from the config and
+// are quoted.
+import type { DjangoMapping } from '../config/types.js';
+import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
+import { SchemaError, type DirectoryStore, type MemberRef, type Page } from './store.js';
+
+export interface Dialect {
+  /** Placeholder for the n-th (1-based) parameter. */
+  param(n: number): string;
+  quote(ident: string): string;
+  /** Whether LIKE compares case-sensitively (PostgreSQL yes, SQLite no). */
+  likeIsCaseSensitive: boolean;
+}
+
+export type Row = Record<string, unknown>;
+
+/** Collects bound parameters while SQL text is built. */
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly d: Dialect) {}
+  add(v: unknown): string {
+    this.values.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    return this.d.param(this.values.length);
+  }
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+function toBool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 't' || v === 'true' || v === 1n;
+}
+
+function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined || v === '') return null;
+  if (v instanceof Date) return v;
+  // SQLite stores Django datetimes as text "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC when USE_TZ).
+  const s = String(v).replace(' ', 'T');
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + 'Z');
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+export abstract class SqlStore implements DirectoryStore {
+  abstract readonly kind: string;
+  readonly hasGroups: boolean;
+  readonly hasPermissions: boolean;
+  protected readonly q: (s: string) => string;
+
+  // Quoted identifiers, computed once.
+  private readonly U: string;
+  private readonly userCols: string;
+  private readonly uid: string;
+  private readonly uname: string;
+  private readonly uactive: string;
+  private readonly usuper: string | null;
+
+  constructor(
+    protected readonly map: DjangoMapping,
+    protected readonly dialect: Dialect,
+  ) {
+    this.q = dialect.quote;
+    const u = map.users;
+    this.hasGroups = !!(map.userGroups && map.groups);
+    this.hasPermissions = !!map.permissions;
+    this.U = this.q(u.table);
+    const col = (c: string | null, alias: string) => (c ? `u.${this.q(c)} AS ${alias}` : `NULL AS ${alias}`);
+    this.userCols = [
+      col(u.id, 'id'),
+      col(u.username, 'username'),
+      col(u.password, 'password'),
+      col(u.isActive, 'is_active'),
+      col(u.isStaff, 'is_staff'),
+      col(u.isSuperuser, 'is_superuser'),
+      col(u.firstName, 'first_name'),
+      col(u.lastName, 'last_name'),
+      col(u.email, 'email'),
+      col(u.dateJoined, 'date_joined'),
+      col(u.lastLogin, 'last_login'),
+    ].join(', ');
+    this.uid = `u.${this.q(u.id)}`;
+    this.uname = `u.${this.q(u.username)}`;
+    this.uactive = `u.${this.q(u.isActive)}`;
+    this.usuper = u.isSuperuser ? `u.${this.q(u.isSuperuser)}` : null;
+  }
+
+  protected abstract query(sql: string, params: unknown[]): Promise<Row[]>;
+  abstract close(): Promise<void>;
+
+  private rowToUser(r: Row): User {
+    return {
+      id: Number(r.id),
+      username: String(r.username),
+      password: r.password === null || r.password === undefined ? '' : String(r.password),
+      isActive: toBool(r.is_active),
+      isStaff: r.is_staff === null || r.is_staff === undefined ? null : toBool(r.is_staff),
+      isSuperuser: r.is_superuser === null || r.is_superuser === undefined ? null : toBool(r.is_superuser),
+      firstName: str(r.first_name),
+      lastName: str(r.last_name),
+      email: str(r.email),
+      dateJoined: toDate(r.date_joined),
+      lastLogin: toDate(r.last_login),
+    };
+  }
+
+  // ------------------------------------------------------------ schema
+
+  async verifySchema(): Promise<void> {
+    const m = this.map;
+    const u = m.users;
+    const checks: Array<[string, string, Array<[string, string | null]>]> = [
+      [
+        'users.table',
+        u.table,
+        [
+          ['users.columns.id', u.id],
+          ['users.usernameField', u.username],
+          ['users.columns.password', u.password],
+          ['users.columns.isActive', u.isActive],
+          ['users.columns.isStaff', u.isStaff],
+          ['users.columns.isSuperuser', u.isSuperuser],
+          ['users.columns.firstName', u.firstName],
+          ['users.columns.lastName', u.lastName],
+          ['users.columns.email', u.email],
+          ['users.columns.dateJoined', u.dateJoined],
+          ['users.columns.lastLogin', u.lastLogin],
+        ],
+      ],
+    ];
+    if (m.userGroups && m.groups) {
+      checks.push(['users.groups.table', m.userGroups.table, [['users.groups.userColumn', m.userGroups.userColumn], ['users.groups.groupColumn', m.userGroups.otherColumn]]]);
+      checks.push(['groups.table', m.groups.table, [['groups.id', m.groups.id], ['groups.name', m.groups.name]]]);
+      if (m.groups.permissions && m.permissions) {
+        const gp = m.groups.permissions;
+        checks.push(['groups.permissions.table', gp.table, [['groups.permissions.groupColumn', gp.groupColumn], ['groups.permissions.permissionColumn', gp.permissionColumn]]]);
+      }
+    }
+    if (m.permissions) {
+      const p = m.permissions;
+      checks.push(['permissions.table', p.table, [['permissions.id', p.id], ['permissions.codename', p.codename], ['permissions.name', p.name], ['permissions.contentType', p.contentType]]]);
+      checks.push(['permissions.contentTypeTable', p.contentTypeTable, [['permissions.contentTypeId', p.contentTypeId], ['permissions.appLabel', p.appLabel]]]);
+      if (m.userPermissions) {
+        checks.push(['users.permissions.table', m.userPermissions.table, [['users.permissions.userColumn', m.userPermissions.userColumn], ['users.permissions.permissionColumn', m.userPermissions.otherColumn]]]);
+      }
+    }
+    const problems: string[] = [];
+    for (const [tableSetting, table, cols] of checks) {
+      try {
+        await this.query(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
+      } catch (e) {
+        problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
+        continue;
+      }
+      for (const [setting, c] of cols) {
+        if (!c) continue;
+        try {
+          await this.query(`SELECT ${this.q(c)} FROM ${this.q(table)} WHERE 1=0`, []);
+        } catch {
+          problems.push(`${setting}: column "${c}" not found in table "${table}"`);
+        }
+      }
+    }
+    if (problems.length) throw new SchemaError(problems.join('\n'));
+  }
+
+  // ------------------------------------------------------------ predicates
+
+  private userColumn(f: UserField): string | null {
+    const u = this.map.users;
+    const c = { id: u.id, username: u.username, email: u.email, firstName: u.firstName, lastName: u.lastName, isStaff: u.isStaff, isSuperuser: u.isSuperuser, isActive: u.isActive }[f];
+    return c ? `u.${this.q(c)}` : null;
+  }
+
+  private groupColumn(f: GroupField): string | null {
+    const g = this.map.groups;
+    if (!g) return null;
+    return `g.${this.q(f === 'id' ? g.id : g.name)}`;
+  }
+
+  private where<F extends string>(p: Predicate<F>, col: (f: F) => string | null, ps: Params, booleans: ReadonlySet<string>): string {
+    switch (p.op) {
+      case 'all':
+        return '1=1';
+      case 'none':
+        return '1=0';
+      case 'and':
+      case 'or':
+        if (p.items.length === 0) return p.op === 'and' ? '1=1' : '1=0';
+        return '(' + p.items.map((i) => this.where(i, col, ps, booleans)).join(p.op === 'and' ? ' AND ' : ' OR ') + ')';
+      case 'not':
+        return `(NOT ${this.where(p.item, col, ps, booleans)})`;
+      case 'present': {
+        const c = col(p.field);
+        if (!c) return '1=0';
+        return booleans.has(p.field) || p.field === 'id' ? `(${c} IS NOT NULL)` : `(${c} IS NOT NULL AND ${c} <> '')`;
+      }
+      case 'eq': {
+        const c = col(p.field);
+        if (!c) return '1=0';
+        if (typeof p.value === 'boolean') return p.value ? `(${c} IS NOT NULL AND ${c})` : `(${c} IS NOT NULL AND NOT ${c})`;
+        if (p.ci) return `lower(${c}) = ${ps.add(String(p.value).toLowerCase())}`;
+        return `${c} = ${ps.add(p.value)}`;
+      }
+      case 'cmp': {
+        const c = col(p.field);
+        if (!c) return '1=0';
+        return `${c} ${p.dir === 'ge' ? '>=' : '<='} ${ps.add(p.value)}`;
+      }
+      case 'like': {
+        const c = col(p.field);
+        if (!c) return '1=0';
+        const fold = (s: string) => (p.ci ? s.toLowerCase() : s);
+        const pattern = (p.initial !== undefined ? escapeLike(fold(p.initial)) : '') + '%' + p.any.map((a) => escapeLike(fold(a)) + '%').join('') + (p.final !== undefined ? escapeLike(fold(p.final)) : '');
+        return `${p.ci ? `lower(${c})` : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ users
+
+  async usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]> {
+    const cond = caseInsensitive ? `lower(${this.uname}) = lower(${this.dialect.param(1)})` : `${this.uname} = ${this.dialect.param(1)}`;
+    const rows = await this.query(`SELECT ${this.userCols} FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 5`, [username]);
+    return rows.map((r) => this.rowToUser(r));
+  }
+
+  async findUsers(pred: UserPredicate, page: Page, activeOnly: boolean): Promise<User[]> {
+    const ps = new Params(this.dialect);
+    const bools = new Set(['isStaff', 'isSuperuser', 'isActive']);
+    const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    const sql = `SELECT ${this.userCols} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    return (await this.query(sql, ps.values)).map((r) => this.rowToUser(r));
+  }
+
+  private inList(ids: number[], ps: Params): string {
+    return ids.map((id) => ps.add(id)).join(', ');
+  }
+
+  async groupsOfUsers(userIds: number[]): Promise<Map<number, Group[]>> {
+    const out = new Map<number, Group[]>();
+    const ug = this.map.userGroups;
+    const g = this.map.groups;
+    if (!ug || !g || userIds.length === 0) return out;
+    const ps = new Params(this.dialect);
+    const sql = `SELECT ug.${this.q(ug.userColumn)} AS uid, g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(ug.table)} ug JOIN ${this.q(g.table)} g ON g.${this.q(g.id)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} IN (${this.inList(userIds, ps)})`;
+    for (const r of await this.query(sql, ps.values)) {
+      const uid = Number(r.uid);
+      let list = out.get(uid);
+      if (!list) out.set(uid, (list = []));
+      list.push({ id: Number(r.id), name: String(r.name) });
+    }
+    return out;
+  }
+
+  async permissionIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    if (!this.map.permissions || userIds.length === 0) return out;
+    const parts: string[] = [];
+    const ps = new Params(this.dialect);
+    const up = this.map.userPermissions;
+    if (up) {
+      parts.push(`SELECT up.${this.q(up.userColumn)} AS uid, up.${this.q(up.otherColumn)} AS pid FROM ${this.q(up.table)} up WHERE up.${this.q(up.userColumn)} IN (${this.inList(userIds, ps)})`);
+    }
+    const ug = this.map.userGroups;
+    const gp = this.map.groups?.permissions;
+    if (ug && gp) {
+      parts.push(
+        `SELECT ug.${this.q(ug.userColumn)} AS uid, gp.${this.q(gp.permissionColumn)} AS pid FROM ${this.q(ug.table)} ug JOIN ${this.q(gp.table)} gp ON gp.${this.q(gp.groupColumn)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} IN (${this.inList(userIds, ps)})`,
+      );
+    }
+    if (!parts.length) return out;
+    for (const r of await this.query(parts.join(' UNION '), ps.values)) {
+      const uid = Number(r.uid);
+      let list = out.get(uid);
+      if (!list) out.set(uid, (list = []));
+      list.push(Number(r.pid));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ groups
+
+  async findGroups(pred: GroupPredicate, page: Page): Promise<Group[]> {
+    const g = this.map.groups;
+    if (!g || !this.hasGroups) return [];
+    const ps = new Params(this.dialect);
+    const w = this.where(pred, (f) => this.groupColumn(f), ps, new Set());
+    const gid = `g.${this.q(g.id)}`;
+    const sql = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w} AND ${gid} > ${ps.add(page.afterId)} ORDER BY ${gid} LIMIT ${ps.add(page.limit)}`;
+    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
+  }
+
+  async groupsByName(name: string, caseInsensitive: boolean): Promise<Group[]> {
+    const g = this.map.groups;
+    if (!g || !this.hasGroups) return [];
+    const n = `g.${this.q(g.name)}`;
+    const cond = caseInsensitive ? `lower(${n}) = lower(${this.dialect.param(1)})` : `${n} = ${this.dialect.param(1)}`;
+    const rows = await this.query(`SELECT g.${this.q(g.id)} AS id, ${n} AS name FROM ${this.q(g.table)} g WHERE ${cond} ORDER BY g.${this.q(g.id)} LIMIT 5`, [name]);
+    return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
+  }
+
+  async groupMembers(groupId: number, page: Page, activeOnly: boolean): Promise<MemberRef[]> {
+    const ug = this.map.userGroups;
+    if (!ug) return [];
+    const ps = new Params(this.dialect);
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = ${ps.add(groupId)}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
+  }
+
+  async isGroupMember(groupId: number, userId: number): Promise<boolean> {
+    const ug = this.map.userGroups;
+    if (!ug) return false;
+    const p = this.dialect.param;
+    const rows = await this.query(`SELECT 1 AS ok FROM ${this.q(ug.table)} WHERE ${this.q(ug.userColumn)} = ${p(1)} AND ${this.q(ug.otherColumn)} = ${p(2)} LIMIT 1`, [userId, groupId]);
+    return rows.length > 0;
+  }
+
+  async groupPermissionIds(groupIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    const gp = this.map.groups?.permissions;
+    if (!gp || !this.map.permissions || groupIds.length === 0) return out;
+    const ps = new Params(this.dialect);
+    const sql = `SELECT ${this.q(gp.groupColumn)} AS gid, ${this.q(gp.permissionColumn)} AS pid FROM ${this.q(gp.table)} WHERE ${this.q(gp.groupColumn)} IN (${this.inList(groupIds, ps)})`;
+    for (const r of await this.query(sql, ps.values)) {
+      const gid = Number(r.gid);
+      let list = out.get(gid);
+      if (!list) out.set(gid, (list = []));
+      list.push(Number(r.pid));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ permissions
+
+  async allPermissions(): Promise<Permission[]> {
+    const p = this.map.permissions;
+    if (!p) return [];
+    const sql = `SELECT p.${this.q(p.id)} AS id, ct.${this.q(p.appLabel)} AS app_label, p.${this.q(p.codename)} AS codename, p.${this.q(p.name)} AS name FROM ${this.q(p.table)} p JOIN ${this.q(p.contentTypeTable)} ct ON ct.${this.q(p.contentTypeId)} = p.${this.q(p.contentType)} ORDER BY p.${this.q(p.id)}`;
+    return (await this.query(sql, [])).map((r) => ({ id: Number(r.id), appLabel: String(r.app_label), codename: String(r.codename), name: String(r.name) }));
+  }
+
+  /** SQL for "user u holds permission <param>" without the superuser rule. */
+  private holdsPermission(ps: Params, permissionId: number): string {
+    const ors: string[] = [];
+    const up = this.map.userPermissions;
+    if (up) ors.push(`EXISTS (SELECT 1 FROM ${this.q(up.table)} up WHERE up.${this.q(up.userColumn)} = ${this.uid} AND up.${this.q(up.otherColumn)} = ${ps.add(permissionId)})`);
+    const ug = this.map.userGroups;
+    const gp = this.map.groups?.permissions;
+    if (ug && gp) {
+      ors.push(
+        `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.q(gp.table)} gp ON gp.${this.q(gp.groupColumn)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} = ${this.uid} AND gp.${this.q(gp.permissionColumn)} = ${ps.add(permissionId)})`,
+      );
+    }
+    return ors.length ? ors.join(' OR ') : '1=0';
+  }
+
+  async permissionHolders(permissionId: number, page: Page, activeOnly: boolean): Promise<MemberRef[]> {
+    const ps = new Params(this.dialect);
+    const holds = this.holdsPermission(ps, permissionId);
+    const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.U} u WHERE ${cond}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
+  }
+
+  async userHasPermission(userId: number, permissionId: number): Promise<boolean> {
+    const ps = new Params(this.dialect);
+    const holds = this.holdsPermission(ps, permissionId);
+    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uid} = ${ps.add(userId)} AND (${holds})`;
+    return (await this.query(sql, ps.values)).length > 0;
+  }
+}

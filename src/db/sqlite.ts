@@ -1,0 +1,44 @@
+// SQLite through better-sqlite3, opened read-only: the bridge never writes to Django's data.
+// better-sqlite3 is synchronous; each query is a single indexed lookup or a bounded page,
+// so the event loop is held for microseconds, not for a table scan.
+import Database from 'better-sqlite3';
+import type { DjangoMapping } from '../config/types.js';
+import { SqlStore, type Row } from './sql-store.js';
+import { StoreUnavailableError } from './store.js';
+
+export class SqliteStore extends SqlStore {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(path: string, map: DjangoMapping) {
+    super(map, { param: () => '?', quote: (s) => `"${s.replace(/"/g, '""')}"`, likeIsCaseSensitive: false });
+    try {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      // Django writes while we read: wait briefly for its write lock instead of failing.
+      this.db.pragma('busy_timeout = 2000');
+    } catch (e) {
+      throw new StoreUnavailableError(`database: cannot open SQLite file "${path}": ${(e as Error).message}`);
+    }
+  }
+
+  protected async query(sql: string, params: unknown[]): Promise<Row[]> {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      // Prepared statements are cached by text; the text never holds a value (all are bound).
+      if (this.statements.size < 500) this.statements.set(sql, st);
+    }
+    try {
+      return st.all(...params) as Row[];
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN') throw new StoreUnavailableError((e as Error).message);
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,51 @@
+// The one interface every database answers (as slapd's backends answer one table of
+// operations): the LDAP edge and the directory model never see SQL or a driver.
+import type { Group, GroupPredicate, Permission, User, UserPredicate } from '../directory/model.js';
+
+export interface Page {
+  /** Keyset pagination: only rows with id greater than this. */
+  afterId: number;
+  limit: number;
+}
+
+export interface MemberRef {
+  id: number;
+  username: string;
+}
+
+export interface DirectoryStore {
+  /** What the mapped user model has: without them the bridge serves users only. */
+  readonly hasGroups: boolean;
+  readonly hasPermissions: boolean;
+  readonly kind: string;
+
+  /** Checks every mapped table and column; throws SchemaError naming the setting to fix. */
+  verifySchema(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Users whose username matches exactly, or case-insensitively (at most a few rows). */
+  usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]>;
+  findUsers(pred: UserPredicate, page: Page, activeOnly: boolean): Promise<User[]>;
+  /** Group memberships of a batch of users. */
+  groupsOfUsers(userIds: number[]): Promise<Map<number, Group[]>>;
+  /** Permission ids held directly or through a group, for a batch of users (not superuser rules). */
+  permissionIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
+
+  findGroups(pred: GroupPredicate, page: Page): Promise<Group[]>;
+  groupsByName(name: string, caseInsensitive: boolean): Promise<Group[]>;
+  groupMembers(groupId: number, page: Page, activeOnly: boolean): Promise<MemberRef[]>;
+  isGroupMember(groupId: number, userId: number): Promise<boolean>;
+  groupPermissionIds(groupIds: number[]): Promise<Map<number, number[]>>;
+
+  allPermissions(): Promise<Permission[]>;
+  /** Active users holding a permission directly, through a group, or as superuser. */
+  permissionHolders(permissionId: number, page: Page, activeOnly: boolean): Promise<MemberRef[]>;
+  /** Direct or group permission (superuser and is_active are the directory's business). */
+  userHasPermission(userId: number, permissionId: number): Promise<boolean>;
+}
+
+/** A mapped table or column does not exist, or the database refused the schema probe. */
+export class SchemaError extends Error {}
+
+/** The database could not be reached or failed mid-query: callers answer `unavailable`. */
+export class StoreUnavailableError extends Error {}

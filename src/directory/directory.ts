@@ -1,0 +1,202 @@
+// Django's rules over a store: who is visible, who may log in, what permissions a user
+// effectively holds (Django's ModelBackend: inactive users hold none, active superusers hold
+// all, others hold their own plus their groups'). The LDAP edge asks here, never the store.
+import type { DirectoryStore, MemberRef } from '../db/store.js';
+import type { Group, GroupPredicate, Permission, Role, User, UserPredicate } from './model.js';
+
+export interface DirectoryOptions {
+  caseInsensitiveUsernames: boolean;
+  showInactiveUsers: boolean;
+}
+
+const BATCH = 500;
+const PERMISSION_CACHE_MS = 5000;
+
+export class Directory {
+  private permCache: { at: number; list: Permission[]; byId: Map<number, Permission>; byName: Map<string, Permission> } | undefined;
+
+  constructor(
+    readonly store: DirectoryStore,
+    readonly opts: DirectoryOptions,
+  ) {}
+
+  get hasGroups(): boolean {
+    return this.store.hasGroups;
+  }
+  get hasPermissions(): boolean {
+    return this.store.hasPermissions;
+  }
+
+  /** Usernames compare exactly unless configured otherwise; with case-insensitive matching an
+   * exact hit wins, and two case-twins without an exact hit match nobody (as Django's
+   * get(username__iexact=...) would raise). */
+  private pick(users: User[], username: string): User | undefined {
+    if (!this.opts.caseInsensitiveUsernames) return users.find((u) => u.username === username);
+    const exact = users.find((u) => u.username === username);
+    if (exact) return exact;
+    return users.length === 1 ? users[0] : undefined;
+  }
+
+  /** The account a bind names, active or not (the bind decides what inactive means). */
+  async loginUser(username: string): Promise<User | undefined> {
+    return this.pick(await this.store.usersByUsername(username, this.opts.caseInsensitiveUsernames), username);
+  }
+
+  isVisible(u: User): boolean {
+    return u.isActive || this.opts.showInactiveUsers;
+  }
+
+  /** A user as searches and memberships see them. */
+  async user(username: string): Promise<User | undefined> {
+    const u = await this.loginUser(username);
+    return u && this.isVisible(u) ? u : undefined;
+  }
+
+  /** Streams users matching a predicate in id order, a page at a time. */
+  async *users(pred: UserPredicate, restrictToId?: number): AsyncGenerator<User[]> {
+    let afterId = restrictToId !== undefined ? restrictToId - 1 : 0;
+    const activeOnly = !this.opts.showInactiveUsers;
+    for (;;) {
+      const limit = restrictToId !== undefined ? 1 : BATCH;
+      const page = await this.store.findUsers(pred, { afterId, limit }, activeOnly);
+      const rows = restrictToId !== undefined ? page.filter((u) => u.id === restrictToId) : page;
+      if (rows.length) yield rows;
+      if (restrictToId !== undefined || page.length < limit) return;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  async groupsOf(users: User[]): Promise<Map<number, Group[]>> {
+    if (!this.store.hasGroups) return new Map();
+    const m = await this.store.groupsOfUsers(users.map((u) => u.id));
+    for (const list of m.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return m;
+  }
+
+  /** Effective permissions as Django's ModelBackend computes them. */
+  async permissionsOf(users: User[]): Promise<Map<number, Permission[]>> {
+    const out = new Map<number, Permission[]>();
+    if (!this.store.hasPermissions || users.length === 0) return out;
+    const cache = await this.permissionIndex();
+    const ordinary = users.filter((u) => u.isActive && !u.isSuperuser);
+    const ids = ordinary.length ? await this.store.permissionIdsOfUsers(ordinary.map((u) => u.id)) : new Map<number, number[]>();
+    for (const u of users) {
+      if (!u.isActive) out.set(u.id, []);
+      else if (u.isSuperuser) out.set(u.id, cache.list);
+      else {
+        const seen = new Set(ids.get(u.id) ?? []);
+        out.set(
+          u.id,
+          cache.list.filter((p) => seen.has(p.id)),
+        );
+      }
+    }
+    return out;
+  }
+
+  private async permissionIndex() {
+    const now = Date.now();
+    if (!this.permCache || now - this.permCache.at > PERMISSION_CACHE_MS) {
+      const list = (await this.store.allPermissions()).sort((a, b) => {
+        const x = `${a.appLabel}.${a.codename}`;
+        const y = `${b.appLabel}.${b.codename}`;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      this.permCache = {
+        at: now,
+        list,
+        byId: new Map(list.map((p) => [p.id, p])),
+        byName: new Map(list.map((p) => [`${p.appLabel}.${p.codename}`, p])),
+      };
+    }
+    return this.permCache;
+  }
+
+  async permissions(): Promise<Permission[]> {
+    return (await this.permissionIndex()).list;
+  }
+
+  async permission(appLabel: string, codename: string): Promise<Permission | undefined> {
+    return (await this.permissionIndex()).byName.get(`${appLabel}.${codename}`);
+  }
+
+  async permissionsById(): Promise<Map<number, Permission>> {
+    return (await this.permissionIndex()).byId;
+  }
+
+  /** Django group names are case-sensitive and unique; LDAP cn is not. Exact name first. */
+  async group(name: string): Promise<Group | undefined> {
+    if (!this.store.hasGroups) return undefined;
+    const exact = await this.store.groupsByName(name, false);
+    if (exact.length) return exact[0];
+    const ci = await this.store.groupsByName(name, true);
+    return ci.length === 1 ? ci[0] : undefined;
+  }
+
+  async *groups(pred: GroupPredicate): AsyncGenerator<Group[]> {
+    let afterId = 0;
+    for (;;) {
+      const page = await this.store.findGroups(pred, { afterId, limit: BATCH });
+      if (page.length) yield page;
+      if (page.length < BATCH) return;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  async groupPermissions(groups: Group[]): Promise<Map<number, Permission[]>> {
+    const out = new Map<number, Permission[]>();
+    if (!this.store.hasPermissions || groups.length === 0) return out;
+    const byId = await this.permissionsById();
+    const ids = await this.store.groupPermissionIds(groups.map((g) => g.id));
+    for (const g of groups) {
+      out.set(
+        g.id,
+        (ids.get(g.id) ?? []).map((id) => byId.get(id)).filter((p): p is Permission => !!p).sort((a, b) => (`${a.appLabel}.${a.codename}` < `${b.appLabel}.${b.codename}` ? -1 : 1)),
+      );
+    }
+    return out;
+  }
+
+  async *groupMembers(group: Group): AsyncGenerator<MemberRef[]> {
+    let afterId = 0;
+    for (;;) {
+      const page = await this.store.groupMembers(group.id, { afterId, limit: BATCH }, !this.opts.showInactiveUsers);
+      if (page.length) yield page;
+      if (page.length < BATCH) return;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  async isGroupMember(group: Group, user: User): Promise<boolean> {
+    if (!this.isVisible(user)) return false;
+    return this.store.isGroupMember(group.id, user.id);
+  }
+
+  /** Members of a permission's virtual group: active users holding it (Django's has_perm). */
+  async *permissionHolders(p: Permission): AsyncGenerator<MemberRef[]> {
+    let afterId = 0;
+    for (;;) {
+      const page = await this.store.permissionHolders(p.id, { afterId, limit: BATCH }, true);
+      if (page.length) yield page;
+      if (page.length < BATCH) return;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  /** Django's user.has_perm for a model permission. */
+  async hasPermission(user: User, p: Permission): Promise<boolean> {
+    if (!user.isActive) return false;
+    if (user.isSuperuser) return true;
+    return this.store.userHasPermission(user.id, p.id);
+  }
+
+  roleHolds(role: Role, u: User): boolean {
+    if (!this.isVisible(u)) return false;
+    return role === 'staff' ? u.isStaff === true : u.isSuperuser === true;
+  }
+
+  async *roleMembers(role: Role): AsyncGenerator<User[]> {
+    const field = role === 'staff' ? 'isStaff' : 'isSuperuser';
+    yield* this.users({ op: 'eq', field, value: true, ci: false });
+  }
+}

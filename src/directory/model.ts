@@ -1,0 +1,57 @@
+// The directory model: Django's users, groups and permissions as the bridge understands them.
+// Nothing here knows LDAP or SQL; the LDAP edge asks questions in these terms and the stores
+// in src/db/ answer them.
+
+export interface User {
+  id: number;
+  username: string;
+  /** The stored Django hash. Never logged, never served. */
+  password: string;
+  isActive: boolean;
+  isStaff: boolean | null; // null: the user model has no such field
+  isSuperuser: boolean | null;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  dateJoined: Date | null;
+  lastLogin: Date | null;
+}
+
+export interface Group {
+  id: number;
+  name: string;
+}
+
+export interface Permission {
+  id: number;
+  appLabel: string;
+  codename: string;
+  name: string;
+}
+
+export type Role = 'staff' | 'superusers';
+
+export type UserField = 'id' | 'username' | 'email' | 'firstName' | 'lastName' | 'isStaff' | 'isSuperuser' | 'isActive';
+export type GroupField = 'id' | 'name';
+
+/**
+ * A row predicate the stores turn into a WHERE clause. It may be looser than what the caller
+ * wants (a superset): the LDAP edge re-checks every candidate with the exact filter.
+ */
+export type Predicate<F extends string> =
+  | { op: 'all' }
+  | { op: 'none' }
+  | { op: 'and' | 'or'; items: Predicate<F>[] }
+  | { op: 'not'; item: Predicate<F> }
+  /** Equality; `ci` compares case-insensitively (ASCII values only; see filter-plan). */
+  | { op: 'eq'; field: F; value: string | number | boolean; ci: boolean }
+  | { op: 'like'; field: F; initial?: string; any: string[]; final?: string; ci: boolean }
+  | { op: 'cmp'; field: F; dir: 'ge' | 'le'; value: string | number; ci: boolean }
+  /** The field holds a non-empty value. */
+  | { op: 'present'; field: F };
+
+export type UserPredicate = Predicate<UserField>;
+export type GroupPredicate = Predicate<GroupField>;
+
+export const ALL = { op: 'all' } as const;
+export const NONE = { op: 'none' } as const;

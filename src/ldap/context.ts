@@ -1,0 +1,54 @@
+// What every operation handler shares: the tree, the directory, the config, the log, and the
+// per-connection session (who is bound).
+import type { Logger } from 'pino';
+import type { BridgeConfig } from '../config/types.js';
+import type { Directory } from '../directory/directory.js';
+import type { Dit } from './dit.js';
+import type { Equality } from './schema.js';
+import { attributeType } from './schema.js';
+import type { MatchContext } from './filter.js';
+
+export type Identity =
+  | { kind: 'anonymous' }
+  | { kind: 'service'; dn: string }
+  | { kind: 'user'; dn: string; userId: number; username: string };
+
+export interface Session {
+  readonly id: number;
+  readonly peer: string;
+  identity: Identity;
+  /** Message ids of searches in progress, to honour Abandon. */
+  readonly running: Map<number, { abandoned: boolean }>;
+}
+
+export interface ServiceAccountEntry {
+  dn: string;
+  key: string;
+  password: string;
+}
+
+export class BridgeContext implements MatchContext {
+  readonly caseExactDnTypes: ReadonlySet<string>;
+  /** A real stored hash whose cost the dummy check for unknown users imitates. */
+  sampleHash = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+  constructor(
+    readonly config: BridgeConfig,
+    readonly dit: Dit,
+    readonly directory: Directory,
+    readonly log: Logger,
+    readonly serviceAccounts: ServiceAccountEntry[],
+    readonly version: string,
+  ) {
+    this.caseExactDnTypes = dit.caseExactTypes;
+  }
+
+  equalityOf(key: string): Equality {
+    if (key === 'uid' || key === 'memberuid') return this.config.caseInsensitiveUsernames ? 'caseIgnore' : 'caseExact';
+    return attributeType(key)?.equality ?? 'caseIgnore';
+  }
+
+  serviceAccount(dnKey: string): ServiceAccountEntry | undefined {
+    return this.serviceAccounts.find((s) => s.key === dnKey);
+  }
+}

@@ -1,0 +1,116 @@
+// The directory information tree: where each Django object lives, and what a DN names.
+//
+//   <base>                                   the naming context
+//   ├── ou=users         uid=<username>      a Django user
+//   ├── ou=groups        cn=<group name>     a Django group
+//   ├── ou=permissions   cn=<app>.<codename> users holding a permission
+//   └── ou=roles         cn=staff, cn=superusers
+import type { TreeLayout } from '../config/types.js';
+import type { Permission, Role } from '../directory/model.js';
+import { escapeDnValue, formatDn, normalizeDn, parseDn, type Rdn } from './dn.js';
+import { attributeKey } from './schema.js';
+
+export type Container = 'users' | 'groups' | 'permissions' | 'roles';
+export const CONTAINERS: Container[] = ['users', 'groups', 'permissions', 'roles'];
+
+export type Target =
+  | { kind: 'root' }
+  | { kind: 'subschema' }
+  | { kind: 'base' }
+  | { kind: 'ou'; ou: Container }
+  | { kind: 'user'; username: string }
+  | { kind: 'group'; name: string }
+  | { kind: 'permission'; appLabel: string; codename: string }
+  | { kind: 'role'; role: Role }
+  /** Nothing by that name; `matched` is the deepest entry that does exist above it. */
+  | { kind: 'none'; matched: string };
+
+export const SUBSCHEMA_DN = 'cn=Subschema';
+export const ROLES: Role[] = ['staff', 'superusers'];
+
+export class Dit {
+  readonly baseDn: string;
+  private readonly baseRdns: Rdn[];
+  private readonly baseKey: string;
+  private readonly ouNames: Record<Container, string>;
+  private readonly ouByKey = new Map<string, Container>();
+  readonly containerDn: Record<Container, string>;
+  /** Types whose values compare case-exactly inside DNs (uid unless usernames are case-insensitive). */
+  readonly caseExactTypes: ReadonlySet<string>;
+
+  constructor(tree: TreeLayout, caseInsensitiveUsernames: boolean) {
+    this.baseRdns = parseDn(tree.baseDn);
+    this.baseDn = formatDn(this.baseRdns);
+    this.caseExactTypes = caseInsensitiveUsernames ? new Set() : new Set(['uid']);
+    this.baseKey = normalizeDn(this.baseRdns);
+    this.ouNames = { users: tree.usersOu, groups: tree.groupsOu, permissions: tree.permissionsOu, roles: tree.rolesOu };
+    this.containerDn = {} as Record<Container, string>;
+    for (const c of CONTAINERS) {
+      this.containerDn[c] = `ou=${escapeDnValue(this.ouNames[c])},${this.baseDn}`;
+      this.ouByKey.set(this.ouNames[c].toLowerCase(), c);
+    }
+  }
+
+  userDn(username: string): string {
+    return `uid=${escapeDnValue(username)},${this.containerDn.users}`;
+  }
+  groupDn(name: string): string {
+    return `cn=${escapeDnValue(name)},${this.containerDn.groups}`;
+  }
+  permissionDn(p: Pick<Permission, 'appLabel' | 'codename'>): string {
+    return `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`;
+  }
+  roleDn(role: Role): string {
+    return `cn=${role},${this.containerDn.roles}`;
+  }
+
+  /** Normalised key of a DN for equality tests (throws InvalidDnError). */
+  key(dn: string | Rdn[]): string {
+    return normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+  }
+
+  /** What a DN names. Throws InvalidDnError on bad syntax. */
+  classify(dn: string): Target {
+    const rdns = parseDn(dn);
+    if (rdns.length === 0) return { kind: 'root' };
+    if (rdns.length === 1 && rdns[0].length === 1 && attributeKey(rdns[0][0].type) === 'cn' && rdns[0][0].value.toLowerCase() === 'subschema') {
+      return { kind: 'subschema' };
+    }
+    const extra = rdns.length - this.baseRdns.length;
+    if (extra < 0 || normalizeDn(rdns.slice(extra)) !== this.baseKey) return { kind: 'none', matched: '' };
+    if (extra === 0) return { kind: 'base' };
+    const ouRdn = rdns[extra - 1];
+    const ou = ouRdn.length === 1 && attributeKey(ouRdn[0].type) === 'ou' ? this.ouByKey.get(ouRdn[0].value.toLowerCase()) : undefined;
+    if (!ou) return { kind: 'none', matched: this.baseDn };
+    if (extra === 1) return { kind: 'ou', ou };
+    const matched = this.containerDn[ou];
+    if (extra > 2) return { kind: 'none', matched: '' };
+    const leaf = rdns[0];
+    if (leaf.length !== 1) return { kind: 'none', matched };
+    const type = attributeKey(leaf[0].type);
+    const value = leaf[0].value;
+    switch (ou) {
+      case 'users':
+        return type === 'uid' ? { kind: 'user', username: value } : { kind: 'none', matched };
+      case 'groups':
+        return type === 'cn' ? { kind: 'group', name: value } : { kind: 'none', matched };
+      case 'permissions': {
+        const dot = value.indexOf('.');
+        if (type !== 'cn' || dot <= 0) return { kind: 'none', matched };
+        return { kind: 'permission', appLabel: value.slice(0, dot), codename: value.slice(dot + 1) };
+      }
+      case 'roles': {
+        const role = ROLES.find((r) => r === value.toLowerCase());
+        return type === 'cn' && role ? { kind: 'role', role } : { kind: 'none', matched };
+      }
+    }
+  }
+
+  /** The RDN value an OU is named with. */
+  ouName(c: Container): string {
+    return this.ouNames[c];
+  }
+  baseRdn(): Rdn {
+    return this.baseRdns[0];
+  }
+}

@@ -1,0 +1,202 @@
+// Turns directory objects into LDAP entries. Only what a request selects (or its filter
+// reads) is computed: a search for one uid that asks for [uid] costs no group or permission
+// query.
+import { createHash } from 'node:crypto';
+import type { Group, Permission, Role, User } from '../directory/model.js';
+import type { EvalEntry } from './filter.js';
+import { attributeKey, attributeType, subschemaValues } from './schema.js';
+import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
+import { attributeKey as key } from './schema.js';
+
+export class Entry implements EvalEntry {
+  private readonly attrs = new Map<string, { name: string; values: string[] }>();
+  constructor(readonly dn: string) {}
+
+  /** Adds an attribute under its schema name; empty values are dropped (LDAP has none). */
+  set(name: string, values: readonly (string | null | undefined)[]): this {
+    const vs = values.filter((v): v is string => typeof v === 'string' && v !== '');
+    if (vs.length) this.attrs.set(key(name), { name, values: vs });
+    return this;
+  }
+  get(k: string): readonly string[] | undefined {
+    return this.attrs.get(k)?.values;
+  }
+  has(k: string): boolean {
+    return this.attrs.has(k);
+  }
+  /** Attributes to send, in insertion order, limited by the selection. */
+  select(sel: Selection): Array<[string, string[]]> {
+    const out: Array<[string, string[]]> = [];
+    for (const [k, a] of this.attrs) {
+      if (sel.wants(k)) out.push([a.name, a.values]);
+    }
+    return out;
+  }
+}
+
+/** Which attributes a search asked for (RFC 4511 §4.5.1.8, plus RFC 3673 '+'). */
+export class Selection {
+  readonly allUser: boolean;
+  readonly allOperational: boolean;
+  readonly names: ReadonlySet<string>;
+  constructor(requested: readonly string[]) {
+    const names = new Set<string>();
+    let allUser = requested.length === 0;
+    let allOperational = false;
+    for (const r of requested) {
+      if (r === '*') allUser = true;
+      else if (r === '+') allOperational = true;
+      else if (r === '1.1') continue;
+      else names.add(attributeKey(r));
+    }
+    this.allUser = allUser;
+    this.allOperational = allOperational;
+    this.names = names;
+  }
+  wants(k: string): boolean {
+    if (this.names.has(k)) return true;
+    const at = attributeType(k);
+    const operational = at?.operational === true;
+    return operational ? this.allOperational : this.allUser;
+  }
+}
+
+export const GENERALIZED_TIME = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+const bool = (b: boolean | null): string | null => (b === null ? null : b ? 'TRUE' : 'FALSE');
+
+/** A stable UUID per object (name-based, RFC 4122 §4.3 style) so entryUUID survives restarts. */
+function entryUuid(kind: string, id: string | number): string {
+  const h = createHash('sha1').update(`django-ldap-bridge:${kind}:${id}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+function operational(e: Entry, kind: string, id: string | number, hasChildren: boolean): Entry {
+  return e
+    .set('entryUUID', [entryUuid(kind, id)])
+    .set('entryDN', [e.dn])
+    .set('subschemaSubentry', [SUBSCHEMA_DN])
+    .set('hasSubordinates', [hasChildren ? 'TRUE' : 'FALSE']);
+}
+
+export interface UserExtras {
+  groups?: Group[];
+  permissions?: Permission[];
+  roles?: Role[];
+}
+
+export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
+  const first = u.firstName?.trim() ?? '';
+  const last = u.lastName?.trim() ?? '';
+  const full = `${first} ${last}`.trim();
+  const cn = full || u.username;
+  const e = new Entry(dit.userDn(u.username))
+    .set('objectClass', ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'])
+    .set('uid', [u.username])
+    .set('cn', [cn])
+    .set('sn', [last || u.username])
+    .set('givenName', [first])
+    .set('displayName', [cn])
+    .set('mail', [u.email])
+    .set('djangoId', [String(u.id)])
+    .set('djangoIsActive', [bool(u.isActive)])
+    .set('djangoIsStaff', [bool(u.isStaff)])
+    .set('djangoIsSuperuser', [bool(u.isSuperuser)])
+    .set('djangoDateJoined', [u.dateJoined ? GENERALIZED_TIME(u.dateJoined) : null])
+    .set('djangoLastLogin', [u.lastLogin ? GENERALIZED_TIME(u.lastLogin) : null]);
+  if (x.groups || x.permissions || x.roles) {
+    e.set('memberOf', [
+      ...(x.groups ?? []).map((g) => dit.groupDn(g.name)),
+      ...(x.permissions ?? []).map((p) => dit.permissionDn(p)),
+      ...(x.roles ?? []).map((r) => dit.roleDn(r)),
+    ]);
+  }
+  if (x.permissions) e.set('djangoPermission', x.permissions.map((p) => `${p.appLabel}.${p.codename}`));
+  return operational(e, 'user', u.id, false);
+}
+
+export interface GroupMembers {
+  usernames: string[];
+}
+
+const GROUP_CLASSES = ['top', 'groupOfNames', 'djangoGroup'];
+
+export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined): Entry {
+  const e = new Entry(dit.groupDn(g.name)).set('objectClass', GROUP_CLASSES).set('cn', [g.name]).set('djangoId', [String(g.id)]);
+  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
+  if (permissions) e.set('djangoPermission', permissions.map((p) => `${p.appLabel}.${p.codename}`));
+  return operational(e, 'group', g.id, false);
+}
+
+export function permissionEntry(dit: Dit, p: Permission, members: string[] | undefined): Entry {
+  const e = new Entry(dit.permissionDn(p))
+    .set('objectClass', GROUP_CLASSES)
+    .set('cn', [`${p.appLabel}.${p.codename}`])
+    .set('description', [p.name])
+    .set('djangoId', [String(p.id)])
+    .set('djangoPermission', [`${p.appLabel}.${p.codename}`]);
+  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
+  return operational(e, 'permission', p.id, false);
+}
+
+const ROLE_DESCRIPTION: Record<Role, string> = {
+  staff: 'Active Django users with is_staff',
+  superusers: 'Active Django users with is_superuser',
+};
+
+export function roleEntry(dit: Dit, role: Role, members: string[] | undefined): Entry {
+  const e = new Entry(dit.roleDn(role)).set('objectClass', GROUP_CLASSES).set('cn', [role]).set('description', [ROLE_DESCRIPTION[role]]);
+  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
+  return operational(e, 'role', role, false);
+}
+
+export function containerEntry(dit: Dit, c: Container): Entry {
+  return operational(new Entry(dit.containerDn[c]).set('objectClass', ['top', 'organizationalUnit']).set('ou', [dit.ouName(c)]), 'ou', c, true);
+}
+
+export function baseEntry(dit: Dit): Entry {
+  const rdn = dit.baseRdn();
+  const e = new Entry(dit.baseDn);
+  const t = rdn.length === 1 ? attributeKey(rdn[0].type) : '';
+  if (t === 'dc') e.set('objectClass', ['top', 'dcObject', 'domain']).set('dc', [rdn[0].value]);
+  else if (t === 'o') e.set('objectClass', ['top', 'organization']).set('o', [rdn[0].value]);
+  else if (t === 'ou') e.set('objectClass', ['top', 'organizationalUnit']).set('ou', [rdn[0].value]);
+  else {
+    e.set('objectClass', ['top', 'extensibleObject']);
+    for (const ava of rdn) e.set(ava.type, [ava.value]);
+  }
+  return operational(e, 'base', dit.baseDn, true);
+}
+
+export function rootDseEntry(dit: Dit, version: string, extensions: string[], controls: string[]): Entry {
+  return new Entry('')
+    .set('objectClass', ['top', 'extensibleObject'])
+    .set('namingContexts', [dit.baseDn])
+    .set('supportedLDAPVersion', ['3'])
+    .set('supportedControl', controls)
+    .set('supportedExtension', extensions)
+    .set('supportedFeatures', [
+      '1.3.6.1.4.1.4203.1.5.1', // all operational attributes ('+'), RFC 3673
+      '1.3.6.1.4.1.4203.1.5.3', // absolute true and false filters, RFC 4526
+    ])
+    .set('supportedSASLMechanisms', [])
+    .set('subschemaSubentry', [SUBSCHEMA_DN])
+    .set('vendorName', ['django-ldap-bridge'])
+    .set('vendorVersion', [version]);
+}
+
+let subschemaCache: ReturnType<typeof subschemaValues> | undefined;
+export function subschemaEntry(): Entry {
+  subschemaCache ??= subschemaValues();
+  return new Entry(SUBSCHEMA_DN)
+    .set('objectClass', ['top', 'subentry', 'subschema', 'extensibleObject'])
+    .set('cn', ['Subschema'])
+    .set('attributeTypes', subschemaCache.attributeTypes)
+    .set('objectClasses', subschemaCache.objectClasses);
+}
+
+/** objectClass values of each kind of entry, for compares that must not load members. */
+export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'];
+export const GROUPISH_CLASSES = GROUP_CLASSES;

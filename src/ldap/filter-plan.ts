@@ -1,0 +1,132 @@
+// Translates an LDAP filter into a directory predicate the store can run as one indexed
+// query. The predicate may select MORE rows than the filter (never fewer); every candidate
+// is then checked with the exact filter in memory (filter.ts), so anything SQL cannot say
+// exactly is simply left to that check. `exact` tracks whether the translation can be
+// negated: NOT of a superset is not a superset, so an inexact operand makes NOT select all.
+import type { GroupField, Predicate, UserField } from '../directory/model.js';
+import type { Filter } from './filter.js';
+import { attributeKey, normalizeValue } from './schema.js';
+
+interface Plan<F extends string> {
+  pred: Predicate<F>;
+  exact: boolean;
+}
+
+const ALL = { pred: { op: 'all' }, exact: false } as const;
+
+// Only ASCII values are pushed to SQL case-insensitively: SQLite's lower() and PostgreSQL's
+// lower() under a C locale fold ASCII only, while LDAP folds all of Unicode.
+const ASCII = /^[\x00-\x7f]*$/;
+
+interface FieldSpec<F extends string> {
+  field: F;
+  kind: 'text' | 'int' | 'bool';
+  ci: boolean;
+}
+
+function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F> | undefined, staticMatch: (f: Filter) => boolean | undefined): Plan<F> {
+  const s = staticMatch(f);
+  if (s !== undefined) return { pred: { op: s ? 'all' : 'none' }, exact: true };
+  switch (f.type) {
+    case 'and': {
+      const parts = f.filters.map((x) => plan(x, fieldOf, staticMatch));
+      if (parts.some((p) => p.pred.op === 'none' && p.exact)) return { pred: { op: 'none' }, exact: true };
+      const items = parts.filter((p) => p.pred.op !== 'all').map((p) => p.pred);
+      const exact = parts.every((p) => p.exact);
+      if (items.length === 0) return { pred: { op: 'all' }, exact };
+      return { pred: items.length === 1 ? items[0] : { op: 'and', items }, exact };
+    }
+    case 'or': {
+      const parts = f.filters.map((x) => plan(x, fieldOf, staticMatch));
+      if (parts.some((p) => p.pred.op === 'all')) return { pred: { op: 'all' }, exact: parts.every((p) => p.exact) };
+      const items = parts.filter((p) => p.pred.op !== 'none').map((p) => p.pred);
+      const exact = parts.every((p) => p.exact);
+      if (items.length === 0) return { pred: { op: 'none' }, exact };
+      return { pred: items.length === 1 ? items[0] : { op: 'or', items }, exact };
+    }
+    case 'not': {
+      const inner = plan(f.filter, fieldOf, staticMatch);
+      if (!inner.exact) return ALL;
+      if (inner.pred.op === 'all') return { pred: { op: 'none' }, exact: true };
+      if (inner.pred.op === 'none') return { pred: { op: 'all' }, exact: true };
+      return { pred: { op: 'not', item: inner.pred }, exact: true };
+    }
+    case 'present': {
+      const spec = fieldOf(attributeKey(f.attr));
+      return spec ? { pred: { op: 'present', field: spec.field }, exact: true } : ALL;
+    }
+    case 'eq': {
+      const spec = fieldOf(attributeKey(f.attr));
+      if (!spec) return ALL;
+      if (spec.kind === 'bool') {
+        const v = normalizeValue('boolean', f.value);
+        return v === undefined ? { pred: { op: 'none' }, exact: false } : { pred: { op: 'eq', field: spec.field, value: v === 'TRUE', ci: false }, exact: true };
+      }
+      if (spec.kind === 'int') {
+        if (!/^-?\d{1,15}$/.test(f.value)) return { pred: { op: 'none' }, exact: false };
+        return { pred: { op: 'eq', field: spec.field, value: Number(f.value), ci: false }, exact: true };
+      }
+      if (f.value === '') return { pred: { op: 'none' }, exact: false };
+      if (spec.ci && !ASCII.test(f.value)) return ALL;
+      return { pred: { op: 'eq', field: spec.field, value: f.value, ci: spec.ci }, exact: true };
+    }
+    case 'substr': {
+      const spec = fieldOf(attributeKey(f.attr));
+      if (!spec || spec.kind !== 'text') return ALL;
+      const all = [f.initial ?? '', ...f.any, f.final ?? ''].join('');
+      if (spec.ci && !ASCII.test(all)) return ALL;
+      return { pred: { op: 'like', field: spec.field, initial: f.initial, any: f.any, final: f.final, ci: spec.ci }, exact: true };
+    }
+    case 'ge':
+    case 'le': {
+      const spec = fieldOf(attributeKey(f.attr));
+      // Text ordering differs between collations and LDAP's code-point order: integers only.
+      if (!spec || spec.kind !== 'int' || !/^-?\d{1,15}$/.test(f.value)) return ALL;
+      return { pred: { op: 'cmp', field: spec.field, dir: f.type, value: Number(f.value), ci: false }, exact: true };
+    }
+    default:
+      return ALL; // approx, extensible: checked in memory
+  }
+}
+
+/** Plan for user rows. `uidCaseInsensitive` follows the username setting. */
+export function planUsers(f: Filter, uidCaseInsensitive: boolean, staticMatch: (f: Filter) => boolean | undefined) {
+  const fields: Record<string, FieldSpec<UserField>> = {
+    uid: { field: 'username', kind: 'text', ci: uidCaseInsensitive },
+    mail: { field: 'email', kind: 'text', ci: true },
+    givenname: { field: 'firstName', kind: 'text', ci: true },
+    djangoid: { field: 'id', kind: 'int', ci: false },
+    djangoisstaff: { field: 'isStaff', kind: 'bool', ci: false },
+    djangoissuperuser: { field: 'isSuperuser', kind: 'bool', ci: false },
+    djangoisactive: { field: 'isActive', kind: 'bool', ci: false },
+  };
+  return plan<UserField>(f, (k) => fields[k], staticMatch).pred;
+}
+
+export function planGroups(f: Filter, staticMatch: (f: Filter) => boolean | undefined) {
+  const fields: Record<string, FieldSpec<GroupField>> = {
+    cn: { field: 'name', kind: 'text', ci: true },
+    djangoid: { field: 'id', kind: 'int', ci: false },
+  };
+  return plan<GroupField>(f, (k) => fields[k], staticMatch).pred;
+}
+
+/** Every attribute key a filter reads. */
+export function filterAttributes(f: Filter, out = new Set<string>()): Set<string> {
+  switch (f.type) {
+    case 'and':
+    case 'or':
+      for (const x of f.filters) filterAttributes(x, out);
+      break;
+    case 'not':
+      filterAttributes(f.filter, out);
+      break;
+    case 'ext':
+      if (f.attr) out.add(attributeKey(f.attr));
+      else out.add('*');
+      break;
+    default:
+      out.add(attributeKey(f.attr));
+  }
+  return out;
+}

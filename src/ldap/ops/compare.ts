@@ -1,0 +1,116 @@
+// Compare (RFC 4511 §4.10). What Apache's Require ldap-group / ldap-user / ldap-attribute
+// send. Membership compares are one indexed query; objectClass compares answer from the kind
+// of entry alone, so Apache's sub-group walk over thousands of members stays cheap.
+import { StoreUnavailableError } from '../../db/store.js';
+import type { User } from '../../directory/model.js';
+import { InvalidDnError } from '../dn.js';
+import type { Target } from '../dit.js';
+import { GROUPISH_CLASSES, USER_CLASSES } from '../entries.js';
+import type { BridgeContext, Session } from '../context.js';
+import { ResultCode, type Request, type Result } from '../protocol.js';
+import { attributeKey, attributeType, normalizeValue } from '../schema.js';
+import { leafEntry, needsFor } from './search.js';
+
+type CompareRequest = Extract<Request, { op: 'compare' }>;
+
+const r = (code: number, message?: string): Result => ({ code, message });
+
+export async function compare(ctx: BridgeContext, session: Session, req: CompareRequest): Promise<Result> {
+  let target: Target;
+  try {
+    target = ctx.dit.classify(req.entry);
+  } catch (e) {
+    if (e instanceof InvalidDnError) return r(ResultCode.invalidDNSyntax, `invalid DN: ${e.message}`);
+    throw e;
+  }
+  const key = attributeKey(req.attribute);
+  if (!attributeType(key)) return r(ResultCode.undefinedAttributeType, `unknown attribute ${req.attribute}`);
+
+  const id = session.identity;
+  if (id.kind === 'anonymous' && !ctx.config.anonymous.search) return r(ResultCode.insufficientAccessRights, 'anonymous compare is not allowed; bind first');
+  const groupish = target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
+  if (id.kind === 'user' && key !== 'objectclass' && !groupish) {
+    const own = target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(id.dn);
+    if (!own) return r(ResultCode.insufficientAccessRights, 'a user may compare only their own entry and group memberships');
+  }
+
+  try {
+    if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched };
+    if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
+      return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
+    }
+    if (key === 'objectclass') {
+      if (!(await exists(ctx, target))) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[target.kind === 'user' ? 'users' : target.kind === 'group' ? 'groups' : target.kind === 'permission' ? 'permissions' : 'roles'] };
+      const classes = target.kind === 'user' ? USER_CLASSES : GROUPISH_CLASSES;
+      const want = normalizeValue('objectIdentifier', req.value);
+      return r(classes.some((c) => normalizeValue('objectIdentifier', c) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
+    }
+    if (groupish && (key === 'member' || key === 'memberuid' || key === 'uniquemember')) {
+      return await membership(ctx, target, key, req.value);
+    }
+    // Everything else: build the entry with what the attribute needs and compare values.
+    const e = await leafEntry(ctx, target, needsFor([key]));
+    if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[target.kind === 'user' ? 'users' : 'groups'] };
+    const values = e.get(key);
+    if (!values) return r(ResultCode.noSuchAttribute);
+    const eq = ctx.equalityOf(key);
+    const want = normalizeValue(eq, req.value, ctx.caseExactDnTypes);
+    if (want === undefined) return r(ResultCode.compareFalse);
+    return r(values.some((v) => normalizeValue(eq, v, ctx.caseExactDnTypes) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
+  } catch (e) {
+    if (e instanceof StoreUnavailableError) return r(ResultCode.unavailable, 'the user database is unavailable');
+    throw e;
+  }
+}
+
+async function exists(ctx: BridgeContext, t: Target): Promise<boolean> {
+  switch (t.kind) {
+    case 'user':
+      return !!(await ctx.directory.user(t.username));
+    case 'group':
+      return !!(await ctx.directory.group(t.name));
+    case 'permission':
+      return !!(await ctx.directory.permission(t.appLabel, t.codename));
+    case 'role':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** member / memberUid / uniqueMember against a group, permission or role. */
+async function membership(ctx: BridgeContext, t: Target, key: string, value: string): Promise<Result> {
+  // Our groups are groupOfNames: they have no uniqueMember (as slapd answers for such a group).
+  if (key === 'uniquemember') {
+    if (!(await exists(ctx, t))) return { code: ResultCode.noSuchObject, matchedDN: '' };
+    return r(ResultCode.noSuchAttribute);
+  }
+  let user: User | undefined;
+  if (key === 'member') {
+    let v: Target;
+    try {
+      v = ctx.dit.classify(value);
+    } catch {
+      v = { kind: 'none', matched: '' };
+    }
+    if (v.kind === 'user') user = await ctx.directory.user(v.username);
+  } else {
+    user = await ctx.directory.user(value);
+  }
+  switch (t.kind) {
+    case 'group': {
+      const g = await ctx.directory.group(t.name);
+      if (!g) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.groups };
+      return r(user && (await ctx.directory.isGroupMember(g, user)) ? ResultCode.compareTrue : ResultCode.compareFalse);
+    }
+    case 'permission': {
+      const p = await ctx.directory.permission(t.appLabel, t.codename);
+      if (!p) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.permissions };
+      return r(user && (await ctx.directory.hasPermission(user, p)) ? ResultCode.compareTrue : ResultCode.compareFalse);
+    }
+    case 'role':
+      return r(user && ctx.directory.roleHolds(t.role, user) ? ResultCode.compareTrue : ResultCode.compareFalse);
+    default:
+      return r(ResultCode.compareFalse);
+  }
+}

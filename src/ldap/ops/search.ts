@@ -1,0 +1,257 @@
+// Search (RFC 4511 §4.5). The base DN says which part of the tree is in scope; users and
+// groups come from the store page by page through a predicate planned from the filter, and
+// each candidate is checked against the exact filter before it is sent.
+import { StoreUnavailableError } from '../../db/store.js';
+import type { Group, Permission, Role, User } from '../../directory/model.js';
+import { InvalidDnError } from '../dn.js';
+import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
+import { baseEntry, containerEntry, Entry, groupEntry, permissionEntry, roleEntry, rootDseEntry, Selection, subschemaEntry, userEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { evaluate, TRUE, type Filter } from '../filter.js';
+import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
+import type { BridgeContext, Session } from '../context.js';
+import { ResultCode, type Request, type Result } from '../protocol.js';
+import { attributeKey, normalizeValue } from '../schema.js';
+
+type SearchRequest = Extract<Request, { op: 'search' }>;
+
+export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.4203.1.11.3'];
+export const SUPPORTED_CONTROLS: string[] = [];
+
+class LimitReached extends Error {
+  constructor(readonly code: number) {
+    super('limit');
+  }
+}
+
+export interface SearchOutcome extends Result {
+  entries: number;
+}
+
+/** What one search needs beyond the base columns, from its attribute list and filter. */
+interface Needs {
+  memberOf: boolean;
+  permissions: boolean;
+  members: boolean;
+}
+
+function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
+  const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || filterKeys.has('*');
+  return {
+    memberOf: wants('memberof'),
+    permissions: wants('djangopermission') || wants('memberof'),
+    members: wants('member') || wants('memberuid'),
+  };
+}
+
+/** objectClass tests decided without touching the database, for one kind of entry. */
+function staticMatcher(classes: string[]) {
+  const oids = new Set(classes.map((c) => normalizeValue('objectIdentifier', c)));
+  return (f: Filter): boolean | undefined => {
+    if (f.type === 'present' && attributeKey(f.attr) === 'objectclass') return true;
+    if (f.type === 'eq' && attributeKey(f.attr) === 'objectclass') return oids.has(normalizeValue('objectIdentifier', f.value));
+    return undefined;
+  };
+}
+
+export async function search(ctx: BridgeContext, session: Session, req: SearchRequest, send: (e: Entry, sel: Selection) => void, isAbandoned: () => boolean): Promise<SearchOutcome> {
+  const sel = new Selection(req.attributes);
+  let target: Target;
+  try {
+    target = ctx.dit.classify(req.base);
+  } catch (e) {
+    if (e instanceof InvalidDnError) return { code: ResultCode.invalidDNSyntax, message: `invalid base DN: ${e.message}`, entries: 0 };
+    throw e;
+  }
+
+  const id = session.identity;
+  // Anyone may read the root DSE and the schema (clients discover the server with them).
+  if (target.kind === 'root' || target.kind === 'subschema') {
+    if (req.scope !== 0) return { code: ResultCode.noSuchObject, message: target.kind === 'root' ? 'search the naming context ' + ctx.dit.baseDn : '', entries: 0 };
+    const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, SUPPORTED_EXTENSIONS, SUPPORTED_CONTROLS) : subschemaEntry();
+    // RFC 4512 §5.1: the root DSE answers a base search with (objectClass=*).
+    if (evaluate(req.filter, e, ctx) === TRUE) send(e, sel.allUser && req.attributes.length === 0 && target.kind === 'root' ? new Selection(['+']) : sel);
+    return { code: ResultCode.success, entries: 1 };
+  }
+  if (id.kind === 'anonymous' && !ctx.config.anonymous.search) {
+    return { code: ResultCode.insufficientAccessRights, message: 'anonymous search is not allowed; bind first', entries: 0 };
+  }
+  if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched, entries: 0 };
+
+  // A bound user reads the containers and their own entry; a service account reads all.
+  const selfOnly = id.kind === 'user' ? id : undefined;
+  if (selfOnly && req.scope === 0 && target.kind !== 'base' && target.kind !== 'ou' && !(target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(selfOnly.dn))) {
+    return { code: ResultCode.insufficientAccessRights, message: 'a user may read only their own entry', entries: 0 };
+  }
+
+  const serverCap = ctx.config.limits.maxSearchEntries;
+  const sizeLimit = req.sizeLimit > 0 ? Math.min(req.sizeLimit, serverCap) : serverCap;
+  const sizeCode = req.sizeLimit > 0 && req.sizeLimit <= serverCap ? ResultCode.sizeLimitExceeded : ResultCode.sizeLimitExceeded;
+  const seconds = req.timeLimit > 0 ? Math.min(req.timeLimit, ctx.config.limits.maxSearchSeconds) : ctx.config.limits.maxSearchSeconds;
+  const deadline = Date.now() + seconds * 1000;
+  let count = 0;
+  const emit = (e: Entry) => {
+    if (isAbandoned()) throw new LimitReached(-1);
+    if (evaluate(req.filter, e, ctx) !== TRUE) return;
+    if (count >= sizeLimit) throw new LimitReached(sizeCode);
+    count++;
+    send(e, sel);
+  };
+  const checkTime = () => {
+    if (Date.now() > deadline) throw new LimitReached(ResultCode.timeLimitExceeded);
+    if (isAbandoned()) throw new LimitReached(-1);
+  };
+  const needs = needsOf(sel, filterAttributes(req.filter));
+
+  try {
+    // Does the scope include the base object itself, its children, and their children?
+    const self = req.scope === 0 || req.scope === 2;
+    const kids = req.scope === 1 || req.scope === 2;
+    const grandkids = req.scope === 2;
+    switch (target.kind) {
+      case 'base':
+        if (self) emit(baseEntry(ctx.dit));
+        for (const c of CONTAINERS) {
+          if (!containerServed(ctx, c)) continue;
+          if (kids) emit(containerEntry(ctx.dit, c));
+          if (grandkids) await searchContainer(ctx, c, req.filter, needs, selfOnly, emit, checkTime);
+        }
+        break;
+      case 'ou':
+        if (!containerServed(ctx, target.ou)) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.baseDn, entries: 0 };
+        if (self) emit(containerEntry(ctx.dit, target.ou));
+        if (kids) await searchContainer(ctx, target.ou, req.filter, needs, selfOnly, emit, checkTime);
+        break;
+      default: {
+        const e = await leafEntry(ctx, target, needs, selfOnly?.userId);
+        if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(target)], entries: 0 };
+        if (self) emit(e);
+      }
+    }
+  } catch (e) {
+    if (e instanceof LimitReached) {
+      if (e.code === -1) return { code: -1, entries: count };
+      return { code: e.code, entries: count };
+    }
+    if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: count };
+    throw e;
+  }
+  return { code: ResultCode.success, entries: count };
+}
+
+function containerOf(t: Target): Container {
+  return t.kind === 'user' ? 'users' : t.kind === 'group' ? 'groups' : t.kind === 'permission' ? 'permissions' : 'roles';
+}
+
+function containerServed(ctx: BridgeContext, c: Container): boolean {
+  if (c === 'groups') return ctx.directory.hasGroups;
+  if (c === 'permissions') return ctx.directory.hasPermissions;
+  return true;
+}
+
+async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of gen) out.push(...page);
+  return out;
+}
+
+async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
+  const groups = needs.memberOf ? await ctx.directory.groupsOf(users) : undefined;
+  const perms = needs.permissions ? await ctx.directory.permissionsOf(users) : undefined;
+  return users.map((u) => {
+    const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
+    return userEntry(ctx.dit, u, {
+      groups: groups ? (groups.get(u.id) ?? []) : undefined,
+      permissions: perms ? (perms.get(u.id) ?? []) : undefined,
+      roles,
+    });
+  });
+}
+
+async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Needs): Promise<Entry[]> {
+  const perms = needs.permissions ? await ctx.directory.groupPermissions(gs) : undefined;
+  const out: Entry[] = [];
+  for (const g of gs) {
+    const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
+    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined));
+  }
+  return out;
+}
+
+async function permissionWithMembers(ctx: BridgeContext, p: Permission, needs: Needs): Promise<Entry> {
+  const members = needs.members ? (await collect(ctx.directory.permissionHolders(p))).map((m) => m.username) : undefined;
+  return permissionEntry(ctx.dit, p, members);
+}
+
+async function roleWithMembers(ctx: BridgeContext, role: Role, needs: Needs): Promise<Entry> {
+  const members = needs.members ? (await collect(ctx.directory.roleMembers(role))).map((u) => u.username) : undefined;
+  return roleEntry(ctx.dit, role, members);
+}
+
+async function searchContainer(
+  ctx: BridgeContext,
+  c: Container,
+  filter: Filter,
+  needs: Needs,
+  selfOnly: { userId: number } | undefined,
+  emit: (e: Entry) => void,
+  checkTime: () => void,
+): Promise<void> {
+  if (c === 'users') {
+    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
+    if (pred.op === 'none') return;
+    for await (const page of ctx.directory.users(pred, selfOnly?.userId)) {
+      checkTime();
+      for (const e of await usersWithExtras(ctx, page, needs)) emit(e);
+    }
+    return;
+  }
+  if (selfOnly) return; // users do not list groups, permissions or roles
+  if (c === 'groups') {
+    const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
+    if (pred.op === 'none') return;
+    for await (const page of ctx.directory.groups(pred)) {
+      checkTime();
+      for (const e of await groupWithExtras(ctx, page, needs)) emit(e);
+    }
+    return;
+  }
+  if (c === 'permissions') {
+    for (const p of await ctx.directory.permissions()) {
+      checkTime();
+      emit(await permissionWithMembers(ctx, p, needs));
+    }
+    return;
+  }
+  for (const r of ROLES) emit(await roleWithMembers(ctx, r, needs));
+}
+
+/** The entry a leaf DN names, or undefined when it does not exist (or is hidden). */
+export async function leafEntry(ctx: BridgeContext, t: Target, needs: Needs, onlyUserId?: number): Promise<Entry | undefined> {
+  switch (t.kind) {
+    case 'user': {
+      const u = await ctx.directory.user(t.username);
+      if (!u || (onlyUserId !== undefined && u.id !== onlyUserId)) return undefined;
+      return (await usersWithExtras(ctx, [u], needs))[0];
+    }
+    case 'group': {
+      if (onlyUserId !== undefined) return undefined;
+      const g = await ctx.directory.group(t.name);
+      return g ? (await groupWithExtras(ctx, [g], needs))[0] : undefined;
+    }
+    case 'permission': {
+      if (onlyUserId !== undefined) return undefined;
+      const p = await ctx.directory.permission(t.appLabel, t.codename);
+      return p ? permissionWithMembers(ctx, p, needs) : undefined;
+    }
+    case 'role':
+      if (onlyUserId !== undefined) return undefined;
+      return roleWithMembers(ctx, t.role, needs);
+    default:
+      return undefined;
+  }
+}
+
+export const ALL_NEEDS: Needs = { memberOf: true, permissions: true, members: true };
+export function needsFor(attrKeys: string[]): Needs {
+  return needsOf(new Selection(attrKeys), new Set());
+}

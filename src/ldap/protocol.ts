@@ -1,0 +1,236 @@
+// LDAPMessage decoding and response encoding (RFC 4511 §4). Requests become plain typed
+// objects; DNs and values stay exactly as the client sent them (our DN code parses them).
+import { BerError, BerReader, boolean, enumerated, integer, octets, sequence, tlv } from './ber.js';
+import { readFilter, type Filter, type FilterLimits } from './filter.js';
+
+export interface Control {
+  oid: string;
+  critical: boolean;
+  value?: Buffer;
+}
+
+export type Request =
+  | { op: 'bind'; version: number; name: string; simple: true; password: Buffer }
+  | { op: 'bind'; version: number; name: string; simple: false; mechanism: string }
+  | { op: 'unbind' }
+  | { op: 'search'; base: string; scope: 0 | 1 | 2; deref: number; sizeLimit: number; timeLimit: number; typesOnly: boolean; filter: Filter; attributes: string[] }
+  | { op: 'compare'; entry: string; attribute: string; value: string }
+  | { op: 'extended'; oid: string; value?: Buffer }
+  | { op: 'abandon'; id: number }
+  | { op: 'add' | 'modify' | 'delete' | 'modifyDN'; entry: string };
+
+export interface Message {
+  id: number;
+  request: Request;
+  controls: Control[];
+}
+
+/** Response protocolOp tags, by request. */
+export const RESPONSE_TAG = {
+  bind: 0x61,
+  search: 0x65,
+  modify: 0x67,
+  add: 0x69,
+  delete: 0x6b,
+  modifyDN: 0x6d,
+  compare: 0x6f,
+  extended: 0x78,
+} as const;
+
+/** A malformed message; `id` is set when the message id could be read. */
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly id?: number,
+    readonly responseTag?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Total length of the first BER element in `buf`, or -1 when more bytes are needed. */
+export function frameLength(buf: Buffer): number {
+  if (buf.length < 2) return -1;
+  if (buf[0] !== 0x30) throw new ProtocolError('message is not an LDAPMessage SEQUENCE');
+  const l = buf[1];
+  if (!(l & 0x80)) return 2 + l;
+  const n = l & 0x7f;
+  if (n === 0 || n > 4) throw new ProtocolError('bad message length');
+  if (buf.length < 2 + n) return -1;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + buf[2 + i];
+  return 2 + n + len;
+}
+
+export function decodeMessage(frame: Buffer, limits: FilterLimits): Message {
+  let id: number | undefined;
+  let tag: number | undefined;
+  try {
+    const msg = new BerReader(frame).sequence(0x30);
+    id = msg.integer();
+    if (id < 0 || id > 2147483647) throw new BerError('message id out of range');
+    const op = msg.any();
+    tag = op.tag;
+    const b = op.body;
+    let request: Request;
+    switch (op.tag) {
+      case 0x60: {
+        const version = b.integer();
+        const name = b.string();
+        const auth = b.any();
+        if (auth.tag === 0x80) request = { op: 'bind', version, name, simple: true, password: auth.body.rest() };
+        else if (auth.tag === 0xa3) request = { op: 'bind', version, name, simple: false, mechanism: auth.body.string() };
+        else throw new BerError('unknown authentication choice');
+        break;
+      }
+      case 0x42:
+        request = { op: 'unbind' };
+        break;
+      case 0x63: {
+        const base = b.string();
+        const scope = b.enumerated();
+        if (scope < 0 || scope > 2) throw new BerError('bad search scope');
+        const deref = b.enumerated();
+        const sizeLimit = b.integer();
+        const timeLimit = b.integer();
+        const typesOnly = b.boolean();
+        const filter = readFilter(b, limits);
+        const attrs = b.sequence(0x30);
+        const attributes: string[] = [];
+        while (!attrs.done) attributes.push(attrs.string());
+        request = { op: 'search', base, scope: scope as 0 | 1 | 2, deref, sizeLimit: Math.max(0, sizeLimit), timeLimit: Math.max(0, timeLimit), typesOnly, filter, attributes };
+        break;
+      }
+      case 0x6e: {
+        const entry = b.string();
+        const ava = b.sequence(0x30);
+        request = { op: 'compare', entry, attribute: ava.string(), value: ava.string() };
+        break;
+      }
+      case 0x77: {
+        const oid = b.string(0x80);
+        const value = b.done ? undefined : b.bytes(0x81);
+        request = { op: 'extended', oid, value };
+        break;
+      }
+      case 0x50: {
+        let v = 0;
+        for (const x of b.rest()) v = v * 256 + x;
+        request = { op: 'abandon', id: v };
+        break;
+      }
+      case 0x66:
+        request = { op: 'modify', entry: b.string() };
+        break;
+      case 0x68:
+        request = { op: 'add', entry: b.string() };
+        break;
+      case 0x4a:
+        request = { op: 'delete', entry: b.rest().toString('utf8') };
+        break;
+      case 0x6c:
+        request = { op: 'modifyDN', entry: b.string() };
+        break;
+      default:
+        throw new BerError(`unknown protocol operation 0x${op.tag.toString(16)}`);
+    }
+    const controls: Control[] = [];
+    if (!msg.done) {
+      const cs = msg.sequence(0xa0);
+      while (!cs.done) {
+        const c = cs.sequence(0x30);
+        const oid = c.string();
+        let critical = false;
+        let value: Buffer | undefined;
+        if (c.peek() === 0x01) critical = c.boolean();
+        if (c.peek() === 0x04) value = c.bytes();
+        controls.push({ oid, critical, value });
+      }
+    }
+    return { id, request, controls };
+  } catch (e) {
+    const responseTag = tag === undefined ? undefined : RESPONSE_FOR_REQUEST[tag];
+    throw new ProtocolError((e as Error).message, id, responseTag);
+  }
+}
+
+const RESPONSE_FOR_REQUEST: Record<number, number | undefined> = {
+  0x60: 0x61,
+  0x63: 0x65,
+  0x66: 0x67,
+  0x68: 0x69,
+  0x4a: 0x6b,
+  0x6c: 0x6d,
+  0x6e: 0x6f,
+  0x77: 0x78,
+};
+
+// ---------------------------------------------------------------- responses
+
+export const ResultCode = {
+  success: 0,
+  operationsError: 1,
+  protocolError: 2,
+  timeLimitExceeded: 3,
+  sizeLimitExceeded: 4,
+  compareFalse: 5,
+  compareTrue: 6,
+  authMethodNotSupported: 7,
+  noSuchAttribute: 16,
+  undefinedAttributeType: 17,
+  noSuchObject: 32,
+  invalidDNSyntax: 34,
+  invalidCredentials: 49,
+  insufficientAccessRights: 50,
+  busy: 51,
+  unavailable: 52,
+  unwillingToPerform: 53,
+  other: 80,
+} as const;
+
+export interface Result {
+  code: number;
+  matchedDN?: string;
+  message?: string;
+}
+
+function envelope(id: number, op: Buffer, controls?: Buffer): Buffer {
+  return sequence(controls ? [integer(id), op, controls] : [integer(id), op]);
+}
+
+function resultParts(r: Result): Buffer[] {
+  return [enumerated(r.code), octets(r.matchedDN ?? ''), octets(r.message ?? '')];
+}
+
+export function encodeResult(id: number, tag: number, r: Result, extra: Buffer[] = [], controls?: Control[]): Buffer {
+  return envelope(id, tlv(tag, [...resultParts(r), ...extra]), controls?.length ? encodeControls(controls) : undefined);
+}
+
+export function encodeExtendedResult(id: number, r: Result, name?: string, value?: Buffer): Buffer {
+  const extra: Buffer[] = [];
+  if (name !== undefined) extra.push(octets(name, 0x8a));
+  if (value !== undefined) extra.push(octets(value, 0x8b));
+  return encodeResult(id, 0x78, r, extra);
+}
+
+export function encodeEntry(id: number, dn: string, attributes: Array<[string, string[]]>, typesOnly: boolean): Buffer {
+  const attrs = attributes.map(([name, values]) => sequence([octets(name), tlv(0x31, typesOnly ? [] : values.map((v) => octets(v)))]));
+  return envelope(id, tlv(0x64, [octets(dn), sequence(attrs)]));
+}
+
+function encodeControls(controls: Control[]): Buffer {
+  return tlv(
+    0xa0,
+    controls.map((c) => {
+      const parts = [octets(c.oid)];
+      if (c.critical) parts.push(boolean(true));
+      if (c.value) parts.push(octets(c.value));
+      return sequence(parts);
+    }),
+  );
+}
+
+/** Notice of Disconnection (RFC 4511 §4.4.1), sent before closing on a protocol error. */
+export function encodeDisconnect(code: number, message: string): Buffer {
+  return encodeExtendedResult(0, { code, message }, '1.3.6.1.4.1.1466.20036');
+}

@@ -1,0 +1,215 @@
+// The LDAP schema the bridge serves: attribute types with their matching rules, and object
+// classes. One table drives filter evaluation, compare, attribute-name case folding and the
+// cn=Subschema entry, so what a client reads in the schema is what the server does.
+import { normalizeDn } from './dn.js';
+
+export type Equality = 'caseIgnore' | 'caseExact' | 'dn' | 'integer' | 'boolean' | 'generalizedTime' | 'objectIdentifier' | 'uuid';
+
+export interface AttributeType {
+  oid: string;
+  /** Canonical name first, then aliases. */
+  names: string[];
+  equality: Equality;
+  syntax: string;
+  singleValue?: boolean;
+  operational?: boolean;
+  description?: string;
+  sup?: string;
+}
+
+// The bridge's own attributes live under a private arc. They describe Django facts that no
+// standard schema has (is_staff, permissions, ...).
+const ARC = '1.3.6.1.4.1.99999.1';
+
+const SYN = {
+  dirString: '1.3.6.1.4.1.1466.115.121.1.15',
+  ia5: '1.3.6.1.4.1.1466.115.121.1.26',
+  dn: '1.3.6.1.4.1.1466.115.121.1.12',
+  integer: '1.3.6.1.4.1.1466.115.121.1.27',
+  boolean: '1.3.6.1.4.1.1466.115.121.1.7',
+  time: '1.3.6.1.4.1.1466.115.121.1.24',
+  oid: '1.3.6.1.4.1.1466.115.121.1.38',
+  uuid: '1.3.6.1.1.16.1',
+};
+
+export const ATTRIBUTE_TYPES: AttributeType[] = [
+  { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYN.oid },
+  { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '2.5.4.4', names: ['sn', 'surname'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '2.5.4.42', names: ['givenName', 'gn'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '2.16.840.1.113730.3.1.241', names: ['displayName'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true },
+  { oid: '0.9.2342.19200300.100.1.3', names: ['mail', 'rfc822Mailbox'], equality: 'caseIgnore', syntax: SYN.ia5 },
+  // uid follows Django's username rule; the server swaps in caseIgnore when configured so.
+  { oid: '0.9.2342.19200300.100.1.1', names: ['uid', 'userid'], equality: 'caseExact', syntax: SYN.dirString },
+  { oid: '2.5.4.11', names: ['ou', 'organizationalUnitName'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '2.5.4.10', names: ['o', 'organizationName'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '0.9.2342.19200300.100.1.25', names: ['dc', 'domainComponent'], equality: 'caseIgnore', syntax: SYN.ia5, singleValue: true },
+  { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYN.dirString },
+  { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYN.dn },
+  { oid: '2.5.4.50', names: ['uniqueMember'], equality: 'dn', syntax: SYN.dn },
+  { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYN.ia5 },
+  { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYN.dn, operational: false },
+  { oid: '1.3.6.1.1.16.4', names: ['entryUUID'], equality: 'uuid', syntax: SYN.uuid, singleValue: true, operational: true },
+  { oid: '1.3.6.1.1.20', names: ['entryDN'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
+  { oid: '2.5.18.10', names: ['subschemaSubentry'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
+  { oid: '2.5.18.9', names: ['hasSubordinates'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, operational: true },
+  { oid: '2.5.21.5', names: ['attributeTypes'], equality: 'objectIdentifier', syntax: '1.3.6.1.4.1.1466.115.121.1.3', operational: true },
+  { oid: '2.5.21.6', names: ['objectClasses'], equality: 'objectIdentifier', syntax: '1.3.6.1.4.1.1466.115.121.1.37', operational: true },
+  { oid: '1.3.6.1.4.1.1466.101.120.5', names: ['namingContexts'], equality: 'dn', syntax: SYN.dn, operational: true },
+  { oid: '1.3.6.1.4.1.1466.101.120.13', names: ['supportedControl'], equality: 'objectIdentifier', syntax: SYN.oid, operational: true },
+  { oid: '1.3.6.1.4.1.1466.101.120.7', names: ['supportedExtension'], equality: 'objectIdentifier', syntax: SYN.oid, operational: true },
+  { oid: '1.3.6.1.4.1.4203.1.3.5', names: ['supportedFeatures'], equality: 'objectIdentifier', syntax: SYN.oid, operational: true },
+  { oid: '1.3.6.1.4.1.1466.101.120.15', names: ['supportedLDAPVersion'], equality: 'integer', syntax: SYN.integer, operational: true },
+  { oid: '1.3.6.1.4.1.1466.101.120.14', names: ['supportedSASLMechanisms'], equality: 'caseIgnore', syntax: SYN.dirString, operational: true },
+  { oid: '1.3.6.1.1.4', names: ['vendorName'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true, operational: true },
+  { oid: '1.3.6.1.1.5', names: ['vendorVersion'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true, operational: true },
+  { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYN.integer, singleValue: true, description: 'Primary key of the Django row' },
+  { oid: `${ARC}.2`, names: ['djangoIsActive'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_active' },
+  { oid: `${ARC}.3`, names: ['djangoIsStaff'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_staff' },
+  { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_superuser' },
+  { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYN.time, singleValue: true, description: 'Django date_joined' },
+  { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYN.time, singleValue: true, description: 'Django last_login' },
+  { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYN.dirString, description: 'An effective Django permission, app_label.codename' },
+];
+
+export interface ObjectClass {
+  oid: string;
+  name: string;
+  sup?: string;
+  kind: 'ABSTRACT' | 'STRUCTURAL' | 'AUXILIARY';
+  must: string[];
+  may: string[];
+  description?: string;
+}
+
+export const OBJECT_CLASSES: ObjectClass[] = [
+  { oid: '2.5.6.0', name: 'top', kind: 'ABSTRACT', must: ['objectClass'], may: [] },
+  { oid: '2.5.6.6', name: 'person', sup: 'top', kind: 'STRUCTURAL', must: ['sn', 'cn'], may: ['description'] },
+  { oid: '2.5.6.7', name: 'organizationalPerson', sup: 'person', kind: 'STRUCTURAL', must: [], may: ['ou'] },
+  { oid: '2.16.840.1.113730.3.2.2', name: 'inetOrgPerson', sup: 'organizationalPerson', kind: 'STRUCTURAL', must: [], may: ['displayName', 'givenName', 'mail', 'uid'] },
+  { oid: '1.3.6.1.4.1.99999.2.1', name: 'djangoAccount', sup: 'top', kind: 'AUXILIARY', must: ['uid', 'djangoId'], may: ['djangoIsActive', 'djangoIsStaff', 'djangoIsSuperuser', 'djangoDateJoined', 'djangoLastLogin', 'djangoPermission', 'memberOf'], description: 'A Django user account served by django-ldap-bridge' },
+  { oid: '2.5.6.9', name: 'groupOfNames', sup: 'top', kind: 'STRUCTURAL', must: ['cn'], may: ['member', 'description', 'o', 'ou'] },
+  { oid: '1.3.6.1.4.1.99999.2.2', name: 'djangoGroup', sup: 'top', kind: 'AUXILIARY', must: [], may: ['memberUid', 'djangoId', 'djangoPermission'], description: 'A Django group, permission or role served as a group; memberUid holds usernames (for AuthLDAPGroupAttributeIsDN off)' },
+  { oid: '1.3.6.1.4.1.1466.344', name: 'dcObject', sup: 'top', kind: 'AUXILIARY', must: ['dc'], may: [] },
+  { oid: '2.5.17.0', name: 'subentry', sup: 'top', kind: 'STRUCTURAL', must: ['cn'], may: [] },
+  { oid: '2.5.6.5', name: 'organizationalUnit', sup: 'top', kind: 'STRUCTURAL', must: ['ou'], may: ['description'] },
+  { oid: '0.9.2342.19200300.100.4.13', name: 'domain', sup: 'top', kind: 'STRUCTURAL', must: ['dc'], may: ['description', 'o'] },
+  { oid: '2.5.6.4', name: 'organization', sup: 'top', kind: 'STRUCTURAL', must: ['o'], may: ['description'] },
+  { oid: '1.3.6.1.4.1.1466.101.120.111', name: 'extensibleObject', sup: 'top', kind: 'AUXILIARY', must: [], may: [] },
+  { oid: '2.5.20.1', name: 'subschema', kind: 'AUXILIARY', must: [], may: ['attributeTypes', 'objectClasses'] },
+];
+
+const byName = new Map<string, AttributeType>();
+for (const at of ATTRIBUTE_TYPES) {
+  for (const n of at.names) byName.set(n.toLowerCase(), at);
+  byName.set(at.oid, at);
+}
+const objectClassByName = new Map<string, ObjectClass>();
+for (const oc of OBJECT_CLASSES) {
+  objectClassByName.set(oc.name.toLowerCase(), oc);
+  objectClassByName.set(oc.oid, oc);
+}
+
+/** Looks an attribute up by any of its names or its OID, case-insensitively. */
+export function attributeType(name: string): AttributeType | undefined {
+  return byName.get(name.toLowerCase());
+}
+
+/** The canonical lower-case key for an attribute description (options like `;binary` dropped). */
+export function attributeKey(name: string): string {
+  const semi = name.indexOf(';');
+  const base = semi >= 0 ? name.slice(0, semi) : name;
+  const at = byName.get(base.toLowerCase());
+  return at ? at.names[0].toLowerCase() : base.toLowerCase();
+}
+
+export function objectClass(name: string): ObjectClass | undefined {
+  return objectClassByName.get(name.toLowerCase());
+}
+
+/** Case-folds for caseIgnore: Unicode lower case. Spaces are kept as they are so that the
+ * in-memory match is exactly what the database's lower() comparison does for ASCII values. */
+export function foldCase(s: string): string {
+  return s.toLowerCase();
+}
+
+/**
+ * Prepares a value for equality under an attribute's matching rule. Returns undefined when
+ * the value is not valid for the syntax (the comparison is then Undefined, RFC 4511 §4.5.1.7).
+ */
+export function normalizeValue(equality: Equality, value: string, caseExactTypes?: ReadonlySet<string>): string | undefined {
+  switch (equality) {
+    case 'caseIgnore':
+      return foldCase(value);
+    case 'caseExact':
+      return value;
+    case 'dn':
+      try {
+        return normalizeDn(value, { caseExactTypes });
+      } catch {
+        return undefined;
+      }
+    case 'integer':
+      return /^-?\d+$/.test(value) ? String(BigInt(value)) : undefined;
+    case 'boolean':
+      return value === 'TRUE' || value === 'FALSE' ? value : undefined;
+    case 'objectIdentifier': {
+      const oc = objectClassByName.get(value.toLowerCase());
+      if (oc) return oc.oid;
+      const at = byName.get(value.toLowerCase());
+      return at ? at.oid : value.toLowerCase();
+    }
+    case 'uuid':
+      return value.toLowerCase();
+    case 'generalizedTime':
+      return /^\d{14}(\.\d+)?Z$/.test(value) ? value : undefined;
+  }
+}
+
+/** Ordering for >= and <= (integer and time compare as values, strings by code point). */
+export function compareValues(equality: Equality, a: string, b: string): number {
+  if (equality === 'integer') {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function q(s: string): string {
+  return `'${s.replace(/\\/g, '\\5c').replace(/'/g, '\\27')}'`;
+}
+
+/** RFC 4512 §4.1 descriptions for cn=Subschema. */
+export function subschemaValues(): { attributeTypes: string[]; objectClasses: string[] } {
+  const ruleName: Record<Equality, string> = {
+    caseIgnore: 'caseIgnoreMatch',
+    caseExact: 'caseExactMatch',
+    dn: 'distinguishedNameMatch',
+    integer: 'integerMatch',
+    boolean: 'booleanMatch',
+    generalizedTime: 'generalizedTimeMatch',
+    objectIdentifier: 'objectIdentifierMatch',
+    uuid: 'uuidMatch',
+  };
+  const attributeTypes = ATTRIBUTE_TYPES.map((at) => {
+    const names = at.names.length === 1 ? q(at.names[0]) : `( ${at.names.map(q).join(' ')} )`;
+    let s = `( ${at.oid} NAME ${names}`;
+    if (at.description) s += ` DESC ${q(at.description)}`;
+    s += ` EQUALITY ${ruleName[at.equality]} SYNTAX ${at.syntax}`;
+    if (at.singleValue) s += ' SINGLE-VALUE';
+    if (at.operational) s += ' NO-USER-MODIFICATION USAGE directoryOperation';
+    return s + ' )';
+  });
+  const list = (xs: string[]) => (xs.length === 1 ? xs[0] : `( ${xs.join(' $ ')} )`);
+  const objectClasses = OBJECT_CLASSES.map((oc) => {
+    let s = `( ${oc.oid} NAME ${q(oc.name)}`;
+    if (oc.description) s += ` DESC ${q(oc.description)}`;
+    if (oc.sup) s += ` SUP ${oc.sup}`;
+    s += ` ${oc.kind}`;
+    if (oc.must.length) s += ` MUST ${list(oc.must)}`;
+    if (oc.may.length) s += ` MAY ${list(oc.may)}`;
+    return s + ' )';
+  });
+  return { attributeTypes, objectClasses };
+}
