@@ -212,16 +212,15 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
 /**
  * The URL with its password (in the user info or a `password=` parameter) replaced by `***`,
  * for logs. Anything it cannot parse is masked generously: everything between the first ":"
- * after "://" and the last "@" is hidden.
+ * after "://" (or the start, without a scheme) and the last "@" is hidden.
  */
 export function redactDatabaseUrl(url: string): string {
   const text = String(url);
   const sep = text.indexOf('://');
-  if (sep < 0) return text;
-  const head = text.slice(0, sep + 3);
-  let rest = text.slice(sep + 3);
+  const head = sep >= 0 ? text.slice(0, sep + 3) : '';
+  let rest = sep >= 0 ? text.slice(sep + 3) : text;
   if (/^sqlite3?:/i.test(head)) return text;
-  let parsed = true;
+  let parsed = sep >= 0;
   try {
     parseDatabaseUrl(text, '/');
   } catch {

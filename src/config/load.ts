@@ -725,28 +725,33 @@ function schemaProblems(data: Obj, errors: ErrorObject[]): Problem[] {
 export function dnProblem(dn: string): string | undefined {
   const example = 'expected attribute=value pairs separated by commas, e.g. dc=example,dc=com';
   if (dn.trim() === '') return 'must not be empty';
-  const rdns: string[] = [];
+  // Split into attribute=value pairs at unescaped, unquoted "," (RDNs) and "+" (multi-valued RDNs).
+  const avas: string[] = [];
   let cur = '';
+  let quoted = false;
   for (let i = 0; i < dn.length; i++) {
     const c = dn[i]!;
     if (c === '\\') {
       if (i + 1 >= dn.length) return `${JSON.stringify(dn)} is not a valid DN (it ends with a lone "\\")`;
       cur += c + dn[i + 1];
       i++;
-    } else if (c === ',') {
-      rdns.push(cur);
+    } else if (c === '"') {
+      quoted = !quoted;
+      cur += c;
+    } else if ((c === ',' || c === '+') && !quoted) {
+      avas.push(cur);
       cur = '';
     } else cur += c;
   }
-  rdns.push(cur);
-  for (const rdn of rdns) {
-    for (const ava of rdn.split(/(?<!\\)\+/)) {
-      const eq = ava.indexOf('=');
-      const attr = (eq >= 0 ? ava.slice(0, eq) : '').trim();
-      const value = eq >= 0 ? ava.slice(eq + 1).trim() : '';
-      if (eq < 0 || !/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/.test(attr) || value === '') {
-        return `${JSON.stringify(dn)} is not a valid DN (${example})`;
-      }
+  if (quoted) return `${JSON.stringify(dn)} is not a valid DN (unterminated quote)`;
+  avas.push(cur);
+  for (const ava of avas) {
+    const eq = ava.indexOf('=');
+    const attr = (eq >= 0 ? ava.slice(0, eq) : '').trim();
+    const value = eq >= 0 ? ava.slice(eq + 1).trim() : '';
+    // attribute: a name or an OID (optionally "OID."-prefixed); value: not empty
+    if (eq < 0 || !/^((oid\.)?\d+(\.\d+)+|[A-Za-z][A-Za-z0-9-]*)$/i.test(attr) || value === '') {
+      return `${JSON.stringify(dn)} is not a valid DN (${example})`;
     }
   }
   return undefined;

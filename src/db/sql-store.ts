@@ -372,9 +372,11 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async userHasPermission(userId: number, permissionId: number): Promise<boolean> {
+    // Parameters are added in text order: SQLite's `?` placeholders are positional.
     const ps = new Params(this.dialect);
+    const idParam = ps.add(userId);
     const holds = this.holdsPermission(ps, permissionId);
-    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uid} = ${ps.add(userId)} AND (${holds})`;
+    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uid} = ${idParam} AND (${holds})`;
     return (await this.query(sql, ps.values)).length > 0;
   }
 }
