@@ -169,18 +169,18 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - lineStart + 1 };
 }
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 function suggest(key: string, candidates: string[]): string | undefined {
@@ -190,13 +190,13 @@ function suggest(key: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = levenshtein(norm(key), norm(c));
+    const d = editDistance(norm(key), norm(c));
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  return best !== undefined && bestD <= (key.length > 5 ? 2 : 1) ? best : undefined;
+  return best !== undefined && bestD <= (key.length > 6 ? 2 : 1) ? best : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,10 +628,8 @@ function schemaProblems(data: Obj, errors: ErrorObject[]): Problem[] {
     const branches = e.schema as SchemaNode[];
     const { value } = dataAt(data, e.instancePath);
     const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    const idx = branches.findIndex((b) => {
-      const ts = b.const !== undefined ? [typeof b.const] : typesOf(b);
-      return ts.includes(kind === 'object' ? 'object' : kind);
-    });
+    // A const branch (false) is never "the one meant": the value has its type but not its value.
+    const idx = branches.findIndex((b) => b.const === undefined && typesOf(b).includes(kind));
     chosen.set(e.schemaPath, idx);
   }
   const dropped = (e: ErrorObject): boolean => {
@@ -703,7 +701,7 @@ function schemaProblems(data: Obj, errors: ErrorObject[]): Problem[] {
         out.push({ path, message: `must list at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}` });
         break;
       case 'uniqueItems':
-        out.push({ path, message: `lists the same entry twice (entries ${String(p.j)} and ${String(p.i)})` });
+        out.push({ path, message: `lists the same entry twice (entries ${Math.min(Number(p.i), Number(p.j))} and ${Math.max(Number(p.i), Number(p.j))})` });
         break;
       case 'minimum':
       case 'maximum':
