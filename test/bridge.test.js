@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { need, hasCommand } from './helpers/require.js';
 import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
-import { startTestBridge, ldapTool, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
+import { startTestBridge, ldapTool, ldapsearch, client, allLogs, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
 import { escapeDnValue } from '../dist/ldap/dn.js';
 
 const USERS = `ou=users,${BASE}`;
@@ -19,6 +19,11 @@ const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcr
 const toolsSkip = need('OpenLDAP clients (ldap-utils)', tools, 'ldapsearch not on PATH');
 const pg = await postgresAvailable();
 const pgSkip = need('PostgreSQL on 127.0.0.1:5432', pg.ok, pg.reason);
+/** Every password and stored hash the suites used, to prove none reached a log line. */
+const secrets = new Set([SERVICE_PW]);
+const remember = (expected) => {
+  for (const u of expected.users) for (const v of [u.password, u.wrongPassword, u.encoded, ...(u.extraChecks ?? []).map((x) => x.password)]) if (v && v.length >= 6) secrets.add(v);
+};
 
 for (const engine of ['sqlite', 'postgres']) {
   const skip = djangoSkip || toolsSkip || (engine === 'postgres' ? pgSkip : undefined);
@@ -30,6 +35,7 @@ for (const engine of ['sqlite', 'postgres']) {
     before(async () => {
       db = await makeDjangoDatabase({ engine });
       expected = db.expected;
+      remember(expected);
       br = await startTestBridge({ url: db.url });
     });
     after(async () => {
@@ -246,6 +252,7 @@ describe('custom user model logging in by email (SQLite)', { skip: djangoSkip ||
   let br;
   before(async () => {
     db = await makeDjangoDatabase({ engine: 'sqlite', custom: true });
+    remember(db.expected);
     br = await startTestBridge({ url: db.url, custom: true });
   });
   after(async () => {
@@ -265,6 +272,12 @@ describe('custom user model logging in by email (SQLite)', { skip: djangoSkip ||
     assert.deepEqual((r.entries[0].attrs.djangoPermission ?? []).sort(), bob.permissions);
     assert.ok(r.entries[0].attrs.memberOf.includes(groupDn("Smith, John's team")));
   });
+});
+
+test('no log line holds a password or a password hash', { skip: djangoSkip || toolsSkip }, () => {
+  assert.ok(allLogs.length > 100, `the suites logged (${allLogs.length} lines)`);
+  const text = allLogs.join('');
+  for (const s of secrets) assert.ok(!text.includes(s) && !text.includes(JSON.stringify(s).slice(1, -1)), `a log line holds the secret ${JSON.stringify(s.slice(0, 3))}...`);
 });
 
 /** Sends raw bytes and reports whether the server closed the connection. */
