@@ -4,6 +4,7 @@ import { createLogger } from './log.js';
 import { loadConfig, ConfigError, type ConfigFlags } from './config/load.js';
 import { startBridge, StartupError, VERSION } from './bridge.js';
 import { makePassword } from './django/hashers.js';
+import { bridgeSchemaText } from './ldap/schema.js';
 
 const program = new Command();
 program.name('django-ldap-bridge').description("An LDAP server for a Django site's users, groups and permissions, read live from its database").version(VERSION);
@@ -79,6 +80,13 @@ Example:
       process.exit(2);
     }
     process.stdout.write((await makePassword(password, { iterations: opts.iterations })) + '\n');
+  });
+
+program
+  .command('schema')
+  .description("print the LDAP schema (RFC 4512 definitions) of the bridge's own attributes and object classes")
+  .action(() => {
+    process.stdout.write(bridgeSchemaText());
   });
 
 program.parseAsync(process.argv).catch((e) => {

@@ -213,3 +213,20 @@ export function subschemaValues(): { attributeTypes: string[]; objectClasses: st
   });
   return { attributeTypes, objectClasses };
 }
+
+/** The bridge's own attribute types and object classes in OpenLDAP's .schema syntax (the RFC
+ * 4512 descriptions behind `attributetype` / `objectclass`), for schemas/django-ldap-bridge.schema. */
+export function bridgeSchemaText(): string {
+  const { attributeTypes, objectClasses } = subschemaValues();
+  const own = (d: string) => d.startsWith('( 1.3.6.1.4.1.99999.');
+  return [
+    '# django-ldap-bridge: the attributes and object classes it serves beyond the standard schema.',
+    '# Generated from src/ldap/schema.ts (`django-ldap-bridge schema`); the same definitions are',
+    '# served from cn=Subschema. OIDs under 1.3.6.1.4.1.99999 are a private placeholder arc.',
+    '',
+    ...attributeTypes.filter(own).map((d) => `attributetype ${d}`),
+    '',
+    ...objectClasses.filter(own).map((d) => `objectclass ${d}`),
+    '',
+  ].join('\n');
+}
