@@ -42,15 +42,17 @@ Examples:
       throw e;
     }
     const log = createLogger(config.log);
+    // Handlers go in before the start line is logged, so a signal right after start is clean.
+    let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping');
+      await bridge?.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
     try {
-      const bridge = await startBridge(config, log);
-      const stop = async (signal: string) => {
-        log.info({ signal }, 'stopping');
-        await bridge.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+      bridge = await startBridge(config, log);
     } catch (e) {
       if (e instanceof StartupError) {
         process.stderr.write(`django-ldap-bridge: ${e.message}\n`);

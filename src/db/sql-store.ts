@@ -338,6 +338,28 @@ export abstract class SqlStore implements DirectoryStore {
     return out;
   }
 
+  async groupMembership(groupName: string, username: string, activeOnly: boolean): Promise<{ group: boolean; member: boolean }> {
+    const g = this.map.groups;
+    const ug = this.map.userGroups;
+    if (!g || !ug) return { group: false, member: false };
+    const ps = new Params(this.dialect);
+    const userParam = ps.add(username);
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${this.uname} = ${userParam}${active})`;
+    const sql = `SELECT CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${this.q(g.table)} g WHERE g.${this.q(g.name)} = ${ps.add(groupName)} LIMIT 1`;
+    const rows = await this.query(sql, ps.values);
+    return rows.length ? { group: true, member: toBool(rows[0].member) } : { group: false, member: false };
+  }
+
+  async usernameHasPermission(username: string, permissionId: number): Promise<boolean> {
+    const ps = new Params(this.dialect);
+    const userParam = ps.add(username);
+    const holds = this.holdsPermission(ps, permissionId);
+    const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
+    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uname} = ${userParam} AND ${this.uactive} AND ${cond} LIMIT 1`;
+    return (await this.query(sql, ps.values)).length > 0;
+  }
+
   // ------------------------------------------------------------ permissions
 
   async allPermissions(): Promise<Permission[]> {

@@ -36,6 +36,12 @@ export interface DirectoryStore {
   groupMembers(groupId: number, page: Page, activeOnly: boolean): Promise<MemberRef[]>;
   isGroupMember(groupId: number, userId: number): Promise<boolean>;
   groupPermissionIds(groupIds: number[]): Promise<Map<number, number[]>>;
+  /** In one query: does a group of exactly this name exist, and is the user of exactly this
+   * username (active, when asked) a member? Apache's `Require ldap-group` hot path. */
+  groupMembership(groupName: string, username: string, activeOnly: boolean): Promise<{ group: boolean; member: boolean }>;
+  /** In one query: does the user of exactly this username hold the permission as Django's
+   * has_perm says (active, and superuser or direct or through a group)? */
+  usernameHasPermission(username: string, permissionId: number): Promise<boolean>;
 
   allPermissions(): Promise<Permission[]>;
   /** Active users holding a permission directly, through a group, or as superuser. */

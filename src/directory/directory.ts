@@ -167,6 +167,20 @@ export class Directory {
     }
   }
 
+  /** Membership by names, in one query when names are exact (Apache's group check): undefined
+   * when there is no group of exactly that name, so the caller can try the slower rules. */
+  async groupMembershipFast(groupName: string, username: string): Promise<boolean | undefined> {
+    if (!this.store.hasGroups || this.opts.caseInsensitiveUsernames) return undefined;
+    const r = await this.store.groupMembership(groupName, username, !this.opts.showInactiveUsers);
+    return r.group ? r.member : undefined;
+  }
+
+  /** has_perm by username in one query (exact usernames only; undefined otherwise). */
+  async hasPermissionFast(username: string, p: Permission): Promise<boolean | undefined> {
+    if (this.opts.caseInsensitiveUsernames) return undefined;
+    return this.store.usernameHasPermission(username, p.id);
+  }
+
   async isGroupMember(group: Group, user: User): Promise<boolean> {
     if (!this.isVisible(user)) return false;
     return this.store.isGroupMember(group.id, user.id);

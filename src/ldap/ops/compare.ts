@@ -85,7 +85,7 @@ async function membership(ctx: BridgeContext, t: Target, key: string, value: str
     if (!(await exists(ctx, t))) return { code: ResultCode.noSuchObject, matchedDN: '' };
     return r(ResultCode.noSuchAttribute);
   }
-  let user: User | undefined;
+  let username: string | undefined;
   if (key === 'member') {
     let v: Target;
     try {
@@ -93,10 +93,22 @@ async function membership(ctx: BridgeContext, t: Target, key: string, value: str
     } catch {
       v = { kind: 'none', matched: '' };
     }
-    if (v.kind === 'user') user = await ctx.directory.user(v.username);
+    if (v.kind === 'user') username = v.username;
   } else {
-    user = await ctx.directory.user(value);
+    username = value;
   }
+  // The hot path: one indexed query with exact names.
+  if (username !== undefined && t.kind === 'group') {
+    const fast = await ctx.directory.groupMembershipFast(t.name, username);
+    if (fast !== undefined) return r(fast ? ResultCode.compareTrue : ResultCode.compareFalse);
+  }
+  if (username !== undefined && t.kind === 'permission') {
+    const p = await ctx.directory.permission(t.appLabel, t.codename);
+    if (!p) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.permissions };
+    const fast = await ctx.directory.hasPermissionFast(username, p);
+    if (fast !== undefined) return r(fast ? ResultCode.compareTrue : ResultCode.compareFalse);
+  }
+  const user: User | undefined = username === undefined ? undefined : await ctx.directory.user(username);
   switch (t.kind) {
     case 'group': {
       const g = await ctx.directory.group(t.name);
