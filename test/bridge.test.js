@@ -232,6 +232,38 @@ for (const engine of ['sqlite', 'postgres']) {
       assert.ok(reply.closed, 'the server closes the connection after a malformed message');
     });
 
+    test('attribute selection: names in any case, 1.1, typesOnly, + and *', async () => {
+      const upper = await ldapsearch(br.url, { base: USERS, filter: '(UID=alice)', attrs: ['UID', 'Mail'] });
+      const want = { uid: ['alice'] };
+      if (byName('alice').email) want.mail = [byName('alice').email];
+      assert.deepEqual(upper.entries[0].attrs, want);
+      const none = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['1.1'] });
+      assert.deepEqual(none.entries, [{ dn: userDn('alice'), attrs: {} }]);
+      const types = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['uid', 'cn'], extra: ['-A'] });
+      assert.deepEqual(Object.keys(types.entries[0].attrs).sort(), ['cn', 'uid']);
+      assert.ok(!types.stdout.includes(': alice'), 'typesOnly sends no values');
+      const plain = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)' });
+      assert.ok(!('entryUUID' in plain.entries[0].attrs), 'operational attributes only on request');
+      const plus = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['+'] });
+      assert.deepEqual(Object.keys(plus.entries[0].attrs).sort(), ['entryDN', 'entryUUID', 'hasSubordinates', 'subschemaSubentry']);
+    });
+
+    test('filters: substrings, ranges, negation, approx, extensible and memberOf, as Django data says', async () => {
+      const uids = async (filter) => (await ldapsearch(br.url, { base: USERS, filter, attrs: ['uid'] })).entries.map((e) => e.attrs.uid[0]).sort();
+      const active = expected.users.filter((u) => u.isActive);
+      assert.deepEqual(await uids('(uid=u_*)'), active.filter((u) => u.username.startsWith('u_')).map((u) => u.username).sort());
+      assert.deepEqual(await uids('(&(objectClass=person)(!(uid=u_*)))'), active.filter((u) => !u.username.startsWith('u_')).map((u) => u.username).sort());
+      assert.deepEqual(await uids(`(memberOf=${groupDn('secret-agents').replace(/\\/g, '\\5c')})`), active.filter((u) => u.groups.includes('secret-agents')).map((u) => u.username).sort());
+      assert.deepEqual(await uids('(djangoPermission=svn.commit_repo)'), active.filter((u) => u.permissions.includes('svn.commit_repo')).map((u) => u.username).sort());
+      assert.deepEqual(await uids('(djangoIsSuperuser=TRUE)'), active.filter((u) => u.isSuperuser).map((u) => u.username).sort());
+      const alice = byName('alice');
+      assert.deepEqual(await uids(`(&(djangoId>=${alice.id})(djangoId<=${alice.id}))`), ['alice']);
+      assert.deepEqual(await uids('(uid:caseIgnoreMatch:=FRANK)'), ['Frank', 'frank']);
+      assert.deepEqual(await uids('(uid=FRANK)'), [], 'uid follows Django: case-sensitive');
+      assert.deepEqual(await uids('(|(uid=alice)(uid=%)(uid=_lice)(uid=ali\\5c))'), ['alice'], 'SQL wildcards in values are data');
+      assert.deepEqual(await uids("(uid=alice' OR '1'='1)"), []);
+    });
+
     test('with caches off, Django changes show on the next operation', async () => {
       const cmp = async () => (await ldapTool('ldapcompare', ['-x', '-H', br.url, '-D', SERVICE_DN, '-y', '/dev/stdin', groupDn('secret-agents'), `member:${userDn('alice')}`], SERVICE_PW)).code;
       assert.equal(await cmp(), 6);
