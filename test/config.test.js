@@ -59,7 +59,7 @@ describe('defaults', () => {
     assert.equal(c.showInactiveUsers, false);
     assert.deepEqual(c.django, DEFAULT_DJANGO_MAPPING);
     assert.deepEqual(c.log, { level: 'info', format: 'auto' });
-    assert.deepEqual(c.limits, { maxSearchEntries: 100000, maxSearchSeconds: 60 });
+    assert.deepEqual({ maxSearchEntries: c.limits.maxSearchEntries, maxSearchSeconds: c.limits.maxSearchSeconds, maxMessageBytes: c.limits.maxMessageBytes }, { maxSearchEntries: 100000, maxSearchSeconds: 60, maxMessageBytes: 262144 });
   });
 
   test('DEFAULT_DJANGO_MAPPING is frozen and the result is a fresh copy', () => {
@@ -230,7 +230,7 @@ describe('environment variables', () => {
     assert.equal(c.caseInsensitiveUsernames, true);
     assert.equal(c.showInactiveUsers, true);
     assert.equal(c.anonymous.search, true);
-    assert.deepEqual(c.limits, { maxSearchEntries: 500, maxSearchSeconds: 2.5 });
+    assert.deepEqual({ maxSearchEntries: c.limits.maxSearchEntries, maxSearchSeconds: c.limits.maxSearchSeconds }, { maxSearchEntries: 500, maxSearchSeconds: 2.5 });
     assert.equal(c.django.users.firstName, null);
     assert.equal(c.django.users.lastName, null);
     assert.equal(c.django.users.email, 'mail_address');
@@ -399,8 +399,8 @@ describe('validation', () => {
       'limits.maxSearchEntries: must be >= 1 (got 0)',
       'limits.maxSearchSeconds: must be > 0 (got -1)',
       'baseDn: "example.com" is not a valid DN (expected attribute=value pairs separated by commas, e.g. dc=example,dc=com)',
-      'listen[1]: must be ldap://host:port with both a host and a port from 0 to 65535, e.g. ldap://127.0.0.1:3389 (got "ldap://localhost")',
-      'listen[2]: ldaps:// is not supported: the bridge has no TLS settings; listen on ldap://host:port (got "ldaps://0.0.0.0:636")',
+      'listen[1]: must be ldap://host:port or ldaps://host:port with both a host and a port from 0 to 65535, e.g. ldap://127.0.0.1:3389 (got "ldap://localhost")',
+      'listen[2]: ldaps:// needs tls.cert and tls.key (PEM files); or listen on ldap://host:port (got "ldaps://0.0.0.0:636")',
       'serviceAccounts[1].dn: "apache" is not a valid DN (expected attribute=value pairs separated by commas, e.g. dc=example,dc=com)',
       'tree.groups: "Users" is also tree.users; each OU must be different',
     ];
@@ -551,7 +551,7 @@ describe('config files', () => {
     assert.deepEqual(c.listen, ['ldap://127.0.0.1:3389']);
     assert.equal(c.serviceAccounts.length, 1);
     assert.deepEqual(c.log, { level: 'info', format: 'auto' });
-    assert.deepEqual(c.limits, { maxSearchEntries: 100000, maxSearchSeconds: 60 });
+    assert.deepEqual({ maxSearchEntries: c.limits.maxSearchEntries, maxSearchSeconds: c.limits.maxSearchSeconds, maxMessageBytes: c.limits.maxMessageBytes }, { maxSearchEntries: 100000, maxSearchSeconds: 60, maxMessageBytes: 262144 });
   });
 
   test('the commented custom-user-model example in docs/config.example.yaml loads', () => {

@@ -5,6 +5,7 @@
 // validation, the environment variable names (DJANGO_LDAP_<PATH>) and how their values are typed.
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import type { BridgeConfig, DjangoMapping } from './types.js';
@@ -755,13 +756,13 @@ export function dnProblem(dn: string): string | undefined {
   return undefined;
 }
 
-function listenProblem(url: string): string | undefined {
-  if (/^ldaps:\/\//i.test(url)) {
-    return `ldaps:// is not supported: the bridge has no TLS settings; listen on ldap://host:port (got ${JSON.stringify(url)})`;
+function listenProblem(url: string, hasTls: boolean): string | undefined {
+  if (/^ldaps:\/\//i.test(url) && !hasTls) {
+    return `ldaps:// needs tls.cert and tls.key (PEM files); or listen on ldap://host:port (got ${JSON.stringify(url)})`;
   }
-  const m = /^ldap:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\/?$/i.exec(url);
+  const m = /^ldaps?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\/?$/i.exec(url);
   if (!m || Number(m[2]) > 65535) {
-    return `must be ldap://host:port with both a host and a port from 0 to 65535, e.g. ldap://127.0.0.1:3389 (got ${JSON.stringify(url)})`;
+    return `must be ldap://host:port or ldaps://host:port with both a host and a port from 0 to 65535, e.g. ldap://127.0.0.1:3389 (got ${JSON.stringify(url)})`;
   }
   return undefined;
 }
@@ -792,7 +793,7 @@ function semanticProblems(merged: Obj, cwd: string, bad: (path: string) => boole
     merged.listen.forEach((u, i) => {
       const path = formatPath(['listen', i]);
       if (typeof u !== 'string' || bad(path)) return;
-      const why = listenProblem(u);
+      const why = listenProblem(u, !!get(merged, 'tls', 'cert'));
       if (why) out.push({ path, message: why });
     });
   }
@@ -946,13 +947,62 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       format: str(get(m, 'log', 'format'), 'auto') as BridgeConfig['log']['format'],
     },
     limits: {
-      maxSearchEntries: typeof get(m, 'limits', 'maxSearchEntries') === 'number' ? (get(m, 'limits', 'maxSearchEntries') as number) : 100000,
-      maxSearchSeconds: typeof get(m, 'limits', 'maxSearchSeconds') === 'number' ? (get(m, 'limits', 'maxSearchSeconds') as number) : 60,
+      maxSearchEntries: num(m, ['limits', 'maxSearchEntries']),
+      maxSearchSeconds: num(m, ['limits', 'maxSearchSeconds']),
+      maxMessageBytes: num(m, ['limits', 'maxMessageBytes']),
+      filterMaxDepth: num(m, ['limits', 'filterMaxDepth']),
+      filterMaxElements: num(m, ['limits', 'filterMaxElements']),
+      maxRequestedAttributes: num(m, ['limits', 'maxRequestedAttributes']),
+      maxConnections: num(m, ['limits', 'maxConnections']),
+      maxConnectionsPerAddress: num(m, ['limits', 'maxConnectionsPerAddress']),
+      idleTimeoutSeconds: num(m, ['limits', 'idleTimeoutSeconds']),
+      messageTimeoutSeconds: num(m, ['limits', 'messageTimeoutSeconds']),
+      maxOutstandingPerConnection: num(m, ['limits', 'maxOutstandingPerConnection']),
+      anonymousSearchEntries: num(m, ['limits', 'anonymousSearchEntries']),
+    },
+    security: {
+      hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, availableParallelism()),
+      hashQueue: num(m, ['security', 'hashQueue']),
+      credentialCacheSeconds: num(m, ['security', 'credentialCacheSeconds']),
+      credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),
+      requireTls: (get(m, 'security', 'requireTls') ?? schemaDefault(['security', 'requireTls'])) as 'auto' | 'always' | 'never',
+      redis: typeof get(m, 'security', 'redis') === 'string' ? (get(m, 'security', 'redis') as string) : null,
+      bruteForce: {
+        enabled: (get(m, 'security', 'bruteForce', 'enabled') ?? true) === true,
+        userFailures: num(m, ['security', 'bruteForce', 'userFailures']),
+        userWindowSeconds: num(m, ['security', 'bruteForce', 'userWindowSeconds']),
+        addressFailures: num(m, ['security', 'bruteForce', 'addressFailures']),
+        addressWindowSeconds: num(m, ['security', 'bruteForce', 'addressWindowSeconds']),
+        lockoutSeconds: num(m, ['security', 'bruteForce', 'lockoutSeconds']),
+        maxLockoutSeconds: num(m, ['security', 'bruteForce', 'maxLockoutSeconds']),
+      },
+    },
+    tls:
+      get(m, 'tls') && typeof get(m, 'tls', 'cert') === 'string'
+        ? { cert: resolve(cwd, get(m, 'tls', 'cert') as string), key: resolve(cwd, get(m, 'tls', 'key') as string) }
+        : null,
+    db: {
+      poolSize: num(m, ['db', 'poolSize']),
+      statementTimeoutSeconds: num(m, ['db', 'statementTimeoutSeconds']),
+      startupRetrySeconds: num(m, ['db', 'startupRetrySeconds']),
     },
   };
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The schema's default for a setting path (every numeric setting has one). */
+function schemaDefault(path: string[]): unknown {
+  let node: SchemaNode | undefined = configSchema();
+  for (const k of path) node = node?.properties?.[k];
+  return node?.default;
+}
+
+/** A numeric setting from the merged document, else its schema default. */
+function num(m: Obj, path: string[]): number {
+  const v = get(m, ...path);
+  return typeof v === 'number' ? v : (schemaDefault(path) as number);
+}
 
 /**
  * Loads the configuration. Precedence: CLI flags > config file (--config, else DJANGO_LDAP_CONFIG;

@@ -96,5 +96,35 @@ export interface BridgeConfig {
     maxSearchEntries: number;
     /** Server-side cap on a search's duration, seconds. */
     maxSearchSeconds: number;
+    maxMessageBytes: number;
+    filterMaxDepth: number;
+    filterMaxElements: number;
+    maxRequestedAttributes: number;
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
+    idleTimeoutSeconds: number;
+    messageTimeoutSeconds: number;
+    maxOutstandingPerConnection: number;
+    anonymousSearchEntries: number;
   };
+  security: {
+    /** Concurrent password hashes; resolved (never 0) to the CPU count by default. */
+    hashConcurrency: number;
+    hashQueue: number;
+    credentialCacheSeconds: number;
+    credentialCacheEntries: number;
+    requireTls: 'auto' | 'always' | 'never';
+    redis: string | null;
+    bruteForce: {
+      enabled: boolean;
+      userFailures: number;
+      userWindowSeconds: number;
+      addressFailures: number;
+      addressWindowSeconds: number;
+      lockoutSeconds: number;
+      maxLockoutSeconds: number;
+    };
+  };
+  tls: { cert: string; key: string } | null;
+  db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number };
 }

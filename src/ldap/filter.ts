@@ -114,7 +114,10 @@ export function parseFilter(text: string, limits: FilterLimits = DEFAULT_LIMITS)
         bytes.push(parseInt(h, 16));
         k += 2;
       } else {
-        for (const b of Buffer.from(c, 'utf8')) bytes.push(b);
+        // Whole code points: a surrogate pair encoded half by half would become two U+FFFD.
+        const ch = String.fromCodePoint(s.codePointAt(k)!);
+        for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
+        k += ch.length - 1;
       }
     }
     return Buffer.from(bytes).toString('utf8');
@@ -145,7 +148,8 @@ export function parseFilter(text: string, limits: FilterLimits = DEFAULT_LIMITS)
     return f;
   };
   const parseItem = (item: string): Filter => {
-    const m = /^([^=~<>:]*)(:dn)?(?::([^:=]+))?(~=|>=|<=|:=|=)(.*)$/s.exec(item);
+    // ":dn" is an ABNF literal, so case-insensitive (RFC 4515's own example is "(:DN:2.4.6.8.10:=Dino)").
+    const m = /^([^=~<>:]*)(:[dD][nN])?(?::([^:=]+))?(~=|>=|<=|:=|=)(.*)$/s.exec(item);
     if (!m) return fail('missing operator');
     const [, attr, dn, rule, op, raw] = m;
     if (op === ':=') {
@@ -280,13 +284,14 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
     case 'ge':
     case 'le': {
       const key = attributeKey(f.attr);
-      const vals = e.get(key);
       if (!attributeType(key)) return UNDEFINED;
-      if (!vals) return FALSE;
+      // No ordering rule, or an invalid assertion: Undefined whether or not the entry has values.
       const eq = ctx.equalityOf(key);
       if (eq === 'dn' || eq === 'boolean' || eq === 'objectIdentifier') return UNDEFINED;
       const a = normalizeValue(eq, f.value, ctx.caseExactDnTypes);
       if (a === undefined) return UNDEFINED;
+      const vals = e.get(key);
+      if (!vals) return FALSE;
       for (const v of vals) {
         const n = normalizeValue(eq, v, ctx.caseExactDnTypes);
         if (n === undefined) continue;
@@ -298,10 +303,10 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
     case 'substr': {
       const key = attributeKey(f.attr);
       if (!attributeType(key)) return UNDEFINED;
+      const eq = ctx.equalityOf(key);
+      if (eq !== 'caseIgnore' && eq !== 'caseExact') return UNDEFINED; // no substring rule
       const vals = e.get(key);
       if (!vals) return FALSE;
-      const eq = ctx.equalityOf(key);
-      if (eq !== 'caseIgnore' && eq !== 'caseExact') return UNDEFINED;
       const fold = eq === 'caseIgnore' ? foldCase : (s: string) => s;
       const initial = f.initial !== undefined ? fold(f.initial) : undefined;
       const final = f.final !== undefined ? fold(f.final) : undefined;
