@@ -9,7 +9,12 @@ import type { DirectoryStore } from './db/store.js';
 import { Directory } from './directory/directory.js';
 import { BridgeContext } from './ldap/context.js';
 import { Dit } from './ldap/dit.js';
-import { LdapServer, parseListenUrl, type ListenAddress } from './ldap/server.js';
+import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
+import { Authenticator } from './auth/authenticator.js';
+import { HashGate } from './auth/hash-gate.js';
+import { CredentialCache } from './auth/credential-cache.js';
+import { Throttle, counterStore } from './auth/throttle.js';
+import { StoreUnavailableError } from './db/store.js';
 import { identifyHasher, hashCost } from './django/hashers.js';
 
 export const VERSION: string = (() => {
@@ -25,10 +30,33 @@ export interface RunningBridge {
   urls: string[];
   context: BridgeContext;
   store: DirectoryStore;
+  server: LdapServer;
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
 export class StartupError extends Error {}
+
+/** Opens the store and checks its schema. An unreachable database is retried with back-off
+ * for db.startupRetrySeconds (logging each attempt); a wrong schema is final at once. */
+async function openWithRetry(config: BridgeConfig, log: Logger, cwd?: string): Promise<DirectoryStore> {
+  const deadline = Date.now() + config.db.startupRetrySeconds * 1000;
+  for (let attempt = 1, wait = 500; ; attempt++, wait = Math.min(wait * 2, 15000)) {
+    let store: DirectoryStore | undefined;
+    try {
+      store = openStore(config, cwd);
+      await store.verifySchema();
+      return store;
+    } catch (e) {
+      await store?.close().catch(() => {});
+      const msg = (e as Error).message;
+      const retryable = e instanceof StoreUnavailableError || /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|the database system is starting up|Connection terminated|timeout/i.test(msg);
+      if (!retryable || Date.now() + wait > deadline) throw new StartupError(`cannot use the database ${redactDatabaseUrl(config.database)}:\n${msg}`);
+      log.warn({ attempt, retryInMs: wait, database: redactDatabaseUrl(config.database), err: msg }, 'database unavailable at start; retrying');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
 
 export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd?: string } = {}): Promise<RunningBridge> {
   const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
@@ -37,40 +65,42 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
     if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
     return { dn: s.dn, key: dit.key(s.dn), password: s.password };
   });
-  let store: DirectoryStore;
-  try {
-    store = openStore(config, opts.cwd);
-    await store.verifySchema();
-  } catch (e) {
-    throw new StartupError(`cannot use the database ${redactDatabaseUrl(config.database)}:\n${(e as Error).message}`);
-  }
+  const store = await openWithRetry(config, log, opts.cwd);
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
-  const ctx = new BridgeContext(config, dit, directory, log, services, VERSION);
+  const sec = config.security;
+  const throttle = new Throttle(sec.bruteForce, counterStore(sec.redis, log));
+  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
+  const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth);
   // The dummy check for unknown users should cost what a real check on this site costs.
   const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true);
   const real = sample.find((u) => hashCost(u.password));
-  if (real) ctx.sampleHash = real.password;
+  if (real) auth.sampleHash = real.password;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
 
-  const server = new LdapServer(ctx);
+  let server: LdapServer;
   let addresses: ListenAddress[];
   try {
+    server = new LdapServer(ctx, serverLimits(config.limits));
     addresses = await server.listen(config.listen.map(parseListenUrl));
   } catch (e) {
     await store.close();
+    await throttle.close();
     throw new StartupError(`listen: cannot listen on ${config.listen.join(', ')}: ${(e as Error).message}`);
   }
-  const urls = addresses.map((a) => `ldap://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
+  const urls = addresses.map((a) => `${a.secure ? 'ldaps' : 'ldap'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
   log.info({ listen: urls, database: redactDatabaseUrl(config.database), baseDn: dit.baseDn, store: store.kind, version: VERSION }, 'django-ldap-bridge started');
   return {
     addresses,
     urls,
     context: ctx,
     store,
+    server,
+    reloadTls: () => server.reloadTls(),
     async close() {
       await server.close();
       await store.close();
+      await throttle.close();
       log.info('django-ldap-bridge stopped');
     },
   };

@@ -51,6 +51,13 @@ Examples:
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        bridge?.reloadTls();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'TLS reload failed; keeping the previous certificate');
+      }
+    });
     try {
       bridge = await startBridge(config, log);
     } catch (e) {

@@ -5,8 +5,8 @@ import type { DirectoryStore } from './store.js';
 import { SqliteStore } from './sqlite.js';
 import { PostgresStore } from './postgres.js';
 
-export function openStore(config: Pick<BridgeConfig, 'database' | 'django'>, cwd = process.cwd()): DirectoryStore {
+export function openStore(config: Pick<BridgeConfig, 'database' | 'django'> & Partial<Pick<BridgeConfig, 'db'>>, cwd = process.cwd()): DirectoryStore {
   const target = parseDatabaseUrl(config.database, cwd);
   if (target.kind === 'sqlite') return new SqliteStore(target.path, config.django);
-  return new PostgresStore(target, config.django);
+  return new PostgresStore(target, config.django, { poolSize: config.db?.poolSize, statementTimeoutMs: config.db ? config.db.statementTimeoutSeconds * 1000 : undefined });
 }

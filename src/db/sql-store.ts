@@ -30,6 +30,15 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
+/** lower() as JavaScript's toLowerCase() folds toward ASCII. Two non-ASCII letters lower-case to
+ * ASCII in JavaScript: U+0130 (İ -> "i" + U+0307) and U+212A (Kelvin sign -> "k"). SQLite's
+ * lower() leaves both alone and PostgreSQL's (UTF-8 locales) makes İ a bare "i", so map them
+ * first; every other fold agrees on whether a letter ends up ASCII, which is all that matters
+ * for the ASCII-only values the planner pushes down. */
+function lowerSql(c: string): string {
+  return `lower(replace(replace(${c}, '\u0130', 'i\u0307'), '\u212a', 'k'))`;
+}
+
 function toBool(v: unknown): boolean {
   return v === true || v === 1 || v === '1' || v === 't' || v === 'true' || v === 1n;
 }
@@ -183,6 +192,12 @@ export abstract class SqlStore implements DirectoryStore {
     return `g.${this.q(f === 'id' ? g.id : g.name)}`;
   }
 
+  /** A bound value; numbers as BIGINT, or PostgreSQL types the parameter after an int4 column
+   * and rejects a value past 2^31 instead of matching nothing. */
+  private value(v: string | number | boolean, ps: Params): string {
+    return typeof v === 'number' ? `CAST(${ps.add(v)} AS BIGINT)` : ps.add(v);
+  }
+
   private where<F extends string>(p: Predicate<F>, col: (f: F) => string | null, ps: Params, booleans: ReadonlySet<string>): string {
     switch (p.op) {
       case 'all':
@@ -204,20 +219,20 @@ export abstract class SqlStore implements DirectoryStore {
         const c = col(p.field);
         if (!c) return '1=0';
         if (typeof p.value === 'boolean') return p.value ? `(${c} IS NOT NULL AND ${c})` : `(${c} IS NOT NULL AND NOT ${c})`;
-        if (p.ci) return `lower(${c}) = ${ps.add(String(p.value).toLowerCase())}`;
-        return `${c} = ${ps.add(p.value)}`;
+        if (p.ci) return `${lowerSql(c)} = ${ps.add(String(p.value).toLowerCase())}`;
+        return `${c} = ${this.value(p.value, ps)}`;
       }
       case 'cmp': {
         const c = col(p.field);
         if (!c) return '1=0';
-        return `${c} ${p.dir === 'ge' ? '>=' : '<='} ${ps.add(p.value)}`;
+        return `${c} ${p.dir === 'ge' ? '>=' : '<='} ${this.value(p.value, ps)}`;
       }
       case 'like': {
         const c = col(p.field);
         if (!c) return '1=0';
         const fold = (s: string) => (p.ci ? s.toLowerCase() : s);
         const pattern = (p.initial !== undefined ? escapeLike(fold(p.initial)) : '') + '%' + p.any.map((a) => escapeLike(fold(a)) + '%').join('') + (p.final !== undefined ? escapeLike(fold(p.final)) : '');
-        return `${p.ci ? `lower(${c})` : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
+        return `${p.ci ? lowerSql(c) : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
       }
     }
   }

@@ -7,6 +7,7 @@ import type { Dit } from './dit.js';
 import type { Equality } from './schema.js';
 import { attributeType } from './schema.js';
 import type { MatchContext } from './filter.js';
+import type { Authenticator } from '../auth/authenticator.js';
 
 export type Identity =
   | { kind: 'anonymous' }
@@ -16,7 +17,15 @@ export type Identity =
 export interface Session {
   readonly id: number;
   readonly peer: string;
+  /** The client's IP address (the key of per-address limits). */
+  readonly address: string;
   identity: Identity;
+  /** The connection runs over TLS (ldaps:// or after StartTLS). */
+  tls: boolean;
+  /** Password binds need TLS on this connection (security.requireTls). */
+  readonly tlsRequired: boolean;
+  /** Has bound as a service account: exempt from per-address brute-force counting. */
+  trusted: boolean;
   /** Message ids of searches in progress, to honour Abandon. */
   readonly running: Map<number, { abandoned: boolean }>;
 }
@@ -29,8 +38,6 @@ export interface ServiceAccountEntry {
 
 export class BridgeContext implements MatchContext {
   readonly caseExactDnTypes: ReadonlySet<string>;
-  /** A real stored hash whose cost the dummy check for unknown users imitates. */
-  sampleHash = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
   constructor(
     readonly config: BridgeConfig,
@@ -39,6 +46,7 @@ export class BridgeContext implements MatchContext {
     readonly log: Logger,
     readonly serviceAccounts: ServiceAccountEntry[],
     readonly version: string,
+    readonly auth: Authenticator,
   ) {
     this.caseExactDnTypes = dit.caseExactTypes;
   }

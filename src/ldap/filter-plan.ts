@@ -22,6 +22,9 @@ interface FieldSpec<F extends string> {
   field: F;
   kind: 'text' | 'int' | 'bool';
   ci: boolean;
+  /** The entry serves the column's value trimmed (entries.ts): SQL on the raw column can only
+   * select a superset (containment), so such predicates are never exact. */
+  trimmed?: boolean;
 }
 
 function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F> | undefined, staticMatch: (f: Filter) => boolean | undefined): Plan<F> {
@@ -53,7 +56,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
     }
     case 'present': {
       const spec = fieldOf(attributeKey(f.attr));
-      return spec ? { pred: { op: 'present', field: spec.field }, exact: true } : ALL;
+      return spec ? { pred: { op: 'present', field: spec.field }, exact: !spec.trimmed } : ALL;
     }
     case 'eq': {
       const spec = fieldOf(attributeKey(f.attr));
@@ -68,6 +71,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
       }
       if (f.value === '') return { pred: { op: 'none' }, exact: false };
       if (spec.ci && !ASCII.test(f.value)) return ALL;
+      if (spec.trimmed) return { pred: { op: 'like', field: spec.field, any: [f.value], ci: spec.ci }, exact: false };
       return { pred: { op: 'eq', field: spec.field, value: f.value, ci: spec.ci }, exact: true };
     }
     case 'substr': {
@@ -75,6 +79,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
       if (!spec || spec.kind !== 'text') return ALL;
       const all = [f.initial ?? '', ...f.any, f.final ?? ''].join('');
       if (spec.ci && !ASCII.test(all)) return ALL;
+      if (spec.trimmed) return { pred: { op: 'like', field: spec.field, any: [f.initial ?? '', ...f.any, f.final ?? ''].filter((x) => x !== ''), ci: spec.ci }, exact: false };
       return { pred: { op: 'like', field: spec.field, initial: f.initial, any: f.any, final: f.final, ci: spec.ci }, exact: true };
     }
     case 'ge':
@@ -94,7 +99,7 @@ export function planUsers(f: Filter, uidCaseInsensitive: boolean, staticMatch: (
   const fields: Record<string, FieldSpec<UserField>> = {
     uid: { field: 'username', kind: 'text', ci: uidCaseInsensitive },
     mail: { field: 'email', kind: 'text', ci: true },
-    givenname: { field: 'firstName', kind: 'text', ci: true },
+    givenname: { field: 'firstName', kind: 'text', ci: true, trimmed: true },
     djangoid: { field: 'id', kind: 'int', ci: false },
     djangoisstaff: { field: 'isStaff', kind: 'bool', ci: false },
     djangoissuperuser: { field: 'isSuperuser', kind: 'bool', ci: false },

@@ -1,22 +1,25 @@
-// The LDAP listener: TCP framing, message decoding, one handler per operation, one log line
-// per operation.
+// The LDAP listeners: plain (with StartTLS) and ldaps://, connection limits in total and per
+// address, and one handler per operation with one log line per operation.
 //
 // We do not use ldapjs's Server: it parses every DN with @ldapjs/dn before our code sees it
-// (losing escaped spaces and backslashes), answers anonymous binds itself, and buffers
-// messages of any size. Framing here reads the BER length first and refuses a message
-// larger than the limit before buffering it.
+// (losing escaped spaces and backslashes), answers anonymous binds itself and buffers
+// messages of any size. Framing lives in connection.ts.
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 import type { BridgeContext, Session } from './context.js';
+import { Connection } from './connection.js';
 import { bind } from './ops/bind.js';
 import { compare } from './ops/compare.js';
 import { search } from './ops/search.js';
 import { extended } from './ops/extended.js';
-import { decodeMessage, encodeDisconnect, encodeEntry, encodeResult, frameLength, ProtocolError, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
+import { encodeDisconnect, encodeEntry, encodeResult, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
 import { filterToString } from './filter.js';
 
 export interface ListenAddress {
   host: string;
   port: number;
+  secure: boolean;
 }
 
 export interface ServerLimits {
@@ -24,37 +27,82 @@ export interface ServerLimits {
   filterMaxDepth: number;
   filterMaxElements: number;
   idleTimeoutMs: number;
+  messageTimeoutMs: number;
+  maxOutstandingPerConnection: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
-export const DEFAULT_SERVER_LIMITS: ServerLimits = {
-  maxMessageBytes: 256 * 1024,
-  filterMaxDepth: 32,
-  filterMaxElements: 1024,
-  idleTimeoutMs: 15 * 60 * 1000,
-};
+export function serverLimits(l: BridgeContext['config']['limits']): ServerLimits {
+  return {
+    maxMessageBytes: l.maxMessageBytes,
+    filterMaxDepth: l.filterMaxDepth,
+    filterMaxElements: l.filterMaxElements,
+    idleTimeoutMs: l.idleTimeoutSeconds * 1000,
+    messageTimeoutMs: l.messageTimeoutSeconds * 1000,
+    maxOutstandingPerConnection: l.maxOutstandingPerConnection,
+    maxConnections: l.maxConnections,
+    maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+  };
+}
 
 export function parseListenUrl(url: string): ListenAddress {
   const u = new URL(url);
-  if (u.protocol !== 'ldap:') throw new Error(`listen: unsupported URL ${url} (ldap://host:port)`);
+  if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') throw new Error(`listen: unsupported URL ${url} (ldap://host:port or ldaps://host:port)`);
+  const secure = u.protocol === 'ldaps:';
   const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = u.port ? Number(u.port) : 389;
-  return { host, port };
+  const port = u.port ? Number(u.port) : secure ? 636 : 389;
+  return { host, port, secure };
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return !!addr && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'));
 }
 
 export class LdapServer {
   private readonly servers: net.Server[] = [];
-  private readonly sockets = new Set<net.Socket>();
+  private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
   private nextId = 1;
+  private secure: tls.SecureContext | undefined;
+  private tlsFiles: { cert: string; key: string } | null;
 
   constructor(
     private readonly ctx: BridgeContext,
-    private readonly limits: ServerLimits = DEFAULT_SERVER_LIMITS,
-  ) {}
+    private readonly limits: ServerLimits,
+  ) {
+    this.tlsFiles = ctx.config.tls;
+    if (this.tlsFiles) this.secure = this.loadTls();
+  }
+
+  private loadTls(): tls.SecureContext {
+    const f = this.tlsFiles!;
+    return tls.createSecureContext({ cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' });
+  }
+
+  /** SIGHUP: re-read certificate and key; open connections keep theirs. */
+  reloadTls(): void {
+    if (!this.tlsFiles) return;
+    this.secure = this.loadTls();
+    for (const s of this.servers) if (s instanceof tls.Server) s.setSecureContext({ cert: readFileSync(this.tlsFiles.cert), key: readFileSync(this.tlsFiles.key), minVersion: 'TLSv1.2' });
+    this.ctx.log.info('TLS certificate and key reloaded');
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
 
   async listen(addresses: ListenAddress[]): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     for (const a of addresses) {
-      const srv = net.createServer((s) => this.accept(s));
+      let srv: net.Server;
+      if (a.secure) {
+        if (!this.secure) throw new Error(`${a.host}:${a.port}: ldaps:// needs tls.cert and tls.key`);
+        srv = tls.createServer({ secureContext: this.secure }, (s) => this.accept(s, true));
+        srv.on('tlsClientError', () => {});
+      } else {
+        srv = net.createServer((s) => this.accept(s, false));
+      }
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(a.port, a.host, () => {
@@ -63,101 +111,48 @@ export class LdapServer {
         });
       });
       const addr = srv.address() as net.AddressInfo;
-      bound.push({ host: a.host, port: addr.port });
+      bound.push({ host: a.host, port: addr.port, secure: a.secure });
       this.servers.push(srv);
     }
     return bound;
   }
 
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
+  /** Stops listening, lets operations in flight finish (bounded), then closes connections. */
+  async close(graceMs = 2000): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size && [...this.connections].some((c) => c.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.connections) c.destroy();
   }
 
-  private accept(socket: net.Socket): void {
-    // Without TCP_NODELAY a search's entries and its final result wait on Nagle (~40 ms).
-    socket.setNoDelay(true);
-    socket.setTimeout(this.limits.idleTimeoutMs);
-    this.sockets.add(socket);
-    const session: Session = { id: this.nextId++, peer: `${socket.remoteAddress}:${socket.remotePort}`, identity: { kind: 'anonymous' }, running: new Map() };
-    const log = this.ctx.log;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let queue: Promise<void> = Promise.resolve();
-    let closed = false;
-
-    const write = (b: Buffer) => {
-      if (!closed && !socket.destroyed) socket.write(b);
-    };
-    const fail = (code: number, message: string) => {
-      log.warn({ conn: session.id, peer: session.peer, code }, `closing connection: ${message}`);
-      write(encodeDisconnect(code, message));
-      closed = true;
-      socket.end();
-    };
-
-    socket.on('timeout', () => {
-      log.debug({ conn: session.id, peer: session.peer }, 'idle connection closed');
+  private accept(socket: net.Socket, secure: boolean): void {
+    const address = socket.remoteAddress ?? '';
+    const count = this.perAddress.get(address) ?? 0;
+    if (this.connections.size >= this.limits.maxConnections || count >= this.limits.maxConnectionsPerAddress) {
+      this.ctx.log.warn({ peer: `${address}:${socket.remotePort}`, connections: this.connections.size, fromAddress: count }, 'connection refused: too many connections');
+      socket.end(encodeDisconnect(ResultCode.busy, 'too many connections'));
       socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, count + 1);
+    const req = this.ctx.config.security.requireTls;
+    const session: Session = {
+      id: this.nextId++,
+      peer: `${address}:${socket.remotePort}`,
+      address,
+      identity: { kind: 'anonymous' },
+      tls: secure,
+      tlsRequired: req === 'always' || (req === 'auto' && !isLoopback(socket.localAddress)),
+      trusted: false,
+      running: new Map(),
+    };
+    const conn = new Connection(socket, session, this.ctx, this.limits, (s, m, w) => this.handle(s, m, w), () => this.secure, () => {
+      this.connections.delete(conn);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
     });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => {
-      closed = true;
-      this.sockets.delete(socket);
-      for (const r of session.running.values()) r.abandoned = true;
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (closed) return;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      for (;;) {
-        let buf = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-        let len: number;
-        try {
-          len = frameLength(buf);
-        } catch (e) {
-          return fail(ResultCode.protocolError, (e as Error).message);
-        }
-        if (len > this.limits.maxMessageBytes || (len < 0 && pendingBytes > this.limits.maxMessageBytes)) {
-          return fail(ResultCode.protocolError, `message larger than ${this.limits.maxMessageBytes} bytes`);
-        }
-        if (len < 0 || buf.length < len) {
-          pending = [buf];
-          return;
-        }
-        const frame = buf.subarray(0, len);
-        buf = buf.subarray(len);
-        pending = buf.length ? [buf] : [];
-        pendingBytes = buf.length;
-        let msg: Message;
-        try {
-          msg = decodeMessage(frame, { maxDepth: this.limits.filterMaxDepth, maxElements: this.limits.filterMaxElements });
-        } catch (e) {
-          const pe = e as ProtocolError;
-          if (pe.id !== undefined && pe.responseTag !== undefined) write(encodeResult(pe.id, pe.responseTag, { code: ResultCode.protocolError, message: pe.message }));
-          return fail(ResultCode.protocolError, `malformed message: ${pe.message}`);
-        }
-        const req = msg.request;
-        if (req.op === 'abandon') {
-          const r = session.running.get(req.id);
-          if (r) r.abandoned = true;
-          continue;
-        }
-        if (req.op === 'unbind') {
-          log.info({ conn: session.id, peer: session.peer, op: 'unbind' }, 'unbind');
-          closed = true;
-          socket.end();
-          return;
-        }
-        if (req.op === 'search') session.running.set(msg.id, { abandoned: false });
-        // Operations on one connection run in order: a bind must finish before what follows it.
-        queue = queue.then(() => this.handle(session, msg, write)).catch((e) => {
-          log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');
-          const tag = RESPONSE_TAG[msg.request.op as keyof typeof RESPONSE_TAG];
-          if (tag) write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));
-        });
-      }
-    });
+    this.connections.add(conn);
   }
 
   private async handle(session: Session, msg: Message, write: (b: Buffer) => void): Promise<void> {
@@ -178,10 +173,15 @@ export class LdapServer {
         const r = await bind(ctx, session, req);
         write(encodeResult(msg.id, RESPONSE_TAG.bind, r));
         const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
-        ctx.log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, ms: ms() }, 'bind');
+        ctx.log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: ms() }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
         return;
       }
       case 'search': {
+        if (req.attributes.length > ctx.config.limits.maxRequestedAttributes) {
+          write(encodeResult(msg.id, RESPONSE_TAG.search, { code: 11, message: `more than ${ctx.config.limits.maxRequestedAttributes} attributes requested` }));
+          session.running.delete(msg.id);
+          return;
+        }
         const state = session.running.get(msg.id) ?? { abandoned: false };
         try {
           const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned);

@@ -3,24 +3,30 @@
 //   DN  + ""         -> unauthenticated bind: refused with 49, never anonymous success
 //   service DN + pw  -> checked against the config's Django-format hash
 //   uid=<user> + pw  -> checked against the user's Django hash; inactive or unusable = 49
-// Every failure costs the same password work (a dummy check when there is no real hash), so
-// the answer's timing does not say whether the account exists.
-import { dummyVerify, hashCost, verifyPassword } from '../../django/hashers.js';
+// The checks themselves (lockout, cache, hashing budget, equal timing) are the
+// Authenticator's; this file maps names and outcomes to LDAP.
 import { StoreUnavailableError } from '../../db/store.js';
+import type { AuthOutcome, AuthResult } from '../../auth/authenticator.js';
 import { InvalidDnError } from '../dn.js';
 import type { BridgeContext, Session } from '../context.js';
 import { ResultCode, type Request, type Result } from '../protocol.js';
 
 type BindRequest = Extract<Request, { op: 'bind' }>;
 
-/** Why a bind failed, for the log only: the client always just sees 49. */
-export type BindOutcome = 'anonymous' | 'success' | 'unauthenticated' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'unavailable' | 'invalid-dn' | 'sasl' | 'bad-version';
+/** Why a bind ended as it did, for the log only: a failed client always just sees 49. */
+export type BindOutcome = AuthOutcome | 'anonymous' | 'unauthenticated' | 'unavailable' | 'invalid-dn' | 'sasl' | 'bad-version' | 'tls-required';
 
 export interface BindResult extends Result {
   outcome: BindOutcome;
+  cached?: boolean;
 }
 
-const INVALID = (outcome: BindOutcome): BindResult => ({ code: ResultCode.invalidCredentials, outcome });
+function answer(r: AuthResult): BindResult {
+  if (r.outcome === 'success') return { code: ResultCode.success, outcome: 'success', cached: r.cached };
+  if (r.outcome === 'busy') return { code: ResultCode.busy, message: 'too many password checks in progress; try again', outcome: 'busy' };
+  // Never a hint: wrong password, unknown user, inactive and locked out all look the same.
+  return { code: ResultCode.invalidCredentials, outcome: r.outcome };
+}
 
 export async function bind(ctx: BridgeContext, session: Session, req: BindRequest): Promise<BindResult> {
   // A bind always resets the connection to anonymous first (RFC 4511 §4.2.1).
@@ -29,15 +35,19 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   if (!req.simple) return { code: ResultCode.authMethodNotSupported, message: 'only simple bind is supported', outcome: 'sasl' };
 
   const password = req.password.toString('utf8');
-  // Bytes that are not UTF-8 would decode to U+FFFD and could collide; Django hashes text.
-  const validUtf8 = Buffer.byteLength(password, 'utf8') === req.password.length && Buffer.from(password, 'utf8').equals(req.password);
   if (req.name === '' && password === '') return { code: ResultCode.success, outcome: 'anonymous' };
-  if (password === '') return { ...INVALID('unauthenticated'), message: 'unauthenticated bind (DN with no password) is not allowed' };
-
-  if (!validUtf8) {
-    await dummyVerify('x', ctx.sampleHash);
-    return INVALID('wrong-password');
+  if (password === '') return { code: ResultCode.invalidCredentials, message: 'unauthenticated bind (DN with no password) is not allowed', outcome: 'unauthenticated' };
+  if (session.tlsRequired && !session.tls) {
+    return { code: 13, message: 'a bind with a password needs TLS on this listener (StartTLS or ldaps://)', outcome: 'tls-required' };
   }
+  // Connections that bound as a service account (Apache's) are exempt from per-address
+  // counting: their user binds come from many people behind one address.
+  const address = session.trusted ? undefined : session.address;
+  const auth = ctx.auth;
+
+  // Bytes that are not UTF-8 would decode to U+FFFD and could collide; Django hashes text.
+  if (!Buffer.from(password, 'utf8').equals(req.password)) return answer(await auth.nobody({ name: req.name, password: 'x', address }));
+
   let target;
   let key;
   try {
@@ -45,48 +55,27 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
     key = ctx.dit.key(req.name);
   } catch (e) {
     if (!(e instanceof InvalidDnError)) throw e;
-    await dummyVerify(password, ctx.sampleHash);
-    return INVALID('invalid-dn');
+    const r = answer(await auth.nobody({ name: req.name, password, address }));
+    return r.outcome === 'unknown-user' ? { ...r, outcome: 'invalid-dn' } : r;
   }
 
   const svc = ctx.serviceAccount(key);
   if (svc) {
-    const r = await verifyPassword(password, svc.password);
-    if (!r.ok) return INVALID(r.problem ? 'bad-hash' : 'wrong-password');
-    session.identity = { kind: 'service', dn: svc.dn };
-    return { code: ResultCode.success, outcome: 'success' };
+    const r = answer(await auth.service({ name: key, password, address }, svc.password));
+    if (r.outcome === 'success') {
+      session.identity = { kind: 'service', dn: svc.dn };
+      session.trusted = true;
+    }
+    return r;
   }
+  if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address }));
 
-  if (target.kind !== 'user') {
-    await dummyVerify(password, ctx.sampleHash);
-    return INVALID('unknown-user');
-  }
-
-  let user;
   try {
-    user = await ctx.directory.loginUser(target.username);
+    const r = await auth.user({ name: target.username, password, address });
+    if (r.outcome === 'success' && r.user) session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
+    return answer(r);
   } catch (e) {
     if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', outcome: 'unavailable' };
     throw e;
   }
-  if (!user) {
-    await dummyVerify(password, ctx.sampleHash);
-    return INVALID('unknown-user');
-  }
-  const r = await verifyPassword(password, user.password);
-  if (r.problem === 'unusable') {
-    await dummyVerify(password, ctx.sampleHash);
-    return INVALID('unusable-password');
-  }
-  if (r.problem) {
-    ctx.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
-    await dummyVerify(password, ctx.sampleHash);
-    return INVALID('bad-hash');
-  }
-  // Keep the dummy check's cost in line with the hashes this site really stores.
-  if (hashCost(user.password)) ctx.sampleHash = user.password;
-  if (!r.ok) return INVALID('wrong-password');
-  if (!user.isActive) return INVALID('inactive');
-  session.identity = { kind: 'user', dn: ctx.dit.userDn(user.username), userId: user.id, username: user.username };
-  return { code: ResultCode.success, outcome: 'success' };
 }

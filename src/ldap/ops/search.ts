@@ -44,7 +44,7 @@ function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
 }
 
 /** objectClass tests decided without touching the database, for one kind of entry. */
-function staticMatcher(classes: string[]) {
+export function staticMatcher(classes: string[]) {
   const oids = new Set(classes.map((c) => normalizeValue('objectIdentifier', c)));
   return (f: Filter): boolean | undefined => {
     if (f.type === 'present' && attributeKey(f.attr) === 'objectclass') return true;
@@ -83,7 +83,7 @@ export async function search(ctx: BridgeContext, session: Session, req: SearchRe
     return { code: ResultCode.insufficientAccessRights, message: 'a user may read only their own entry', entries: 0 };
   }
 
-  const serverCap = ctx.config.limits.maxSearchEntries;
+  const serverCap = id.kind === 'anonymous' ? Math.min(ctx.config.limits.anonymousSearchEntries, ctx.config.limits.maxSearchEntries) : ctx.config.limits.maxSearchEntries;
   const sizeLimit = req.sizeLimit > 0 ? Math.min(req.sizeLimit, serverCap) : serverCap;
   const sizeCode = req.sizeLimit > 0 && req.sizeLimit <= serverCap ? ResultCode.sizeLimitExceeded : ResultCode.sizeLimitExceeded;
   const seconds = req.timeLimit > 0 ? Math.min(req.timeLimit, ctx.config.limits.maxSearchSeconds) : ctx.config.limits.maxSearchSeconds;

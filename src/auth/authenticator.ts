@@ -1,0 +1,123 @@
+// Password checks with the protections around them, in the order that keeps them honest:
+// lockout first (no hash spent on a locked name), then a fresh read of the user (so a password
+// change or deactivation counts at once), the credential cache, the hashing budget, and the
+// Django hasher. Every failure without a real hash to check spends a dummy check of the same
+// cost, so timing does not tell whether an account exists.
+import { dummyVerify, hashCost, verifyPassword } from '../django/hashers.js';
+import type { Directory } from '../directory/directory.js';
+import type { User } from '../directory/model.js';
+import type { Logger } from 'pino';
+import { CredentialCache } from './credential-cache.js';
+import { BusyError, HashGate } from './hash-gate.js';
+import type { Throttle } from './throttle.js';
+
+export type AuthOutcome = 'success' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy';
+
+export interface AuthResult {
+  outcome: AuthOutcome;
+  user?: User;
+  /** True when the credential cache answered (no hash computed). */
+  cached?: boolean;
+}
+
+export interface Attempt {
+  /** The name the client tried (a username, or a service DN's key). */
+  name: string;
+  password: string;
+  /** The client address for per-address throttling; undefined when the connection is exempt. */
+  address: string | undefined;
+}
+
+export class Authenticator {
+  /** A real stored hash whose cost the dummy check imitates (updated as binds see real hashes). */
+  sampleHash = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+  constructor(
+    private readonly directory: Directory,
+    readonly gate: HashGate,
+    readonly cache: CredentialCache,
+    readonly throttle: Throttle,
+    private readonly log: Logger,
+    private readonly caseInsensitive: boolean,
+  ) {}
+
+  private userKey(name: string): string {
+    return this.caseInsensitive ? name.toLowerCase() : name;
+  }
+
+  /** Costs one dummy check inside the hashing budget (busy when saturated). */
+  async spendDummy(password: string): Promise<AuthResult | undefined> {
+    try {
+      await this.gate.run(() => dummyVerify(password, this.sampleHash));
+      return undefined;
+    } catch (e) {
+      if (e instanceof BusyError) return { outcome: 'busy' };
+      throw e;
+    }
+  }
+
+  private async fail(a: Attempt, outcome: AuthOutcome): Promise<AuthResult> {
+    await this.throttle.failed(this.userKey(a.name), a.address);
+    return { outcome };
+  }
+
+  /** A Django user's bind. */
+  async user(a: Attempt): Promise<AuthResult> {
+    const key = this.userKey(a.name);
+    if (await this.throttle.locked(key, a.address)) return { outcome: 'locked-out' };
+    const user = await this.directory.loginUser(a.name);
+    if (!user) return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unknown-user'));
+
+    let cacheKey: string | undefined;
+    if (this.cache.enabled && user.isActive) {
+      cacheKey = this.cache.key(user.id, a.password, user.password);
+      if (this.cache.has(cacheKey)) {
+        await this.throttle.succeeded(key);
+        return { outcome: 'success', user, cached: true };
+      }
+    }
+    let r;
+    try {
+      r = await this.gate.run(() => verifyPassword(a.password, user.password));
+    } catch (e) {
+      if (e instanceof BusyError) return { outcome: 'busy' };
+      throw e;
+    }
+    if (r.problem === 'unusable') return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unusable-password'));
+    if (r.problem) {
+      this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
+      return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'bad-hash'));
+    }
+    // Keep the dummy check's cost in line with the hashes this site really stores.
+    if (hashCost(user.password)) this.sampleHash = user.password;
+    if (!r.ok) return this.fail(a, 'wrong-password');
+    if (!user.isActive) return this.fail(a, 'inactive');
+    if (cacheKey) this.cache.add(cacheKey);
+    await this.throttle.succeeded(key);
+    return { outcome: 'success', user };
+  }
+
+  /** A service account's bind against its configured hash. */
+  async service(a: Attempt, hash: string): Promise<AuthResult> {
+    if (await this.throttle.locked(a.name, a.address)) return { outcome: 'locked-out' };
+    const cacheKey = this.cache.enabled ? this.cache.key(0, a.password, hash) : undefined;
+    if (cacheKey && this.cache.has(cacheKey)) return { outcome: 'success', cached: true };
+    let r;
+    try {
+      r = await this.gate.run(() => verifyPassword(a.password, hash));
+    } catch (e) {
+      if (e instanceof BusyError) return { outcome: 'busy' };
+      throw e;
+    }
+    if (!r.ok) return this.fail(a, r.problem ? 'bad-hash' : 'wrong-password');
+    if (cacheKey) this.cache.add(cacheKey);
+    await this.throttle.succeeded(a.name);
+    return { outcome: 'success' };
+  }
+
+  /** A bind for a name that is no account at all (a DN outside the user tree). */
+  async nobody(a: Attempt): Promise<AuthResult> {
+    if (await this.throttle.locked(a.name, a.address)) return { outcome: 'locked-out' };
+    return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unknown-user'));
+  }
+}

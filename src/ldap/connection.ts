@@ -1,0 +1,186 @@
+// One client connection: framing (the BER length is read first and a message larger than the
+// limit is refused before it is buffered), the slow-loris timer, the per-connection operation
+// queue (operations run in order: a bind must finish before what follows it), and StartTLS,
+// which upgrades the socket in place (RFC 4511 §4.14).
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { BridgeContext, Session } from './context.js';
+import { decodeMessage, encodeDisconnect, encodeExtendedResult, encodeResult, frameLength, ProtocolError, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
+import type { ServerLimits } from './server.js';
+import { STARTTLS } from './ops/extended.js';
+
+export type Dispatch = (session: Session, msg: Message, write: (b: Buffer) => void) => Promise<void>;
+
+export class Connection {
+  readonly session: Session;
+  private transport: net.Socket;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private outstanding = 0;
+  private closed = false;
+  private partialTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly raw: net.Socket,
+    session: Session,
+    private readonly ctx: BridgeContext,
+    private readonly limits: ServerLimits,
+    private readonly dispatch: Dispatch,
+    private readonly secureContext: () => tls.SecureContext | undefined,
+    onClose: () => void,
+  ) {
+    this.session = session;
+    this.transport = raw;
+    raw.setNoDelay(true); // without it a search's entries and its result wait on Nagle (~40 ms)
+    raw.setTimeout(limits.idleTimeoutMs);
+    raw.on('timeout', () => {
+      ctx.log.debug({ conn: session.id, peer: session.peer }, 'idle connection closed');
+      raw.destroy();
+    });
+    raw.on('error', () => raw.destroy());
+    raw.on('close', () => {
+      this.closed = true;
+      clearTimeout(this.partialTimer);
+      for (const r of session.running.values()) r.abandoned = true;
+      onClose();
+    });
+    raw.on('data', this.onData);
+  }
+
+  /** Operations queued or running. */
+  get busy(): boolean {
+    return this.outstanding > 0;
+  }
+
+  destroy(): void {
+    this.raw.destroy();
+  }
+
+  /** For ldaps:// listeners the socket is already a TLSSocket. */
+  write = (b: Buffer): void => {
+    if (!this.closed && !this.transport.destroyed) this.transport.write(b);
+  };
+
+  /** Notice of Disconnection (RFC 4511 §4.4.1), then close. */
+  disconnect(code: number, message: string): void {
+    this.ctx.log.warn({ conn: this.session.id, peer: this.session.peer, code }, `closing connection: ${message}`);
+    this.write(encodeDisconnect(code, message));
+    this.closed = true;
+    clearTimeout(this.partialTimer);
+    this.transport.end();
+    // A peer that never reads must not keep the socket open.
+    setTimeout(() => this.raw.destroy(), 2000).unref();
+  }
+
+  private onData = (chunk: Buffer): void => {
+    if (this.closed) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    for (;;) {
+      let buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+      let len: number;
+      try {
+        len = frameLength(buf);
+      } catch (e) {
+        return this.disconnect(ResultCode.protocolError, (e as Error).message);
+      }
+      if (len > this.limits.maxMessageBytes || (len < 0 && this.pendingBytes > this.limits.maxMessageBytes)) {
+        return this.disconnect(ResultCode.protocolError, `message larger than ${this.limits.maxMessageBytes} bytes`);
+      }
+      if (len < 0 || buf.length < len) {
+        this.pending = [buf];
+        // A message that started must finish in time (slow-loris protection).
+        if (!this.partialTimer) {
+          this.partialTimer = setTimeout(() => this.disconnect(ResultCode.protocolError, 'message not completed in time'), this.limits.messageTimeoutMs);
+          this.partialTimer.unref();
+        }
+        return;
+      }
+      clearTimeout(this.partialTimer);
+      this.partialTimer = undefined;
+      const frame = buf.subarray(0, len);
+      buf = buf.subarray(len);
+      this.pending = buf.length ? [buf] : [];
+      this.pendingBytes = buf.length;
+      if (!this.accept(frame)) return;
+      if (this.pendingBytes === 0) return;
+    }
+  };
+
+  /** Handles one complete message; false when the connection is finished. */
+  private accept(frame: Buffer): boolean {
+    const session = this.session;
+    let msg: Message;
+    try {
+      msg = decodeMessage(frame, { maxDepth: this.limits.filterMaxDepth, maxElements: this.limits.filterMaxElements });
+    } catch (e) {
+      const pe = e as ProtocolError;
+      if (pe.id !== undefined && pe.responseTag !== undefined) this.write(encodeResult(pe.id, pe.responseTag, { code: ResultCode.protocolError, message: pe.message }));
+      this.disconnect(ResultCode.protocolError, `malformed message: ${pe.message}`);
+      return false;
+    }
+    const req = msg.request;
+    if (req.op === 'abandon') {
+      const r = session.running.get(req.id);
+      if (r) r.abandoned = true;
+      return true;
+    }
+    if (req.op === 'unbind') {
+      this.ctx.log.info({ conn: session.id, peer: session.peer, op: 'unbind' }, 'unbind');
+      this.closed = true;
+      this.transport.end();
+      return false;
+    }
+    const tag = RESPONSE_TAG[req.op as keyof typeof RESPONSE_TAG];
+    if (this.outstanding >= this.limits.maxOutstandingPerConnection) {
+      this.write(encodeResult(msg.id, tag, { code: ResultCode.busy, message: 'too many operations outstanding on this connection' }));
+      return true;
+    }
+    if (req.op === 'extended' && req.oid === STARTTLS) {
+      this.startTls(msg);
+      // Nothing may follow a StartTLS request before the TLS handshake (RFC 4511 §4.14.1).
+      return false;
+    }
+    if (req.op === 'search') session.running.set(msg.id, { abandoned: false });
+    this.outstanding++;
+    this.queue = this.queue
+      .then(() => this.dispatch(session, msg, this.write))
+      .catch((e) => {
+        this.ctx.log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');
+        if (tag) this.write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));
+      })
+      .finally(() => {
+        this.outstanding--;
+      });
+    return true;
+  }
+
+  private startTls(msg: Message): void {
+    const log = this.ctx.log;
+    const base = { conn: this.session.id, peer: this.session.peer, msgid: msg.id, op: 'extended', oid: STARTTLS };
+    const refuse = (code: number, message: string) => {
+      this.write(encodeExtendedResult(msg.id, { code, message }, STARTTLS));
+      log.info({ ...base, result: code }, 'starttls refused');
+      // Go on reading plain LDAP.
+      if (this.pendingBytes > 0) setImmediate(() => this.onData(Buffer.alloc(0)));
+    };
+    const ctx = this.secureContext();
+    if (!ctx) return refuse(ResultCode.unavailable, 'TLS is not configured on this server');
+    if (this.session.tls) return refuse(ResultCode.operationsError, 'TLS is already established');
+    if (this.outstanding > 0 || this.pendingBytes > 0) return refuse(ResultCode.operationsError, 'operations are outstanding');
+    // Stop reading plain LDAP: the next bytes are the TLS handshake.
+    this.raw.off('data', this.onData);
+    this.raw.pause();
+    this.write(encodeExtendedResult(msg.id, { code: ResultCode.success }, STARTTLS));
+    const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: ctx });
+    secure.on('error', () => this.raw.destroy());
+    secure.on('secure', () => {
+      this.session.tls = true;
+      log.info({ ...base, result: 0 }, 'starttls');
+    });
+    secure.on('data', this.onData);
+    this.transport = secure;
+    this.raw.resume();
+  }
+}
