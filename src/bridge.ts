@@ -68,7 +68,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
   const store = await openWithRetry(config, log, opts.cwd);
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
-  const throttle = new Throttle(sec.bruteForce, counterStore(sec.redis, log));
+  const throttle = new Throttle(sec.bruteForce, await counterStore(sec.redis, log));
   const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth);
   // The dummy check for unknown users should cost what a real check on this site costs.

@@ -5,6 +5,7 @@ import { loadConfig, ConfigError, type ConfigFlags } from './config/load.js';
 import { startBridge, StartupError, VERSION } from './bridge.js';
 import { makePassword } from './django/hashers.js';
 import { bridgeSchemaText } from './ldap/schema.js';
+import { apacheLocation, apacheOptionsFromConfig, ApacheConfigError, DEFAULT_PASSWORD_ENV } from './apache/config.js';
 
 const program = new Command();
 program.name('django-ldap-bridge').description("An LDAP server for a Django site's users, groups and permissions, read live from its database").version(VERSION);
@@ -96,6 +97,71 @@ program
   .description("print the LDAP schema (RFC 4512 definitions) of the bridge's own attributes and object classes")
   .action(() => {
     process.stdout.write(bridgeSchemaText());
+  });
+
+program
+  .command('apache-config')
+  .description('print an Apache httpd 2.4 <Location> block (mod_authnz_ldap) for this bridge, from its configuration')
+  .option('-c, --config <file>', 'config file (YAML or JSON)')
+  .option('-d, --database <url>', 'database URL (default: $DATABASE_URL)')
+  .option('-b, --base-dn <dn>', 'base DN of the tree, e.g. dc=example,dc=com')
+  .option('-l, --listen <url>', 'ldap://host:port the bridge listens on; the first is the URL Apache uses (repeatable)', collect)
+  .option('--location <path>', 'URL path to protect', '/')
+  .requiredOption('--require <what...>', 'valid-user | user <name...> | group <name...> | permission <app_label.codename...> | staff | superuser')
+  .addOption(new Option('--via <how>', 'permission/staff/superuser: membership of the bridge group, or compare an attribute of the user').choices(['group', 'attribute']))
+  .addOption(new Option('--group-attribute <attr>', 'group: compare member (DNs) or memberUid (user names)').choices(['member', 'memberUid']))
+  .option('--name <realm>', 'AuthName, the realm shown at the password prompt', 'Restricted')
+  .option('--bind-as-user', 'no service account: Apache binds as the user (AuthLDAPInitialBindAsUser)')
+  .option('--bind-dn <dn>', 'which serviceAccounts entry Apache binds as (default: the first)')
+  .option('--bind-password-env <name>', `environment variable of httpd holding the service password (default: ${DEFAULT_PASSWORD_ENV})`)
+  .option('--bind-password-exec <program>', 'program printing the service password (AuthLDAPBindPassword exec:)')
+  .option('--ldap-url <url>', 'ldap://host:port Apache connects to (default: from the first listen address)')
+  .option('--attributes <list>', 'more user attributes for the backend, as AUTHENTICATE_<ATTR> (comma-separated)', collect)
+  .addHelpText('after', `
+Apache cannot check a password hash, so the service account's plaintext password is not in the
+output: httpd takes it from an environment variable (--bind-password-env, default
+${DEFAULT_PASSWORD_ENV}; on Debian set it in /etc/apache2/envvars) or from a program
+(--bind-password-exec). See docs/apache.md.
+
+Examples:
+  django-ldap-bridge apache-config --config bridge.yaml --location /secret --require group secret-agents
+  django-ldap-bridge apache-config --config bridge.yaml --location /svn --require permission svn.commit_repo
+  django-ldap-bridge apache-config --config bridge.yaml --location /admin-files --require staff --via attribute
+  django-ldap-bridge apache-config --config bridge.yaml --location /private --require valid-user --bind-as-user`)
+  .action((opts: ConfigFlags & { location: string; require: string[]; via?: 'group' | 'attribute'; groupAttribute?: 'member' | 'memberUid'; name: string; bindAsUser?: boolean; bindDn?: string; bindPasswordEnv?: string; bindPasswordExec?: string; ldapUrl?: string; attributes?: string[] }) => {
+    let config;
+    try {
+      config = loadConfig({ flags: opts, env: process.env, cwd: process.cwd() });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`django-ldap-bridge: the configuration has problems:\n${e.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    try {
+      const options = apacheOptionsFromConfig(config, {
+        location: opts.location,
+        require: opts.require,
+        via: opts.via,
+        groupAttribute: opts.groupAttribute,
+        authName: opts.name,
+        bindAsUser: opts.bindAsUser,
+        bindDn: opts.bindDn,
+        bindPasswordEnv: opts.bindPasswordEnv,
+        bindPasswordExec: opts.bindPasswordExec,
+        ldapUrl: opts.ldapUrl,
+        attributes: opts.attributes,
+        generatedBy: `django-ldap-bridge apache-config --location ${opts.location} --require ${opts.require.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ')}`,
+      });
+      process.stdout.write(apacheLocation(options));
+    } catch (e) {
+      if (e instanceof ApacheConfigError) {
+        process.stderr.write(`django-ldap-bridge: apache-config: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
   });
 
 program.parseAsync(process.argv).catch((e) => {

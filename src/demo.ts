@@ -20,7 +20,7 @@ export const DEMO_USERS = [
 ];
 export const DEMO_SERVICE = { dn: 'cn=apache,ou=services,dc=example,dc=com', password: 'apache-secret' };
 
-export async function createDemoDatabase(path: string): Promise<void> {
+export async function createDemoDatabase(path: string, opts: { iterations?: number } = {}): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
@@ -33,7 +33,7 @@ export async function createDemoDatabase(path: string): Promise<void> {
     const commit = db.prepare("SELECT p.id FROM auth_permission p JOIN django_content_type c ON c.id = p.content_type_id WHERE c.app_label = 'svn' AND p.codename = 'commit_repo'").get() as { id: number };
     db.prepare('INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (?, ?)').run(groupId.get('committers'), commit.id);
     for (const u of DEMO_USERS) {
-      const hash = await makePassword(u.password, { iterations: DEMO_ITERATIONS });
+      const hash = await makePassword(u.password, { iterations: opts.iterations ?? DEMO_ITERATIONS });
       const id = Number(
         db
           .prepare('INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)')

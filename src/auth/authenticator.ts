@@ -99,7 +99,9 @@ export class Authenticator {
 
   /** A service account's bind against its configured hash. */
   async service(a: Attempt, hash: string): Promise<AuthResult> {
-    if (await this.throttle.locked(a.name, a.address)) return { outcome: 'locked-out' };
+    // Only the account's own lock applies: an address lock must not shut Apache out because
+    // someone else on its host sprayed passwords.
+    if (await this.throttle.locked(a.name, undefined)) return { outcome: 'locked-out' };
     const cacheKey = this.cache.enabled ? this.cache.key(0, a.password, hash) : undefined;
     if (cacheKey && this.cache.has(cacheKey)) return { outcome: 'success', cached: true };
     let r;

@@ -73,6 +73,18 @@ export class RedisCounters implements CounterStore {
     this.redis = new Redis(url, { commandTimeout: 300, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) });
     this.redis.on('error', () => {});
   }
+  /** Resolves when connected, or after `ms` (then the first commands fall back to memory). */
+  ready(ms: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), ms);
+      this.redis.once('ready', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
   async fail(key: string, windowSeconds: number): Promise<number> {
     const k = this.prefix + 'n:' + key;
     const r = await this.redis.multi().incr(k).pexpire(k, Math.ceil(windowSeconds * 1000), 'NX').exec();
@@ -135,9 +147,11 @@ class FallbackCounters implements CounterStore {
   }
 }
 
-export function counterStore(redisUrl: string | null, log: Logger): CounterStore {
+export async function counterStore(redisUrl: string | null, log: Logger): Promise<CounterStore> {
   if (!redisUrl) return new MemoryCounters();
-  return new FallbackCounters(new RedisCounters(redisUrl), new MemoryCounters(), log);
+  const redis = new RedisCounters(redisUrl);
+  if (!(await redis.ready(2000))) log.warn('redis unavailable at start: brute-force counters are kept locally until it answers');
+  return new FallbackCounters(redis, new MemoryCounters(), log);
 }
 
 export class Throttle {

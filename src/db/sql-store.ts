@@ -39,6 +39,10 @@ function lowerSql(c: string): string {
   return `lower(replace(replace(${c}, '\u0130', 'i\u0307'), '\u212a', 'k'))`;
 }
 
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
 function toBool(v: unknown): boolean {
   return v === true || v === 1 || v === '1' || v === 't' || v === 'true' || v === 1n;
 }
@@ -230,6 +234,11 @@ export abstract class SqlStore implements DirectoryStore {
       case 'like': {
         const c = col(p.field);
         if (!c) return '1=0';
+        if (!p.ci && !this.dialect.likeIsCaseSensitive) {
+          // SQLite's LIKE ignores ASCII case (wrong under NOT); GLOB is its case-sensitive twin.
+          const glob = escapeGlob(p.initial ?? '') + '*' + p.any.map((a) => escapeGlob(a) + '*').join('') + escapeGlob(p.final ?? '');
+          return `${c} GLOB ${ps.add(glob)}`;
+        }
         const fold = (s: string) => (p.ci ? s.toLowerCase() : s);
         const pattern = (p.initial !== undefined ? escapeLike(fold(p.initial)) : '') + '%' + p.any.map((a) => escapeLike(fold(a)) + '%').join('') + (p.final !== undefined ? escapeLike(fold(p.final)) : '');
         return `${p.ci ? lowerSql(c) : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;

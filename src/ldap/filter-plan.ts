@@ -17,6 +17,9 @@ const ALL = { pred: { op: 'all' }, exact: false } as const;
 // Only ASCII values are pushed to SQL case-insensitively: SQLite's lower() and PostgreSQL's
 // lower() under a C locale fold ASCII only, while LDAP folds all of Unicode.
 const ASCII = /^[\x00-\x7f]*$/;
+// NUL never reaches SQL: PostgreSQL text cannot hold it (the query fails) and SQLite's LIKE
+// stops at it. Such values are checked in memory.
+const NUL = /\0/;
 
 interface FieldSpec<F extends string> {
   field: F;
@@ -70,7 +73,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
         return { pred: { op: 'eq', field: spec.field, value: Number(f.value), ci: false }, exact: true };
       }
       if (f.value === '') return { pred: { op: 'none' }, exact: false };
-      if (spec.ci && !ASCII.test(f.value)) return ALL;
+      if ((spec.ci && !ASCII.test(f.value)) || NUL.test(f.value)) return ALL;
       if (spec.trimmed) return { pred: { op: 'like', field: spec.field, any: [f.value], ci: spec.ci }, exact: false };
       return { pred: { op: 'eq', field: spec.field, value: f.value, ci: spec.ci }, exact: true };
     }
@@ -78,7 +81,10 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
       const spec = fieldOf(attributeKey(f.attr));
       if (!spec || spec.kind !== 'text') return ALL;
       const all = [f.initial ?? '', ...f.any, f.final ?? ''].join('');
-      if (spec.ci && !ASCII.test(all)) return ALL;
+      // Only empty parts (possible in BER): every value matches, so it means "present"; as LIKE
+      // '%' it would also take the empty strings that entries drop, and be wrong under NOT.
+      if (all === '') return { pred: { op: 'present', field: spec.field }, exact: !spec.trimmed };
+      if ((spec.ci && !ASCII.test(all)) || NUL.test(all)) return ALL;
       if (spec.trimmed) return { pred: { op: 'like', field: spec.field, any: [f.initial ?? '', ...f.any, f.final ?? ''].filter((x) => x !== ''), ci: spec.ci }, exact: false };
       return { pred: { op: 'like', field: spec.field, initial: f.initial, any: f.any, final: f.final, ci: spec.ci }, exact: true };
     }

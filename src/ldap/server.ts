@@ -75,16 +75,23 @@ export class LdapServer {
     if (this.tlsFiles) this.secure = this.loadTls();
   }
 
-  private loadTls(): tls.SecureContext {
+  private tlsOptions(): tls.SecureContextOptions {
     const f = this.tlsFiles!;
-    return tls.createSecureContext({ cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' });
+    return { cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' };
   }
 
-  /** SIGHUP: re-read certificate and key; open connections keep theirs. */
+  private loadTls(): tls.SecureContext {
+    return tls.createSecureContext(this.tlsOptions());
+  }
+
+  /** SIGHUP: re-read certificate and key (a broken pair throws and changes nothing); open
+   * connections keep the one they started with. */
   reloadTls(): void {
     if (!this.tlsFiles) return;
-    this.secure = this.loadTls();
-    for (const s of this.servers) if (s instanceof tls.Server) s.setSecureContext({ cert: readFileSync(this.tlsFiles.cert), key: readFileSync(this.tlsFiles.key), minVersion: 'TLSv1.2' });
+    const opts = this.tlsOptions();
+    const next = tls.createSecureContext(opts);
+    this.secure = next;
+    for (const s of this.servers) if (s instanceof tls.Server) s.setSecureContext(opts);
     this.ctx.log.info('TLS certificate and key reloaded');
   }
 
@@ -98,7 +105,7 @@ export class LdapServer {
       let srv: net.Server;
       if (a.secure) {
         if (!this.secure) throw new Error(`${a.host}:${a.port}: ldaps:// needs tls.cert and tls.key`);
-        srv = tls.createServer({ secureContext: this.secure }, (s) => this.accept(s, true));
+        srv = tls.createServer(this.tlsOptions(), (s) => this.accept(s, true));
         srv.on('tlsClientError', () => {});
       } else {
         srv = net.createServer((s) => this.accept(s, false));
