@@ -65,7 +65,7 @@ test('a broken configuration is refused with every problem and the setting to fi
 });
 
 test('an unreachable database refuses to start and says which', () => {
-  const r = run(['serve', '--database', 'postgres://nobody:hunter2@127.0.0.1:1/nodb', '--base-dn', BASE, '--listen', 'ldap://127.0.0.1:0']);
+  const r = run(['serve', '--database', 'postgres://nobody:hunter2@127.0.0.1:1/nodb', '--base-dn', BASE, '--listen', 'ldap://127.0.0.1:0'], { env: { PATH: process.env.PATH, DJANGO_LDAP_DB_STARTUP_RETRY_SECONDS: '0' } });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot use the database postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/nodb/);
   assert.ok(!r.stderr.includes('hunter2'));

@@ -4,7 +4,7 @@
 // are quoted.
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
-import { SchemaError, type DirectoryStore, type MemberRef, type Page } from './store.js';
+import { SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from './store.js';
 
 export interface Dialect {
   /** Placeholder for the n-th (1-based) parameter. */
@@ -28,15 +28,6 @@ class Params {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
-}
-
-/** lower() as JavaScript's toLowerCase() folds toward ASCII. Two non-ASCII letters lower-case to
- * ASCII in JavaScript: U+0130 (İ -> "i" + U+0307) and U+212A (Kelvin sign -> "k"). SQLite's
- * lower() leaves both alone and PostgreSQL's (UTF-8 locales) makes İ a bare "i", so map them
- * first; every other fold agrees on whether a letter ends up ASCII, which is all that matters
- * for the ASCII-only values the planner pushes down. */
-function lowerSql(c: string): string {
-  return `lower(replace(replace(${c}, '\u0130', 'i\u0307'), '\u212a', 'k'))`;
 }
 
 function escapeGlob(s: string): string {
@@ -162,11 +153,20 @@ export abstract class SqlStore implements DirectoryStore {
         checks.push(['users.permissions.table', m.userPermissions.table, [['users.permissions.userColumn', m.userPermissions.userColumn], ['users.permissions.permissionColumn', m.userPermissions.otherColumn]]]);
       }
     }
+    // Reach the database first, so "cannot connect" or "password authentication failed" is
+    // said as such and not as a missing table. Unavailability propagates (callers retry).
+    try {
+      await this.query('SELECT 1', []);
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw e;
+      throw new SchemaError(`database: ${(e as Error).message}`);
+    }
     const problems: string[] = [];
     for (const [tableSetting, table, cols] of checks) {
       try {
         await this.query(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
       } catch (e) {
+        if (e instanceof StoreUnavailableError) throw e;
         problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
         continue;
       }
@@ -196,6 +196,19 @@ export abstract class SqlStore implements DirectoryStore {
     return `g.${this.q(f === 'id' ? g.id : g.name)}`;
   }
 
+  /** lower() as JavaScript's toLowerCase() folds toward ASCII. Two non-ASCII letters lower-case to
+   * ASCII in JavaScript: U+0130 (İ -> "i" + U+0307) and U+212A (Kelvin sign -> "k"). SQLite's
+   * lower() leaves both alone and PostgreSQL's (UTF-8 locales) makes İ a bare "i", so map them
+   * first; every other fold agrees on whether a letter ends up ASCII, which is all that matters
+   * for the ASCII-only values the planner pushes down. */
+  private lower(c: string): string {
+    if (this.kind !== 'postgres') return `lower(replace(replace(${c}, '\u0130', 'i\u0307'), '\u212a', 'k'))`;
+    // PostgreSQL converts the query text to the database encoding, and a non-UTF-8 database can
+    // neither spell nor hold these letters: build them from bytes, in UTF-8 databases only.
+    const u = (hex: string) => `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
+    return `lower(CASE WHEN getdatabaseencoding() = 'UTF8' THEN replace(replace(${c}, ${u('c4b0')}, ${u('69cc87')}), ${u('e284aa')}, 'k') ELSE ${c} END)`;
+  }
+
   /** A bound value; numbers as BIGINT, or PostgreSQL types the parameter after an int4 column
    * and rejects a value past 2^31 instead of matching nothing. */
   private value(v: string | number | boolean, ps: Params): string {
@@ -223,7 +236,7 @@ export abstract class SqlStore implements DirectoryStore {
         const c = col(p.field);
         if (!c) return '1=0';
         if (typeof p.value === 'boolean') return p.value ? `(${c} IS NOT NULL AND ${c})` : `(${c} IS NOT NULL AND NOT ${c})`;
-        if (p.ci) return `${lowerSql(c)} = ${ps.add(String(p.value).toLowerCase())}`;
+        if (p.ci) return `${this.lower(c)} = ${ps.add(String(p.value).toLowerCase())}`;
         return `${c} = ${this.value(p.value, ps)}`;
       }
       case 'cmp': {
@@ -241,7 +254,7 @@ export abstract class SqlStore implements DirectoryStore {
         }
         const fold = (s: string) => (p.ci ? s.toLowerCase() : s);
         const pattern = (p.initial !== undefined ? escapeLike(fold(p.initial)) : '') + '%' + p.any.map((a) => escapeLike(fold(a)) + '%').join('') + (p.final !== undefined ? escapeLike(fold(p.final)) : '');
-        return `${p.ci ? lowerSql(c) : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
+        return `${p.ci ? this.lower(c) : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
       }
     }
   }

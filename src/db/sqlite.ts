@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type { DjangoMapping } from '../config/types.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { StoreUnavailableError } from './store.js';
+import { SchemaError, StoreUnavailableError } from './store.js';
 
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite';
@@ -18,7 +18,7 @@ export class SqliteStore extends SqlStore {
       // Django writes while we read: wait briefly for its write lock instead of failing.
       this.db.pragma('busy_timeout = 2000');
     } catch (e) {
-      throw new StoreUnavailableError(`database: cannot open SQLite file "${path}": ${(e as Error).message}`);
+      throw new SchemaError(`database: cannot open SQLite file "${path}": ${(e as Error).message}`);
     }
   }
 
