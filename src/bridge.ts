@@ -15,6 +15,7 @@ import { HashGate } from './auth/hash-gate.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { Throttle, counterStore } from './auth/throttle.js';
 import { StoreUnavailableError } from './db/store.js';
+import { Metrics } from './metrics.js';
 import { identifyHasher, hashCost } from './django/hashers.js';
 
 export const VERSION: string = (() => {
@@ -31,6 +32,8 @@ export interface RunningBridge {
   context: BridgeContext;
   store: DirectoryStore;
   server: LdapServer;
+  /** http://host:port of the metrics/health listener, when configured. */
+  metricsUrl: string | undefined;
   reloadTls(): void;
   close(): Promise<void>;
 }
@@ -70,7 +73,9 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
   const sec = config.security;
   const throttle = new Throttle(sec.bruteForce, await counterStore(sec.redis, log));
   const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
-  const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth);
+  const metrics = new Metrics();
+  store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
+  const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth, metrics);
   // The dummy check for unknown users should cost what a real check on this site costs.
   const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true);
   const real = sample.find((u) => hashCost(u.password));
@@ -88,17 +93,37 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
     await throttle.close();
     throw new StartupError(`listen: cannot listen on ${config.listen.join(', ')}: ${(e as Error).message}`);
   }
+  metrics.attach({
+    connections: () => server.connectionCount,
+    hashQueue: () => auth.gate.depth,
+    pool: () => store.poolStats?.(),
+    ping: () => store.ping(),
+  });
+  let metricsUrl: string | undefined;
+  if (config.metrics.listen) {
+    try {
+      const m = await metrics.listen(config.metrics.listen);
+      metricsUrl = `http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
+    } catch (e) {
+      await server.close();
+      await store.close();
+      await throttle.close();
+      throw new StartupError(`metrics.listen: cannot listen on ${config.metrics.listen}: ${(e as Error).message}`);
+    }
+  }
   const urls = addresses.map((a) => `${a.secure ? 'ldaps' : 'ldap'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
-  log.info({ listen: urls, database: redactDatabaseUrl(config.database), baseDn: dit.baseDn, store: store.kind, version: VERSION }, 'django-ldap-bridge started');
+  log.info({ listen: urls, metrics: metricsUrl, database: redactDatabaseUrl(config.database), baseDn: dit.baseDn, store: store.kind, version: VERSION }, 'django-ldap-bridge started');
   return {
     addresses,
     urls,
     context: ctx,
     store,
     server,
+    metricsUrl,
     reloadTls: () => server.reloadTls(),
     async close() {
       await server.close();
+      await metrics.close();
       await store.close();
       await throttle.close();
       log.info('django-ldap-bridge stopped');

@@ -23,6 +23,7 @@ program
   .option('-l, --listen <url>', 'ldap://host:port to listen on (repeatable)', collect)
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
   .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'pretty', 'auto']))
+  .option('--metrics <host:port>', 'serve Prometheus /metrics, /healthz and /readyz over HTTP on host:port')
   .addHelpText(
     'after',
     `

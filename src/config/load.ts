@@ -20,6 +20,8 @@ export interface ConfigFlags {
   listen?: string[];
   logLevel?: string;
   logFormat?: string;
+  /** host:port for the metrics/health HTTP listener. */
+  metrics?: string;
 }
 
 /** Prefix of the environment variables; a setting's name is this + its path in UPPER_SNAKE. */
@@ -358,6 +360,7 @@ function flagsLayer(flags: ConfigFlags): Layer {
   if (Array.isArray(listen) && listen.length > 0) put(['listen'], [...listen], '--listen');
   put(['log', 'level'], flags.logLevel, '--log-level');
   put(['log', 'format'], flags.logFormat, '--log-format');
+  put(['metrics', 'listen'], flags.metrics, '--metrics');
   return { data, labels };
 }
 
@@ -981,6 +984,7 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       get(m, 'tls') && typeof get(m, 'tls', 'cert') === 'string'
         ? { cert: resolve(cwd, get(m, 'tls', 'cert') as string), key: resolve(cwd, get(m, 'tls', 'key') as string) }
         : null,
+    metrics: { listen: typeof get(m, 'metrics', 'listen') === 'string' ? (get(m, 'metrics', 'listen') as string) : null },
     db: {
       poolSize: num(m, ['db', 'poolSize']),
       statementTimeoutSeconds: num(m, ['db', 'statementTimeoutSeconds']),

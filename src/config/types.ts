@@ -126,5 +126,7 @@ export interface BridgeConfig {
     };
   };
   tls: { cert: string; key: string } | null;
+  /** host:port of the metrics/health HTTP listener, or null. */
+  metrics: { listen: string | null };
   db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number };
 }

@@ -97,6 +97,26 @@ export abstract class SqlStore implements DirectoryStore {
   protected abstract query(sql: string, params: unknown[]): Promise<Row[]>;
   abstract close(): Promise<void>;
 
+  /** Told of every query's duration (for metrics). */
+  onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+
+  private async run(sql: string, params: unknown[]): Promise<Row[]> {
+    if (!this.onQuery) return this.query(sql, params);
+    const t = process.hrtime.bigint();
+    let ok = false;
+    try {
+      const rows = await this.query(sql, params);
+      ok = true;
+      return rows;
+    } finally {
+      this.onQuery(Number(process.hrtime.bigint() - t) / 1e9, ok);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run('SELECT 1', []);
+  }
+
   private rowToUser(r: Row): User {
     return {
       id: Number(r.id),
@@ -156,7 +176,7 @@ export abstract class SqlStore implements DirectoryStore {
     // Reach the database first, so "cannot connect" or "password authentication failed" is
     // said as such and not as a missing table. Unavailability propagates (callers retry).
     try {
-      await this.query('SELECT 1', []);
+      await this.run('SELECT 1', []);
     } catch (e) {
       if (e instanceof StoreUnavailableError) throw e;
       throw new SchemaError(`database: ${(e as Error).message}`);
@@ -164,7 +184,7 @@ export abstract class SqlStore implements DirectoryStore {
     const problems: string[] = [];
     for (const [tableSetting, table, cols] of checks) {
       try {
-        await this.query(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
+        await this.run(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
       } catch (e) {
         if (e instanceof StoreUnavailableError) throw e;
         problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
@@ -173,7 +193,7 @@ export abstract class SqlStore implements DirectoryStore {
       for (const [setting, c] of cols) {
         if (!c) continue;
         try {
-          await this.query(`SELECT ${this.q(c)} FROM ${this.q(table)} WHERE 1=0`, []);
+          await this.run(`SELECT ${this.q(c)} FROM ${this.q(table)} WHERE 1=0`, []);
         } catch {
           problems.push(`${setting}: column "${c}" not found in table "${table}"`);
         }
@@ -263,7 +283,7 @@ export abstract class SqlStore implements DirectoryStore {
 
   async usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]> {
     const cond = caseInsensitive ? `lower(${this.uname}) = lower(${this.dialect.param(1)})` : `${this.uname} = ${this.dialect.param(1)}`;
-    const rows = await this.query(`SELECT ${this.userCols} FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 5`, [username]);
+    const rows = await this.run(`SELECT ${this.userCols} FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 5`, [username]);
     return rows.map((r) => this.rowToUser(r));
   }
 
@@ -273,7 +293,7 @@ export abstract class SqlStore implements DirectoryStore {
     const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const sql = `SELECT ${this.userCols} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
-    return (await this.query(sql, ps.values)).map((r) => this.rowToUser(r));
+    return (await this.run(sql, ps.values)).map((r) => this.rowToUser(r));
   }
 
   private inList(ids: number[], ps: Params): string {
@@ -287,7 +307,7 @@ export abstract class SqlStore implements DirectoryStore {
     if (!ug || !g || userIds.length === 0) return out;
     const ps = new Params(this.dialect);
     const sql = `SELECT ug.${this.q(ug.userColumn)} AS uid, g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(ug.table)} ug JOIN ${this.q(g.table)} g ON g.${this.q(g.id)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} IN (${this.inList(userIds, ps)})`;
-    for (const r of await this.query(sql, ps.values)) {
+    for (const r of await this.run(sql, ps.values)) {
       const uid = Number(r.uid);
       let list = out.get(uid);
       if (!list) out.set(uid, (list = []));
@@ -313,7 +333,7 @@ export abstract class SqlStore implements DirectoryStore {
       );
     }
     if (!parts.length) return out;
-    for (const r of await this.query(parts.join(' UNION '), ps.values)) {
+    for (const r of await this.run(parts.join(' UNION '), ps.values)) {
       const uid = Number(r.uid);
       let list = out.get(uid);
       if (!list) out.set(uid, (list = []));
@@ -331,7 +351,7 @@ export abstract class SqlStore implements DirectoryStore {
     const w = this.where(pred, (f) => this.groupColumn(f), ps, new Set());
     const gid = `g.${this.q(g.id)}`;
     const sql = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w} AND ${gid} > ${ps.add(page.afterId)} ORDER BY ${gid} LIMIT ${ps.add(page.limit)}`;
-    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
+    return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
   async groupsByName(name: string, caseInsensitive: boolean): Promise<Group[]> {
@@ -339,7 +359,7 @@ export abstract class SqlStore implements DirectoryStore {
     if (!g || !this.hasGroups) return [];
     const n = `g.${this.q(g.name)}`;
     const cond = caseInsensitive ? `lower(${n}) = lower(${this.dialect.param(1)})` : `${n} = ${this.dialect.param(1)}`;
-    const rows = await this.query(`SELECT g.${this.q(g.id)} AS id, ${n} AS name FROM ${this.q(g.table)} g WHERE ${cond} ORDER BY g.${this.q(g.id)} LIMIT 5`, [name]);
+    const rows = await this.run(`SELECT g.${this.q(g.id)} AS id, ${n} AS name FROM ${this.q(g.table)} g WHERE ${cond} ORDER BY g.${this.q(g.id)} LIMIT 5`, [name]);
     return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
@@ -349,14 +369,14 @@ export abstract class SqlStore implements DirectoryStore {
     const ps = new Params(this.dialect);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = ${ps.add(groupId)}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
-    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
+    return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
   }
 
   async isGroupMember(groupId: number, userId: number): Promise<boolean> {
     const ug = this.map.userGroups;
     if (!ug) return false;
     const p = this.dialect.param;
-    const rows = await this.query(`SELECT 1 AS ok FROM ${this.q(ug.table)} WHERE ${this.q(ug.userColumn)} = ${p(1)} AND ${this.q(ug.otherColumn)} = ${p(2)} LIMIT 1`, [userId, groupId]);
+    const rows = await this.run(`SELECT 1 AS ok FROM ${this.q(ug.table)} WHERE ${this.q(ug.userColumn)} = ${p(1)} AND ${this.q(ug.otherColumn)} = ${p(2)} LIMIT 1`, [userId, groupId]);
     return rows.length > 0;
   }
 
@@ -366,7 +386,7 @@ export abstract class SqlStore implements DirectoryStore {
     if (!gp || !this.map.permissions || groupIds.length === 0) return out;
     const ps = new Params(this.dialect);
     const sql = `SELECT ${this.q(gp.groupColumn)} AS gid, ${this.q(gp.permissionColumn)} AS pid FROM ${this.q(gp.table)} WHERE ${this.q(gp.groupColumn)} IN (${this.inList(groupIds, ps)})`;
-    for (const r of await this.query(sql, ps.values)) {
+    for (const r of await this.run(sql, ps.values)) {
       const gid = Number(r.gid);
       let list = out.get(gid);
       if (!list) out.set(gid, (list = []));
@@ -384,7 +404,7 @@ export abstract class SqlStore implements DirectoryStore {
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${this.uname} = ${userParam}${active})`;
     const sql = `SELECT CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${this.q(g.table)} g WHERE g.${this.q(g.name)} = ${ps.add(groupName)} LIMIT 1`;
-    const rows = await this.query(sql, ps.values);
+    const rows = await this.run(sql, ps.values);
     return rows.length ? { group: true, member: toBool(rows[0].member) } : { group: false, member: false };
   }
 
@@ -394,7 +414,7 @@ export abstract class SqlStore implements DirectoryStore {
     const holds = this.holdsPermission(ps, permissionId);
     const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
     const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uname} = ${userParam} AND ${this.uactive} AND ${cond} LIMIT 1`;
-    return (await this.query(sql, ps.values)).length > 0;
+    return (await this.run(sql, ps.values)).length > 0;
   }
 
   // ------------------------------------------------------------ permissions
@@ -403,7 +423,7 @@ export abstract class SqlStore implements DirectoryStore {
     const p = this.map.permissions;
     if (!p) return [];
     const sql = `SELECT p.${this.q(p.id)} AS id, ct.${this.q(p.appLabel)} AS app_label, p.${this.q(p.codename)} AS codename, p.${this.q(p.name)} AS name FROM ${this.q(p.table)} p JOIN ${this.q(p.contentTypeTable)} ct ON ct.${this.q(p.contentTypeId)} = p.${this.q(p.contentType)} ORDER BY p.${this.q(p.id)}`;
-    return (await this.query(sql, [])).map((r) => ({ id: Number(r.id), appLabel: String(r.app_label), codename: String(r.codename), name: String(r.name) }));
+    return (await this.run(sql, [])).map((r) => ({ id: Number(r.id), appLabel: String(r.app_label), codename: String(r.codename), name: String(r.name) }));
   }
 
   /** SQL for "user u holds permission <param>" without the superuser rule. */
@@ -427,7 +447,7 @@ export abstract class SqlStore implements DirectoryStore {
     const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.U} u WHERE ${cond}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
-    return (await this.query(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
+    return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
   }
 
   async userHasPermission(userId: number, permissionId: number): Promise<boolean> {
@@ -436,6 +456,6 @@ export abstract class SqlStore implements DirectoryStore {
     const idParam = ps.add(userId);
     const holds = this.holdsPermission(ps, permissionId);
     const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uid} = ${idParam} AND (${holds})`;
-    return (await this.query(sql, ps.values)).length > 0;
+    return (await this.run(sql, ps.values)).length > 0;
   }
 }

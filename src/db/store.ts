@@ -22,6 +22,12 @@ export interface DirectoryStore {
   /** Checks every mapped table and column; throws SchemaError naming the setting to fix. */
   verifySchema(): Promise<void>;
   close(): Promise<void>;
+  /** One trivial query: does the database answer? (/readyz) */
+  ping(): Promise<void>;
+  /** Told of every query's duration (metrics). */
+  onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  /** Connection pool occupancy, where the store has a pool. */
+  poolStats?(): { total: number; idle: number; waiting: number };
 
   /** Users whose username matches exactly, or case-insensitively (at most a few rows). */
   usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]>;

@@ -8,6 +8,7 @@ import type { Equality } from './schema.js';
 import { attributeType } from './schema.js';
 import type { MatchContext } from './filter.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Metrics } from '../metrics.js';
 
 export type Identity =
   | { kind: 'anonymous' }
@@ -47,6 +48,7 @@ export class BridgeContext implements MatchContext {
     readonly serviceAccounts: ServiceAccountEntry[],
     readonly version: string,
     readonly auth: Authenticator,
+    readonly metrics: Metrics,
   ) {
     this.caseExactDnTypes = dit.caseExactTypes;
   }

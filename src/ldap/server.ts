@@ -180,6 +180,8 @@ export class LdapServer {
         const r = await bind(ctx, session, req);
         write(encodeResult(msg.id, RESPONSE_TAG.bind, r));
         const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
+        ctx.metrics.bind(r.outcome, r.cached);
+        ctx.metrics.op('bind', r.code, ms() / 1000);
         ctx.log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: ms() }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
         return;
       }
@@ -193,6 +195,7 @@ export class LdapServer {
         try {
           const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned);
           if (r.code >= 0) write(encodeResult(msg.id, RESPONSE_TAG.search, r));
+          ctx.metrics.op('search', r.code, ms() / 1000);
           ctx.log.info({ ...base, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries: r.entries, ms: ms() }, 'search');
         } finally {
           session.running.delete(msg.id);
@@ -202,12 +205,14 @@ export class LdapServer {
       case 'compare': {
         const r = await compare(ctx, session, req);
         write(encodeResult(msg.id, RESPONSE_TAG.compare, r));
+        ctx.metrics.op('compare', r.code, ms() / 1000);
         ctx.log.info({ ...base, op: 'compare', dn: req.entry, attr: req.attribute, result: r.code, ms: ms() }, 'compare');
         return;
       }
       case 'extended': {
         const r = extended(ctx, session, req);
         write(r.encoded(msg.id));
+        ctx.metrics.op('extended', r.code, ms() / 1000);
         ctx.log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
         return;
       }
@@ -216,6 +221,7 @@ export class LdapServer {
       case 'delete':
       case 'modifyDN': {
         write(encodeResult(msg.id, RESPONSE_TAG[req.op], { code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' }));
+        ctx.metrics.op(req.op, ResultCode.unwillingToPerform, ms() / 1000);
         ctx.log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
         return;
       }
