@@ -87,7 +87,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
   let addresses: ListenAddress[];
   try {
     server = new LdapServer(ctx, serverLimits(config.limits));
-    addresses = await server.listen(config.listen.map(parseListenUrl));
+    addresses = await server.listen(config.listen.map((u) => ({ ...parseListenUrl(u), proxy: config.proxyProtocol.includes(u) })));
   } catch (e) {
     await store.close();
     await throttle.close();

@@ -800,6 +800,13 @@ function semanticProblems(merged: Obj, cwd: string, bad: (path: string) => boole
       if (why) out.push({ path, message: why });
     });
   }
+  if (Array.isArray(merged.proxyProtocol)) {
+    const listening = Array.isArray(merged.listen) ? merged.listen : [...DEFAULT_LISTEN];
+    merged.proxyProtocol.forEach((u, i) => {
+      if (typeof u === 'string' && !listening.includes(u)) out.push({ path: formatPath(['proxyProtocol', i]), message: `${JSON.stringify(u)} is not one of the listen URLs` });
+      else if (typeof u === 'string' && /^ldaps:/i.test(u)) out.push({ path: formatPath(['proxyProtocol', i]), message: 'the PROXY protocol is supported on ldap:// listeners (use StartTLS behind the balancer)' });
+    });
+  }
   if (Array.isArray(merged.serviceAccounts)) {
     const seen = new Map<string, number>();
     merged.serviceAccounts.forEach((sa, i) => {
@@ -913,6 +920,7 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
   return {
     database: normaliseDatabaseUrl(m.database as string, cwd),
     listen: Array.isArray(listen) ? listen.map(String) : [...DEFAULT_LISTEN],
+    proxyProtocol: Array.isArray(get(m, 'proxyProtocol')) ? (get(m, 'proxyProtocol') as unknown[]).map(String) : [],
     tree: {
       baseDn: (m.baseDn as string).trim(),
       usersOu: str(get(tree, 'users'), 'users'),

@@ -82,6 +82,8 @@ export interface BridgeConfig {
   database: string;
   /** ldap://host:port URLs to listen on. */
   listen: string[];
+  /** The listen URLs that expect a PROXY protocol header first. */
+  proxyProtocol: string[];
   tree: TreeLayout;
   serviceAccounts: ServiceAccount[];
   anonymous: { search: boolean };

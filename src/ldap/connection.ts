@@ -8,6 +8,7 @@ import type { BridgeContext, Session } from './context.js';
 import { decodeMessage, encodeDisconnect, encodeExtendedResult, encodeResult, frameLength, ProtocolError, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
 import type { ServerLimits } from './server.js';
 import { STARTTLS } from './ops/extended.js';
+import { parseProxyHeader } from './proxy-protocol.js';
 
 export type Dispatch = (session: Session, msg: Message, write: (b: Buffer) => void) => Promise<void>;
 
@@ -20,6 +21,8 @@ export class Connection {
   private outstanding = 0;
   private closed = false;
   private partialTimer: NodeJS.Timeout | undefined;
+  /** Waiting for the PROXY protocol header that a proxy listener requires first. */
+  private proxyPending: boolean;
 
   constructor(
     private readonly raw: net.Socket,
@@ -29,8 +32,10 @@ export class Connection {
     private readonly dispatch: Dispatch,
     private readonly secureContext: () => tls.SecureContext | undefined,
     onClose: () => void,
+    proxyProtocol = false,
   ) {
     this.session = session;
+    this.proxyPending = proxyProtocol;
     this.transport = raw;
     raw.setNoDelay(true); // without it a search's entries and its result wait on Nagle (~40 ms)
     raw.setTimeout(limits.idleTimeoutMs);
@@ -77,6 +82,7 @@ export class Connection {
     if (this.closed) return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    if (this.proxyPending && !this.readProxyHeader()) return;
     for (;;) {
       let buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
       let len: number;
@@ -107,6 +113,41 @@ export class Connection {
       if (this.pendingBytes === 0) return;
     }
   };
+
+  /** Consumes the PROXY header; false while it is incomplete (or the connection was closed). */
+  private readProxyHeader(): boolean {
+    const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    let h;
+    try {
+      h = parseProxyHeader(buf);
+    } catch (e) {
+      this.ctx.log.warn({ conn: this.session.id, peer: this.session.peer }, `closing connection: ${(e as Error).message}`);
+      this.closed = true;
+      this.raw.destroy();
+      return false;
+    }
+    if (!h.done) {
+      this.pending = [buf];
+      if (!this.partialTimer) {
+        this.partialTimer = setTimeout(() => this.raw.destroy(), this.limits.messageTimeoutMs);
+        this.partialTimer.unref();
+      }
+      return false;
+    }
+    clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+    this.proxyPending = false;
+    if (h.source) {
+      const via = this.session.peer;
+      this.session.address = h.source.address;
+      this.session.peer = `${h.source.address}:${h.source.port}`;
+      this.ctx.log.debug({ conn: this.session.id, peer: this.session.peer, via }, 'PROXY protocol: client address from the load balancer');
+    }
+    const rest = buf.subarray(h.length);
+    this.pending = rest.length ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return rest.length > 0;
+  }
 
   /** Handles one complete message; false when the connection is finished. */
   private accept(frame: Buffer): boolean {

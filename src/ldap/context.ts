@@ -17,9 +17,10 @@ export type Identity =
 
 export interface Session {
   readonly id: number;
-  readonly peer: string;
-  /** The client's IP address (the key of per-address limits). */
-  readonly address: string;
+  /** address:port of the client (from the PROXY header behind a load balancer). */
+  peer: string;
+  /** The client's IP address (the key of per-address brute-force counting). */
+  address: string;
   identity: Identity;
   /** The connection runs over TLS (ldaps:// or after StartTLS). */
   tls: boolean;

@@ -20,6 +20,8 @@ export interface ListenAddress {
   host: string;
   port: number;
   secure: boolean;
+  /** Expects a PROXY protocol header before LDAP. */
+  proxy?: boolean;
 }
 
 export interface ServerLimits {
@@ -105,10 +107,10 @@ export class LdapServer {
       let srv: net.Server;
       if (a.secure) {
         if (!this.secure) throw new Error(`${a.host}:${a.port}: ldaps:// needs tls.cert and tls.key`);
-        srv = tls.createServer(this.tlsOptions(), (s) => this.accept(s, true));
+        srv = tls.createServer(this.tlsOptions(), (s) => this.accept(s, true, !!a.proxy));
         srv.on('tlsClientError', () => {});
       } else {
-        srv = net.createServer((s) => this.accept(s, false));
+        srv = net.createServer((s) => this.accept(s, false, !!a.proxy));
       }
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
@@ -118,7 +120,7 @@ export class LdapServer {
         });
       });
       const addr = srv.address() as net.AddressInfo;
-      bound.push({ host: a.host, port: addr.port, secure: a.secure });
+      bound.push({ host: a.host, port: addr.port, secure: a.secure, proxy: a.proxy });
       this.servers.push(srv);
     }
     return bound;
@@ -132,7 +134,7 @@ export class LdapServer {
     for (const c of this.connections) c.destroy();
   }
 
-  private accept(socket: net.Socket, secure: boolean): void {
+  private accept(socket: net.Socket, secure: boolean, proxy: boolean): void {
     const address = socket.remoteAddress ?? '';
     const count = this.perAddress.get(address) ?? 0;
     if (this.connections.size >= this.limits.maxConnections || count >= this.limits.maxConnectionsPerAddress) {
@@ -158,7 +160,7 @@ export class LdapServer {
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, n);
-    });
+    }, proxy);
     this.connections.add(conn);
   }
 
