@@ -35,10 +35,23 @@ export interface RunningBridge {
   /** http://host:port of the metrics/health listener, when configured. */
   metricsUrl: string | undefined;
   reloadTls(): void;
+  /** Applies a re-read config (SIGHUP): returns the settings that need a restart. */
+  reload(next: BridgeConfig): string[];
   close(): Promise<void>;
 }
 
 export class StartupError extends Error {}
+
+function serviceAccountEntries(config: BridgeConfig, dit: Dit) {
+  return config.serviceAccounts.map((s) => {
+    const kind = identifyHasher(s.password);
+    if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
+    return { dn: s.dn, key: dit.key(s.dn), password: s.password };
+  });
+}
+
+/** Settings a running bridge can take without a restart (SIGHUP); the rest need one. */
+const LIVE = ['serviceAccounts', 'anonymous', 'limits', 'security', 'log', 'tls'] as const;
 
 /** Opens the store and checks its schema. An unreachable database is retried with back-off
  * for db.startupRetrySeconds (logging each attempt); a wrong schema is final at once. */
@@ -63,11 +76,7 @@ async function openWithRetry(config: BridgeConfig, log: Logger, cwd?: string): P
 
 export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd?: string } = {}): Promise<RunningBridge> {
   const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
-  const services = config.serviceAccounts.map((s) => {
-    const kind = identifyHasher(s.password);
-    if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
-    return { dn: s.dn, key: dit.key(s.dn), password: s.password };
-  });
+  const services = serviceAccountEntries(config, dit);
   const store = await openWithRetry(config, log, opts.cwd);
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
@@ -121,6 +130,22 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
     server,
     metricsUrl,
     reloadTls: () => server.reloadTls(),
+    reload(next: BridgeConfig) {
+      // Validate everything first, so a bad file changes nothing.
+      const nextServices = serviceAccountEntries(next, dit);
+      const restart = (Object.keys(next) as (keyof BridgeConfig)[]).filter((k) => !(LIVE as readonly string[]).includes(k) && JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+      if (JSON.stringify(next.tls) !== JSON.stringify(config.tls)) restart.push('tls');
+      ctx.serviceAccounts.splice(0, ctx.serviceAccounts.length, ...nextServices);
+      config.anonymous.search = next.anonymous.search;
+      Object.assign(config.limits, next.limits);
+      Object.assign(config.security.bruteForce, next.security.bruteForce);
+      config.security.requireTls = next.security.requireTls;
+      log.level = next.log.level;
+      server.reloadTls();
+      if (restart.length) log.warn({ settings: restart }, 'configuration reloaded; these changes need a restart to apply');
+      else log.info('configuration reloaded');
+      return restart;
+    },
     async close() {
       await server.close();
       await metrics.close();

@@ -6,6 +6,11 @@ import { startBridge, StartupError, VERSION } from './bridge.js';
 import { makePassword } from './django/hashers.js';
 import { bridgeSchemaText } from './ldap/schema.js';
 import { apacheLocation, apacheOptionsFromConfig, ApacheConfigError, DEFAULT_PASSWORD_ENV } from './apache/config.js';
+import { withConfigOptions, commandAction } from './commands/common.js';
+import { runDoctor } from './commands/doctor.js';
+import { runTestBind } from './commands/test-bind.js';
+import { runSearch } from './commands/search.js';
+import { runInit } from './commands/init.js';
 
 const program = new Command();
 program.name('django-ldap-bridge').description("An LDAP server for a Django site's users, groups and permissions, read live from its database").version(VERSION);
@@ -53,11 +58,14 @@ Examples:
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    // SIGHUP: re-read the configuration and TLS material; connections stay open. A broken file
+    // or certificate is reported and changes nothing.
     process.on('SIGHUP', () => {
       try {
-        bridge?.reloadTls();
+        bridge?.reload(loadConfig({ flags: opts, env: process.env, cwd: process.cwd() }));
       } catch (e) {
-        log.error({ err: (e as Error).message }, 'TLS reload failed; keeping the previous certificate');
+        const why = e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message;
+        log.error({ err: why }, 'reload failed; keeping the running configuration');
       }
     });
     try {
@@ -164,6 +172,73 @@ Examples:
       throw e;
     }
   });
+
+withConfigOptions(program.command('doctor'))
+  .description('check a configuration against its database: tables, columns, counts, password hashers, who can never bind, case twins, indexes')
+  .option('--json', 'print the report as JSON')
+  .addHelpText('after', `
+Connects with the configuration (the same flags, file and environment as serve) and reports table
+by table what the bridge would find. Every stored password is identified (never printed) to count
+the hashers in use. Exit code 1 on any error (unreachable database, missing table or column, a bad
+service account); warnings (weak hashers, case twins, missing indexes) are marked WARNING and exit 0.
+
+Examples:
+  django-ldap-bridge doctor --config bridge.yaml
+  django-ldap-bridge doctor --database sqlite:///srv/mysite/db.sqlite3 --base-dn dc=example,dc=com
+  django-ldap-bridge doctor --config bridge.yaml --json | jq .hashers`)
+  .action(commandAction((opts) => runDoctor(opts)));
+
+withConfigOptions(program.command('test-bind').argument('<username>', "the Django username (USERNAME_FIELD), or the user's DN"))
+  .description("check a user's password as the bridge would answer a bind, and show the user's DN, groups and permissions")
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', `
+The password is read from a prompt without echo (on a terminal) or from the first line of
+standard input, never from an argument. Exit code 0 when the bind would succeed, 1 otherwise.
+Brute-force counting is off: a test never locks anybody out. The password and the stored hash
+are never printed.
+
+Examples:
+  django-ldap-bridge test-bind --config bridge.yaml alice
+  printf '%s\\n' "$PASSWORD" | django-ldap-bridge test-bind --config bridge.yaml alice
+  django-ldap-bridge test-bind --config bridge.yaml 'uid=alice,ou=users,dc=example,dc=com' --json`)
+  .action(commandAction((username: string, opts) => runTestBind(username, opts)));
+
+withConfigOptions(program.command('search').argument('<filter>', 'RFC 4515 filter, e.g. (uid=alice)').argument('[attributes...]', 'attributes to return (default: all user attributes; + for operational ones)'))
+  .description('print as LDIF the entries the bridge would return for a search, without starting a server')
+  .option('--base <dn>', 'search base (default: baseDn)')
+  .addOption(new Option('--scope <scope>', 'search scope').choices(['base', 'one', 'sub']).default('sub'))
+  .option('-z, --size-limit <n>', 'at most this many entries (0: the server limit)', (v) => parseInt(v, 10))
+  .addHelpText('after', `
+Runs the server's own search code with a service account's rights, so the output is what Apache
+would receive: the same entries, attributes and order (as ldapsearch -LLL prints them). Values
+that are not plain ASCII are base64-encoded (attr:: ...), as RFC 2849 requires. The exit code is
+the LDAP result code (0 success, 4 sizeLimitExceeded, 32 noSuchObject, ...).
+
+Examples:
+  django-ldap-bridge search --config bridge.yaml '(uid=alice)' uid cn mail memberOf
+  django-ldap-bridge search --config bridge.yaml --base ou=groups,dc=example,dc=com '(member=uid=alice,ou=users,dc=example,dc=com)' cn
+  django-ldap-bridge search --config bridge.yaml --base 'cn=svn.commit_repo,ou=permissions,dc=example,dc=com' --scope base '(objectClass=*)' memberUid`)
+  .action(commandAction((filter: string, attributes: string[], opts) => runSearch(filter, attributes, opts)));
+
+withConfigOptions(program.command('init'))
+  .description('inspect a Django database and write a commented config file for it')
+  .option('-o, --out <file>', 'the file to write (.yaml), or - for stdout', 'bridge.yaml')
+  .option('-f, --force', 'overwrite the file if it exists')
+  .option('--user-table <table>', "the user model's table (Model._meta.db_table of AUTH_USER_MODEL), when several qualify")
+  .option('--username-field <column>', "the column of the model's USERNAME_FIELD (default: username, else email)")
+  .addHelpText('after', `
+Finds the user model's table (auth_user, or a table with password, is_active and last_login;
+when several qualify, the one django_migrations shows to be a custom AUTH_USER_MODEL, else choose
+with --user-table), guesses USERNAME_FIELD, maps the optional columns that exist (null for the
+others) and the many-to-many tables. The file is checked (it loads and the bridge's schema check
+passes) before it is written; an existing file is kept unless --force. A password in a
+postgres:// URL is left out of the file (give it in PGPASSWORD or ~/.pgpass).
+
+Examples:
+  django-ldap-bridge init --database sqlite:///srv/mysite/db.sqlite3 --base-dn dc=example,dc=com
+  django-ldap-bridge init --database postgres://app@127.0.0.1/mysite --base-dn dc=example,dc=com --out /etc/django-ldap-bridge.yaml
+  django-ldap-bridge init --database sqlite://./db.sqlite3 --user-table accounts_user --out -`)
+  .action(commandAction((opts) => runInit(opts)));
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`django-ldap-bridge: ${(e as Error).message}\n`);

@@ -366,6 +366,41 @@ describe('databases that fail (private PostgreSQL cluster)', { skip, timeout: 12
     }
   });
 
+  // A server that hangs (SIGSTOP: the TCP connection stays up, nothing answers, as behind a
+  // dead network path) is not covered by statement_timeout, which the server enforces itself.
+  // The client-side query_timeout in src/db/postgres.ts (statement timeout + 2 s) covers it.
+  test('a hung server (SIGSTOP) answers 52 within statementTimeoutSeconds + 3 s, not a hang', async () => {
+    const br = await startTestBridge({ url, config: { db: { statementTimeoutSeconds: 1 }, security: { credentialCacheSeconds: 0 } } });
+    const c = client(br.url);
+    let timer;
+    try {
+      assert.equal(await bindCode(c, ALICE_DN, alice.password), 0);
+      pgc.freeze();
+      const t = performance.now();
+      const LIMIT = 6000;
+      const code = await Promise.race([
+        bindCode(c, ALICE_DN, alice.password).catch((e) => `client error ${e.name}`),
+        new Promise((r) => (timer = setTimeout(() => r('no answer'), LIMIT))),
+      ]);
+      const ms = Math.round(performance.now() - t);
+      pgc.thaw();
+      console.log(`# hung server: bind answered ${code} after ${ms} ms (statementTimeoutSeconds 1)`);
+      assert.equal(code, 52, `bind against a hung server answers 52, got ${code} after ${ms} ms`);
+      assert.ok(ms < 4000, `within statementTimeoutSeconds + 3 s (${ms} ms)`);
+      // Recovery once the server runs again.
+      const t2 = performance.now();
+      let again;
+      while ((again = await bindCode(c, ALICE_DN, alice.password)) !== 0 && performance.now() - t2 < 10_000) await sleep(100);
+      assert.equal(again, 0, 'alice binds again after the server resumes');
+      noCrash();
+    } finally {
+      clearTimeout(timer);
+      pgc.thaw();
+      c.raw.destroy();
+      await br.close();
+    }
+  });
+
   test("the bridge's PostgreSQL sessions are read-only", async () => {
     const br = await startTestBridge({ url });
     try {

@@ -1,4 +1,4 @@
-// Parsing of the `database` setting: a sqlite:// or postgres:// URL.
+// Parsing of the `database` setting: a sqlite://, postgres:// or mysql:// (mariadb://) URL.
 //
 // The PostgreSQL form follows libpq's connection URIs
 // (postgres[ql]://[user[:password]@][host][:port][/dbname][?param=value&...]) for the subset the
@@ -35,7 +35,25 @@ export type DatabaseTarget =
       ssl?: SslMode;
       /** Directory holding the server's Unix socket (`.s.PGSQL.<port>`), e.g. /var/run/postgresql. */
       socketDir?: string;
+    }
+  | {
+      /** MySQL or MariaDB (mysql:// and mariadb:// alike). */
+      kind: 'mysql';
+      /** TCP host name or IP address (IPv6 without brackets); absent for a Unix socket. */
+      host?: string;
+      port?: number;
+      user?: string;
+      password?: string;
+      database: string;
+      ssl?: MysqlSslMode;
+      /** Path of the server's Unix socket, e.g. /run/mysqld/mysqld.sock. */
+      socket?: string;
     };
+
+/** The MySQL client's --ssl-mode, less PREFERRED (the bridge either uses TLS or does not). */
+export type MysqlSslMode = 'disabled' | 'required' | 'verify_ca' | 'verify_identity';
+const MYSQL_SSL_MODES: readonly MysqlSslMode[] = ['disabled', 'required', 'verify_ca', 'verify_identity'];
+const MYSQL_PARAMS = ['ssl-mode', 'socket'] as const;
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const PG_PARAMS = ['sslmode', 'host', 'port', 'user', 'password', 'dbname'] as const;
@@ -184,6 +202,99 @@ function parsePostgres(rest: string): DatabaseTarget {
 }
 
 /**
+ * mysql://[user[:password]@]host[:port]/dbname[?ssl-mode=REQUIRED|VERIFY_CA|VERIFY_IDENTITY|DISABLED]
+ * or mysql://user@localhost/dbname?socket=/run/mysqld/mysqld.sock (a host starting with "/",
+ * percent-encoded, is the socket too). Delimited as postgres:// URLs are.
+ */
+function parseMysql(rest: string, scheme: string): DatabaseTarget {
+  if (!rest.startsWith('//')) fail(`expected ${scheme}://[user[:password]@]host[:port]/dbname`);
+  let s = rest.slice(2);
+  if (s.includes('#')) fail(`unexpected "#" (${ENCODE_HINT})`);
+
+  const { at, queryStart, pathStart } = splitPostgres(s);
+  const query = queryStart >= 0 ? s.slice(queryStart + 1) : '';
+  if (queryStart >= 0) s = s.slice(0, queryStart);
+  const authority = pathStart >= 0 ? s.slice(0, pathStart) : s;
+  const path = pathStart >= 0 ? s.slice(pathStart + 1) : '';
+
+  const target: Extract<DatabaseTarget, { kind: 'mysql' }> = { kind: 'mysql', database: '' };
+  const setMysqlHost = (host: string) => {
+    if (host.startsWith('/')) {
+      target.socket = host;
+      delete target.host;
+    } else {
+      if (/[\s@/?#,[\]]/.test(host)) fail(`invalid host name (${ENCODE_HINT})`);
+      target.host = host;
+      delete target.socket;
+    }
+  };
+  let hostport = authority;
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    hostport = authority.slice(at + 1);
+    const colon = userinfo.indexOf(':');
+    const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name');
+    if (user) target.user = user;
+    if (colon >= 0) {
+      const password = decode(userinfo.slice(colon + 1), 'password');
+      if (password) target.password = password;
+    }
+  }
+  if (hostport.includes(',')) fail('several hosts in one URL are not supported; name one host');
+  if (hostport.startsWith('[')) {
+    const close = hostport.indexOf(']');
+    if (close < 0) fail('unterminated "[" in an IPv6 host');
+    setMysqlHost(hostport.slice(1, close));
+    const after = hostport.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) fail(`unexpected text after the IPv6 host (${ENCODE_HINT})`);
+      target.port = parsePort(after.slice(1), 'after the host');
+    }
+  } else if (hostport !== '') {
+    const colon = hostport.indexOf(':');
+    const host = decode(colon >= 0 ? hostport.slice(0, colon) : hostport, 'host');
+    if (host) setMysqlHost(host);
+    if (colon >= 0) target.port = parsePort(hostport.slice(colon + 1), 'after the host');
+  }
+  if (path.includes('/')) fail(`the database name may not contain "/" (${ENCODE_HINT})`);
+  target.database = decode(path, 'database name');
+
+  if (query !== '') {
+    for (const pair of query.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'URL parameters');
+      const value = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'URL parameters');
+      switch (key.toLowerCase()) {
+        case 'ssl-mode':
+        case 'ssl_mode': {
+          const mode = value.toLowerCase();
+          if (mode === 'preferred') fail('ssl-mode=PREFERRED is not supported (TLS or not, never maybe): use REQUIRED or DISABLED');
+          if (!(MYSQL_SSL_MODES as readonly string[]).includes(mode)) {
+            fail(`invalid ssl-mode "${value}" (expected ${MYSQL_SSL_MODES.map((m) => m.toUpperCase()).join(', ')})`);
+          }
+          target.ssl = mode as MysqlSslMode;
+          break;
+        }
+        case 'socket':
+          if (!value.startsWith('/')) fail('the "socket" URL parameter must be an absolute path');
+          target.socket = value;
+          delete target.host;
+          break;
+        default:
+          fail(
+            /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
+              ? `unsupported URL parameter "${key}" (supported: ${MYSQL_PARAMS.join(', ')})`
+              : `unsupported URL parameter (supported: ${MYSQL_PARAMS.join(', ')})`,
+          );
+      }
+    }
+  }
+  if (target.database === '') fail(`the ${scheme}:// URL names no database (expected ${scheme}://user@host:3306/dbname)`);
+  return target;
+}
+
+/**
  * Parses the `database` setting. `sqlite:///abs/path` is absolute, `sqlite://./rel/path` (or any
  * path not starting with "/") is resolved against `cwd` (default: process.cwd()). `postgres://`
  * and `postgresql://` URLs are percent-decoded; a host starting with "/" (written `%2Fvar%2Frun%2F...`
@@ -196,16 +307,17 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text);
   if (!m || m[1]!.length === 1) {
     // No scheme (a drive letter like "C:" is not one either).
-    fail('not a URL (expected sqlite:///path/to/db.sqlite3, sqlite://./relative/path or postgres://user@host:5432/dbname)');
+    fail('not a URL (expected sqlite:///path/to/db.sqlite3, sqlite://./relative/path, postgres://user@host:5432/dbname or mysql://user@host:3306/dbname)');
   }
   const scheme = m[1]!.toLowerCase();
   const rest = text.slice(m[0].length);
   if (scheme === 'sqlite' || scheme === 'sqlite3') return parseSqlite(rest, cwd);
   if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgres(rest);
+  if (scheme === 'mysql' || scheme === 'mariadb') return parseMysql(rest, scheme);
   return fail(
     /^[a-z][a-z0-9+.-]{0,20}$/.test(scheme)
-      ? `unsupported scheme "${scheme}:" (expected sqlite:// or postgres://)`
-      : 'unsupported scheme (expected sqlite:// or postgres://)',
+      ? `unsupported scheme "${scheme}:" (expected sqlite://, postgres:// or mysql://)`
+      : 'unsupported scheme (expected sqlite://, postgres:// or mysql://)',
   );
 }
 

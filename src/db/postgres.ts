@@ -27,6 +27,10 @@ export class PostgresStore extends SqlStore {
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
+      // statement_timeout is the server's: a hung server (frozen host, dead network path)
+      // would never enforce it, so the client gives up a little later on its own.
+      query_timeout: (opts.statementTimeoutMs ?? 10000) + 2000,
+      keepAlive: true,
       options: '-c default_transaction_read_only=on',
       application_name: 'django-ldap-bridge',
     });
@@ -41,7 +45,7 @@ export class PostgresStore extends SqlStore {
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       const msg = (e as Error).message ?? '';
-      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|connect/i.test(msg)) throw new StoreUnavailableError(msg);
+      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) throw new StoreUnavailableError(msg);
       throw e;
     }
   }

@@ -12,6 +12,21 @@ export interface Dialect {
   quote(ident: string): string;
   /** Whether LIKE compares case-sensitively (PostgreSQL yes, SQLite no). */
   likeIsCaseSensitive: boolean;
+  /** How the SQL says "equal", "not empty" and LIKE where it means them exactly (code points,
+   * case, accents and trailing spaces all significant). Absent: plain `=`, `<> ''` and LIKE (or
+   * GLOB when LIKE ignores case), which are exact in PostgreSQL and SQLite. MySQL and MariaDB
+   * compare strings by the column's collation: usually case- and accent-insensitive, and
+   * trailing-space-insensitive (PAD SPACE) even in utf8mb4_bin. */
+  exact?: {
+    /** `expr` equals the bound value; `bind()` binds the value (again) at each call, in text order. */
+    equals(expr: string, bind: () => string): string;
+    /** `expr` is not the empty string. */
+    nonEmpty(expr: string): string;
+    /** `expr` matches the bound LIKE pattern (escaped with "\\", case as given). */
+    like(expr: string, bind: () => string): string;
+  };
+  /** A bound integer as a 64-bit integer; default `CAST(p AS BIGINT)`. */
+  bigint?(param: string): string;
 }
 
 export type Row = Record<string, unknown>;
@@ -232,7 +247,13 @@ export abstract class SqlStore implements DirectoryStore {
   /** A bound value; numbers as BIGINT, or PostgreSQL types the parameter after an int4 column
    * and rejects a value past 2^31 instead of matching nothing. */
   private value(v: string | number | boolean, ps: Params): string {
-    return typeof v === 'number' ? `CAST(${ps.add(v)} AS BIGINT)` : ps.add(v);
+    if (typeof v !== 'number') return ps.add(v);
+    return this.dialect.bigint ? this.dialect.bigint(ps.add(v)) : `CAST(${ps.add(v)} AS BIGINT)`;
+  }
+
+  /** `expr` equals the bound value exactly (Dialect.exact); `bind()` binds it once per call. */
+  private equalsExactly(expr: string, bind: () => string): string {
+    return this.dialect.exact ? this.dialect.exact.equals(expr, bind) : `${expr} = ${bind()}`;
   }
 
   private where<F extends string>(p: Predicate<F>, col: (f: F) => string | null, ps: Params, booleans: ReadonlySet<string>): string {
@@ -250,13 +271,15 @@ export abstract class SqlStore implements DirectoryStore {
       case 'present': {
         const c = col(p.field);
         if (!c) return '1=0';
-        return booleans.has(p.field) || p.field === 'id' ? `(${c} IS NOT NULL)` : `(${c} IS NOT NULL AND ${c} <> '')`;
+        if (booleans.has(p.field) || p.field === 'id') return `(${c} IS NOT NULL)`;
+        return `(${c} IS NOT NULL AND ${this.dialect.exact ? this.dialect.exact.nonEmpty(c) : `${c} <> ''`})`;
       }
       case 'eq': {
         const c = col(p.field);
         if (!c) return '1=0';
         if (typeof p.value === 'boolean') return p.value ? `(${c} IS NOT NULL AND ${c})` : `(${c} IS NOT NULL AND NOT ${c})`;
-        if (p.ci) return `${this.lower(c)} = ${ps.add(String(p.value).toLowerCase())}`;
+        if (p.ci) return this.equalsExactly(this.lower(c), () => ps.add(String(p.value).toLowerCase()));
+        if (typeof p.value === 'string') return this.equalsExactly(c, () => ps.add(p.value));
         return `${c} = ${this.value(p.value, ps)}`;
       }
       case 'cmp': {
@@ -267,13 +290,14 @@ export abstract class SqlStore implements DirectoryStore {
       case 'like': {
         const c = col(p.field);
         if (!c) return '1=0';
-        if (!p.ci && !this.dialect.likeIsCaseSensitive) {
+        if (!p.ci && !this.dialect.likeIsCaseSensitive && !this.dialect.exact) {
           // SQLite's LIKE ignores ASCII case (wrong under NOT); GLOB is its case-sensitive twin.
           const glob = escapeGlob(p.initial ?? '') + '*' + p.any.map((a) => escapeGlob(a) + '*').join('') + escapeGlob(p.final ?? '');
           return `${c} GLOB ${ps.add(glob)}`;
         }
         const fold = (s: string) => (p.ci ? s.toLowerCase() : s);
         const pattern = (p.initial !== undefined ? escapeLike(fold(p.initial)) : '') + '%' + p.any.map((a) => escapeLike(fold(a)) + '%').join('') + (p.final !== undefined ? escapeLike(fold(p.final)) : '');
+        if (this.dialect.exact) return this.dialect.exact.like(p.ci ? this.lower(c) : c, () => ps.add(pattern));
         return `${p.ci ? this.lower(c) : c} LIKE ${ps.add(pattern)} ESCAPE '\\'`;
       }
     }
@@ -282,8 +306,11 @@ export abstract class SqlStore implements DirectoryStore {
   // ------------------------------------------------------------ users
 
   async usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]> {
-    const cond = caseInsensitive ? `lower(${this.uname}) = lower(${this.dialect.param(1)})` : `${this.uname} = ${this.dialect.param(1)}`;
-    const rows = await this.run(`SELECT ${this.userCols} FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 5`, [username]);
+    // Exact, or lower() = lower() compared exactly: under MySQL's collations a plain `=` would
+    // also take accent and trailing-space variants (the directory then picks among the rows).
+    const ps = new Params(this.dialect);
+    const cond = caseInsensitive ? this.equalsExactly(`lower(${this.uname})`, () => `lower(${ps.add(username)})`) : this.equalsExactly(this.uname, () => ps.add(username));
+    const rows = await this.run(`SELECT ${this.userCols} FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 5`, ps.values);
     return rows.map((r) => this.rowToUser(r));
   }
 
@@ -358,8 +385,9 @@ export abstract class SqlStore implements DirectoryStore {
     const g = this.map.groups;
     if (!g || !this.hasGroups) return [];
     const n = `g.${this.q(g.name)}`;
-    const cond = caseInsensitive ? `lower(${n}) = lower(${this.dialect.param(1)})` : `${n} = ${this.dialect.param(1)}`;
-    const rows = await this.run(`SELECT g.${this.q(g.id)} AS id, ${n} AS name FROM ${this.q(g.table)} g WHERE ${cond} ORDER BY g.${this.q(g.id)} LIMIT 5`, [name]);
+    const ps = new Params(this.dialect);
+    const cond = caseInsensitive ? this.equalsExactly(`lower(${n})`, () => `lower(${ps.add(name)})`) : this.equalsExactly(n, () => ps.add(name));
+    const rows = await this.run(`SELECT g.${this.q(g.id)} AS id, ${n} AS name FROM ${this.q(g.table)} g WHERE ${cond} ORDER BY g.${this.q(g.id)} LIMIT 5`, ps.values);
     return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
@@ -400,20 +428,20 @@ export abstract class SqlStore implements DirectoryStore {
     const ug = this.map.userGroups;
     if (!g || !ug) return { group: false, member: false };
     const ps = new Params(this.dialect);
-    const userParam = ps.add(username);
+    const userIs = this.equalsExactly(this.uname, () => ps.add(username));
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${this.uname} = ${userParam}${active})`;
-    const sql = `SELECT CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${this.q(g.table)} g WHERE g.${this.q(g.name)} = ${ps.add(groupName)} LIMIT 1`;
+    const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${userIs}${active})`;
+    const sql = `SELECT CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${this.q(g.table)} g WHERE ${this.equalsExactly(`g.${this.q(g.name)}`, () => ps.add(groupName))} LIMIT 1`;
     const rows = await this.run(sql, ps.values);
     return rows.length ? { group: true, member: toBool(rows[0].member) } : { group: false, member: false };
   }
 
   async usernameHasPermission(username: string, permissionId: number): Promise<boolean> {
     const ps = new Params(this.dialect);
-    const userParam = ps.add(username);
+    const userIs = this.equalsExactly(this.uname, () => ps.add(username));
     const holds = this.holdsPermission(ps, permissionId);
     const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
-    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uname} = ${userParam} AND ${this.uactive} AND ${cond} LIMIT 1`;
+    const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${userIs} AND ${this.uactive} AND ${cond} LIMIT 1`;
     return (await this.run(sql, ps.values)).length > 0;
   }
 
@@ -457,5 +485,74 @@ export abstract class SqlStore implements DirectoryStore {
     const holds = this.holdsPermission(ps, permissionId);
     const sql = `SELECT 1 AS ok FROM ${this.U} u WHERE ${this.uid} = ${idParam} AND (${holds})`;
     return (await this.run(sql, ps.values)).length > 0;
+  }
+
+  // ------------------------------------------------------------ inspection (doctor, init)
+  // Catalogue questions; table names are bound as values, or quoted as identifiers.
+
+  async listTables(): Promise<string[]> {
+    const sql =
+      this.kind === 'postgres'
+        ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false)) ORDER BY table_name`
+        : `SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`;
+    return (await this.run(sql, [])).map((r) => String(r.name));
+  }
+
+  async tableColumns(table: string): Promise<Array<{ name: string; primaryKey: boolean }> | null> {
+    if (this.kind === 'postgres') {
+      const p = this.dialect.param;
+      const exists = await this.run(`SELECT to_regclass(quote_ident(${p(1)})) IS NOT NULL AS ok`, [table]);
+      if (!toBool(exists[0]?.ok)) return null;
+      const sql = `SELECT a.attname::text AS name, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::int2[])) AS pk FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident(${p(1)})) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+      return (await this.run(sql, [table])).map((r) => ({ name: String(r.name), primaryKey: toBool(r.pk) }));
+    }
+    const exists = await this.run(`SELECT 1 AS ok FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, [table]);
+    if (!exists.length) return null;
+    return (await this.run(`SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, [table])).map((r) => ({ name: String(r.name), primaryKey: Number(r.pk) > 0 }));
+  }
+
+  async tableIndexes(table: string): Promise<Array<{ name: string; unique: boolean; partial: boolean; columns: Array<string | null> }>> {
+    if (this.kind === 'postgres') {
+      const sql = `SELECT c.relname::text AS name, i.indisunique AS uniq, i.indpred IS NOT NULL AS partial, ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS cols FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(quote_ident(${this.dialect.param(1)})) ORDER BY c.relname`;
+      return (await this.run(sql, [table])).map((r) => ({ name: String(r.name), unique: toBool(r.uniq), partial: toBool(r.partial), columns: (r.cols as Array<string | null>).map((c) => c ?? null) }));
+    }
+    const out: Array<{ name: string; unique: boolean; partial: boolean; columns: Array<string | null> }> = [];
+    for (const r of await this.run(`SELECT name, "unique" AS uniq, partial FROM pragma_index_list(?)`, [table])) {
+      const cols = await this.run(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, [String(r.name)]);
+      out.push({ name: String(r.name), unique: toBool(r.uniq), partial: toBool(r.partial), columns: cols.map((c) => (c.name === null || c.name === undefined ? null : String(c.name))) });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async countRows(table: string): Promise<number> {
+    const rows = await this.run(`SELECT COUNT(*) AS n FROM ${this.q(table)}`, []);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async userCounts(): Promise<{ total: number; active: number }> {
+    const rows = await this.run(`SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN ${this.uactive} THEN 1 ELSE 0 END), 0) AS active FROM ${this.U} u`, []);
+    return { total: Number(rows[0]?.n ?? 0), active: Number(rows[0]?.active ?? 0) };
+  }
+
+  async caseInsensitiveDuplicates(limit: number): Promise<string[][]> {
+    const keys = await this.run(`SELECT lower(${this.uname}) AS k FROM ${this.U} u GROUP BY lower(${this.uname}) HAVING COUNT(*) > 1 ORDER BY lower(${this.uname}) LIMIT ${this.dialect.param(1)}`, [limit]);
+    const out: string[][] = [];
+    for (const k of keys) {
+      const rows = await this.run(`SELECT ${this.uname} AS username FROM ${this.U} u WHERE lower(${this.uname}) = ${this.dialect.param(1)} ORDER BY ${this.uid} LIMIT 20`, [k.k]);
+      out.push(rows.map((r) => String(r.username)));
+    }
+    return out;
+  }
+
+  async appliedMigrations(): Promise<Map<string, string[]> | null> {
+    if ((await this.tableColumns('django_migrations')) === null) return null;
+    const out = new Map<string, string[]>();
+    for (const r of await this.run(`SELECT app, name FROM ${this.q('django_migrations')} ORDER BY id`, [])) {
+      const app = String(r.app);
+      let list = out.get(app);
+      if (!list) out.set(app, (list = []));
+      list.push(String(r.name));
+    }
+    return out;
   }
 }

@@ -61,3 +61,46 @@ export class SchemaError extends Error {}
 
 /** The database could not be reached or failed mid-query: callers answer `unavailable`. */
 export class StoreUnavailableError extends Error {}
+
+/** A column as the database catalogue describes it. */
+export interface ColumnInfo {
+  name: string;
+  /** Part of the table's primary key. */
+  primaryKey: boolean;
+}
+
+/** An index as the database catalogue describes it; a null column is an expression. */
+export interface IndexInfo {
+  name: string;
+  unique: boolean;
+  /** A partial index (WHERE ...) guarantees nothing about the whole table. */
+  partial: boolean;
+  columns: Array<string | null>;
+}
+
+/**
+ * Read-only questions about the database itself, for `doctor` and `init` (the SQL stores answer
+ * them). Table names are identifiers from the config or the catalogue, quoted or bound.
+ */
+export interface StoreInspector {
+  /** Tables and views visible to the connection (PostgreSQL: the schemas on the search path). */
+  listTables(): Promise<string[]>;
+  /** A table's columns, or null when there is no such table. */
+  tableColumns(table: string): Promise<ColumnInfo[] | null>;
+  tableIndexes(table: string): Promise<IndexInfo[]>;
+  /** Rows of a table (groups, permissions). */
+  countRows(table: string): Promise<number>;
+  /** Users of the mapped user model, and how many of them are active. */
+  userCounts(): Promise<{ total: number; active: number }>;
+  /** Usernames that are equal under the store's case-insensitive matching (lower()), in groups
+   * of two or more, at most `limit` groups. */
+  caseInsensitiveDuplicates(limit: number): Promise<string[][]>;
+  /** django_migrations as app -> migration names, or null when the table does not exist. */
+  appliedMigrations(): Promise<Map<string, string[]> | null>;
+}
+
+/** The store's inspector, when it has one (every SQL store does). */
+export function inspectorOf(store: DirectoryStore): (DirectoryStore & StoreInspector) | undefined {
+  const s = store as DirectoryStore & Partial<StoreInspector>;
+  return typeof s.tableColumns === 'function' && typeof s.tableIndexes === 'function' ? (s as DirectoryStore & StoreInspector) : undefined;
+}

@@ -127,11 +127,14 @@ export class LdapServer {
   }
 
   /** Stops listening, lets operations in flight finish (bounded), then closes connections. */
-  async close(graceMs = 2000): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  async close(graceMs = 5000): Promise<void> {
+    // net.Server.close() stops accepting at once but calls back only when every connection
+    // has ended, so wait on it after the connections are dealt with.
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     const deadline = Date.now() + graceMs;
-    while (this.connections.size && [...this.connections].some((c) => c.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ([...this.connections].some((c) => c.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.connections) c.destroy();
+    await closed;
   }
 
   private accept(socket: net.Socket, secure: boolean, proxy: boolean): void {

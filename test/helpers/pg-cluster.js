@@ -7,6 +7,7 @@
 //   const c = await createCluster();              // initdb + start, trust auth on 127.0.0.1:<port>
 //   await c.createDatabase('mydb');               // c.url('mydb') -> postgres://postgres@127.0.0.1:<port>/mydb
 //   await c.stop(); await c.start(); await c.restart();
+//   c.freeze(); c.thaw();                         // SIGSTOP / SIGCONT the server (a hung database)
 //   await c.destroy();                            // stop (fast) + rm -rf
 //
 // A cluster left running when the process exits is stopped (immediate) and removed then.
@@ -80,6 +81,7 @@ function asPostgres(bin, tool, args, timeout = 60_000) {
 const live = new Set();
 process.on('exit', () => {
   for (const c of live) {
+    c.thaw?.();
     spawnSync(RUNUSER, ['-u', OS_USER, '--', join(c.bin, 'pg_ctl'), '-D', c.dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'], { stdio: 'ignore' });
     rmSync(c.dir, { recursive: true, force: true });
   }
@@ -125,6 +127,7 @@ export async function createCluster({ start = true } = {}) {
   ].join('\n'));
 
   let running = false;
+  let frozen = [];
   const cluster = {
     host: '127.0.0.1',
     port,
@@ -145,6 +148,25 @@ export async function createCluster({ start = true } = {}) {
     async stop(mode = 'fast') {
       await asPostgres(bin, 'pg_ctl', ['-D', dataDir, '-m', mode, '-w', '-t', '30', 'stop']);
       running = false;
+    },
+    /** SIGSTOPs the postmaster and every backend (a server that hangs: connections stay open,
+     * nothing answers, no RST). Returns the pids; thaw() SIGCONTs them. */
+    freeze() {
+      const pm = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pm)], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+      frozen = [pm, ...kids];
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      return frozen;
+    },
+    thaw() {
+      for (const pid of frozen) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // gone already
+        }
+      }
+      frozen = [];
     },
     async restart() {
       await this.stop();
@@ -178,6 +200,7 @@ export async function createCluster({ start = true } = {}) {
       }
     },
     async destroy() {
+      this.thaw();
       if (running) await this.stop().catch(() => {});
       // A stop that failed must not leave a postmaster behind.
       if (existsSync(join(dataDir, 'postmaster.pid'))) {
@@ -188,6 +211,7 @@ export async function createCluster({ start = true } = {}) {
       live.delete(state);
     },
   };
+  state.thaw = () => cluster.thaw();
   if (start) await cluster.start();
   return cluster;
 }
