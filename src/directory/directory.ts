@@ -53,8 +53,9 @@ export class Directory {
   }
 
   /** Streams users matching a predicate in id order, a page at a time. */
-  async *users(pred: UserPredicate, restrictToId?: number): AsyncGenerator<User[]> {
-    let afterId = restrictToId !== undefined ? restrictToId - 1 : 0;
+  async *users(pred: UserPredicate, restrictToId?: number, startAfterId = 0): AsyncGenerator<User[]> {
+    let afterId = restrictToId !== undefined ? Math.max(restrictToId - 1, startAfterId) : startAfterId;
+    if (restrictToId !== undefined && afterId >= restrictToId) return;
     const activeOnly = !this.opts.showInactiveUsers;
     for (;;) {
       const limit = restrictToId !== undefined ? 1 : BATCH;
@@ -133,8 +134,8 @@ export class Directory {
     return ci.length === 1 ? ci[0] : undefined;
   }
 
-  async *groups(pred: GroupPredicate): AsyncGenerator<Group[]> {
-    let afterId = 0;
+  async *groups(pred: GroupPredicate, startAfterId = 0): AsyncGenerator<Group[]> {
+    let afterId = startAfterId;
     for (;;) {
       const page = await this.store.findGroups(pred, { afterId, limit: BATCH });
       if (page.length) yield page;

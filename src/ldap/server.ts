@@ -11,7 +11,9 @@ import type { BridgeContext, Session } from './context.js';
 import { Connection } from './connection.js';
 import { bind } from './ops/bind.js';
 import { compare } from './ops/compare.js';
-import { search } from './ops/search.js';
+import { search, PAGED_RESULTS, type Paging } from './ops/search.js';
+import { randomBytes } from 'node:crypto';
+import { decodePagedControl, encodePagedControl } from './controls.js';
 import { extended } from './ops/extended.js';
 import { encodeDisconnect, encodeEntry, encodeResult, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
 import { filterToString } from './filter.js';
@@ -157,6 +159,7 @@ export class LdapServer {
       tlsRequired: req === 'always' || (req === 'auto' && !isLoopback(socket.localAddress)),
       trusted: false,
       running: new Map(),
+      paged: new Map(),
     };
     const conn = new Connection(socket, session, this.ctx, this.limits, (s, m, w) => this.handle(s, m, w), () => this.secure, () => {
       this.connections.delete(conn);
@@ -174,7 +177,7 @@ export class LdapServer {
     const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
     const base = { conn: session.id, peer: session.peer, msgid: msg.id };
     // A critical control we do not implement must fail the operation (RFC 4511 §4.1.11).
-    const unknownCritical = msg.controls.find((c) => c.critical);
+    const unknownCritical = msg.controls.find((c) => c.critical && !(c.oid === PAGED_RESULTS && req.op === 'search'));
     if (unknownCritical && req.op !== 'bind') {
       const tag = RESPONSE_TAG[req.op as keyof typeof RESPONSE_TAG];
       if (tag) write(encodeResult(msg.id, tag, { code: 12, message: `unsupported critical control ${unknownCritical.oid}` }));
@@ -198,8 +201,46 @@ export class LdapServer {
         }
         const state = session.running.get(msg.id) ?? { abandoned: false };
         try {
-          const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned);
-          if (r.code >= 0) write(encodeResult(msg.id, RESPONSE_TAG.search, r));
+          const pr = msg.controls.find((c) => c.oid === PAGED_RESULTS);
+          let paging: Paging | undefined;
+          let key = '';
+          let cookieIn = '';
+          if (pr) {
+            let parsed;
+            try {
+              parsed = decodePagedControl(pr.value);
+            } catch {
+              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.protocolError, message: 'malformed paged results control' }));
+              return;
+            }
+            cookieIn = parsed.cookie.toString('hex');
+            key = JSON.stringify([req.base, req.scope, filterToString(req.filter), req.attributes, req.typesOnly, session.identity]);
+            const prev = cookieIn ? session.paged.get(cookieIn) : undefined;
+            if (cookieIn && (!prev || prev.key !== key)) {
+              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.unwillingToPerform, message: 'unknown paged results cookie (or a different search)' }));
+              return;
+            }
+            if (cookieIn) session.paged.delete(cookieIn);
+            if (parsed.size === 0) {
+              // Size 0 abandons the paged search (RFC 2696 §3).
+              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.success }, [], [{ oid: PAGED_RESULTS, critical: false, value: encodePagedControl(0, Buffer.alloc(0)) }]));
+              return;
+            }
+            paging = { size: parsed.size, resume: prev?.resume };
+          }
+          const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned, paging);
+          let controls;
+          if (pr) {
+            let cookie = Buffer.alloc(0);
+            if (r.resume) {
+              cookie = randomBytes(12);
+              // A connection keeps a few open cursors; the oldest goes first.
+              if (session.paged.size >= 16) session.paged.delete(session.paged.keys().next().value as string);
+              session.paged.set(cookie.toString('hex'), { key, resume: r.resume });
+            }
+            controls = [{ oid: PAGED_RESULTS, critical: false, value: encodePagedControl(0, cookie) }];
+          }
+          if (r.code >= 0) write(encodeResult(msg.id, RESPONSE_TAG.search, r, [], controls));
           ctx.metrics.op('search', r.code, ms() / 1000);
           ctx.log.info({ ...base, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries: r.entries, ms: ms() }, 'search');
         } finally {

@@ -15,16 +15,19 @@ import { attributeKey, normalizeValue } from '../schema.js';
 type SearchRequest = Extract<Request, { op: 'search' }>;
 
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.4203.1.11.3'];
-export const SUPPORTED_CONTROLS: string[] = [];
-
-class LimitReached extends Error {
-  constructor(readonly code: number) {
-    super('limit');
-  }
-}
+export const PAGED_RESULTS = '1.2.840.113556.1.4.319';
+export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
 export interface SearchOutcome extends Result {
   entries: number;
+  /** Set when a page is full and more entries follow (Simple Paged Results). */
+  resume?: { pos: Position; count: number };
+}
+
+/** RFC 2696 paging for this request: the page size, and where the previous page stopped. */
+export interface Paging {
+  size: number;
+  resume?: { pos: Position; count: number };
 }
 
 /** What one search needs beyond the base columns, from its attribute list and filter. */
@@ -53,7 +56,7 @@ export function staticMatcher(classes: string[]) {
   };
 }
 
-export async function search(ctx: BridgeContext, session: Session, req: SearchRequest, send: (e: Entry, sel: Selection) => void, isAbandoned: () => boolean): Promise<SearchOutcome> {
+export async function search(ctx: BridgeContext, session: Session, req: SearchRequest, send: (e: Entry, sel: Selection) => void, isAbandoned: () => boolean, paging?: Paging): Promise<SearchOutcome> {
   const sel = new Selection(req.attributes);
   let target: Target;
   try {
@@ -85,57 +88,100 @@ export async function search(ctx: BridgeContext, session: Session, req: SearchRe
 
   const serverCap = id.kind === 'anonymous' ? Math.min(ctx.config.limits.anonymousSearchEntries, ctx.config.limits.maxSearchEntries) : ctx.config.limits.maxSearchEntries;
   const sizeLimit = req.sizeLimit > 0 ? Math.min(req.sizeLimit, serverCap) : serverCap;
-  const sizeCode = req.sizeLimit > 0 && req.sizeLimit <= serverCap ? ResultCode.sizeLimitExceeded : ResultCode.sizeLimitExceeded;
   const seconds = req.timeLimit > 0 ? Math.min(req.timeLimit, ctx.config.limits.maxSearchSeconds) : ctx.config.limits.maxSearchSeconds;
   const deadline = Date.now() + seconds * 1000;
+  const needs = needsOf(sel, filterAttributes(req.filter));
+
+  // The search as a list of phases; a position (phase, after) says where to resume, which is
+  // what a Simple Paged Results cookie stands for.
+  const self = req.scope === 0 || req.scope === 2;
+  const kids = req.scope === 1 || req.scope === 2;
+  const phases: Phase[] = [];
+  switch (target.kind) {
+    case 'base':
+      if (self) phases.push({ kind: 'static', entry: () => baseEntry(ctx.dit) });
+      for (const c of CONTAINERS) {
+        if (!containerServed(ctx, c)) continue;
+        if (kids) phases.push({ kind: 'static', entry: () => containerEntry(ctx.dit, c) });
+        if (req.scope === 2) phases.push({ kind: 'container', c });
+      }
+      break;
+    case 'ou':
+      if (!containerServed(ctx, target.ou)) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.baseDn, entries: 0 };
+      if (self) phases.push({ kind: 'static', entry: () => containerEntry(ctx.dit, target.ou) });
+      if (kids) phases.push({ kind: 'container', c: target.ou });
+      break;
+    default: {
+      let e: Entry | undefined;
+      try {
+        e = await leafEntry(ctx, target, needs, selfOnly?.userId);
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: 0 };
+        throw err;
+      }
+      if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(target)], entries: 0 };
+      const found = e;
+      if (self) phases.push({ kind: 'static', entry: () => found });
+    }
+  }
+
+  const page = paging?.size;
+  let pos: Position = paging?.resume?.pos ?? { phase: 0, after: -1 };
+  let total = paging?.resume?.count ?? 0; // entries sent by the whole (paged) search
+  let inPage = 0;
   let count = 0;
-  const emit = (e: Entry) => {
-    if (isAbandoned()) throw new LimitReached(-1);
+  const emit = (e: Entry, before: Position) => {
+    if (isAbandoned()) throw new Stop(-1);
     if (evaluate(req.filter, e, ctx) !== TRUE) return;
-    if (count >= sizeLimit) throw new LimitReached(sizeCode);
+    if (total >= sizeLimit) throw new Stop(ResultCode.sizeLimitExceeded);
+    if (page !== undefined && inPage >= page) throw new Stop(ResultCode.success, before);
+    total++;
+    inPage++;
     count++;
     send(e, sel);
   };
   const checkTime = () => {
-    if (Date.now() > deadline) throw new LimitReached(ResultCode.timeLimitExceeded);
-    if (isAbandoned()) throw new LimitReached(-1);
+    if (Date.now() > deadline) throw new Stop(ResultCode.timeLimitExceeded);
+    if (isAbandoned()) throw new Stop(-1);
   };
-  const needs = needsOf(sel, filterAttributes(req.filter));
 
   try {
-    // Does the scope include the base object itself, its children, and their children?
-    const self = req.scope === 0 || req.scope === 2;
-    const kids = req.scope === 1 || req.scope === 2;
-    const grandkids = req.scope === 2;
-    switch (target.kind) {
-      case 'base':
-        if (self) emit(baseEntry(ctx.dit));
-        for (const c of CONTAINERS) {
-          if (!containerServed(ctx, c)) continue;
-          if (kids) emit(containerEntry(ctx.dit, c));
-          if (grandkids) await searchContainer(ctx, c, req.filter, needs, selfOnly, emit, checkTime);
-        }
-        break;
-      case 'ou':
-        if (!containerServed(ctx, target.ou)) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.baseDn, entries: 0 };
-        if (self) emit(containerEntry(ctx.dit, target.ou));
-        if (kids) await searchContainer(ctx, target.ou, req.filter, needs, selfOnly, emit, checkTime);
-        break;
-      default: {
-        const e = await leafEntry(ctx, target, needs, selfOnly?.userId);
-        if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(target)], entries: 0 };
-        if (self) emit(e);
+    for (; pos.phase < phases.length; pos = { phase: pos.phase + 1, after: -1 }) {
+      const ph = phases[pos.phase];
+      if (ph.kind === 'static') {
+        if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
+        continue;
       }
+      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime);
     }
   } catch (e) {
-    if (e instanceof LimitReached) {
+    if (e instanceof Stop) {
       if (e.code === -1) return { code: -1, entries: count };
+      if (e.resume) return { code: ResultCode.success, entries: count, resume: { pos: e.resume, count: total } };
       return { code: e.code, entries: count };
     }
     if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: count };
     throw e;
   }
   return { code: ResultCode.success, entries: count };
+}
+
+/** Where a search resumes: the phase, and the last id (or index) already done in it. */
+export interface Position {
+  phase: number;
+  after: number;
+}
+
+type Phase = { kind: 'static'; entry: () => Entry } | { kind: 'container'; c: Container };
+
+/** Ends a search early: a limit (code), an abandon (-1), or a full page (resume position). */
+class Stop extends Error {
+  constructor(
+    readonly code: number,
+    readonly resume?: Position,
+  ) {
+    super('stop');
+  }
 }
 
 function containerOf(t: Target): Container {
@@ -193,15 +239,18 @@ async function searchContainer(
   filter: Filter,
   needs: Needs,
   selfOnly: { userId: number } | undefined,
-  emit: (e: Entry) => void,
+  phase: number,
+  after: number,
+  emit: (e: Entry, before: Position) => void,
   checkTime: () => void,
 ): Promise<void> {
   if (c === 'users') {
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
-    for await (const page of ctx.directory.users(pred, selfOnly?.userId)) {
+    for await (const page of ctx.directory.users(pred, selfOnly?.userId, Math.max(after, 0))) {
       checkTime();
-      for (const e of await usersWithExtras(ctx, page, needs)) emit(e);
+      const entries = await usersWithExtras(ctx, page, needs);
+      for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
     }
     return;
   }
@@ -209,20 +258,22 @@ async function searchContainer(
   if (c === 'groups') {
     const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
     if (pred.op === 'none') return;
-    for await (const page of ctx.directory.groups(pred)) {
+    for await (const page of ctx.directory.groups(pred, Math.max(after, 0))) {
       checkTime();
-      for (const e of await groupWithExtras(ctx, page, needs)) emit(e);
+      const entries = await groupWithExtras(ctx, page, needs);
+      for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
     }
     return;
   }
   if (c === 'permissions') {
-    for (const p of await ctx.directory.permissions()) {
+    const perms = await ctx.directory.permissions();
+    for (let i = after + 1; i < perms.length; i++) {
       checkTime();
-      emit(await permissionWithMembers(ctx, p, needs));
+      emit(await permissionWithMembers(ctx, perms[i], needs), { phase, after: i - 1 });
     }
     return;
   }
-  for (const r of ROLES) emit(await roleWithMembers(ctx, r, needs));
+  for (let i = after + 1; i < ROLES.length; i++) emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
 }
 
 /** The entry a leaf DN names, or undefined when it does not exist (or is hidden). */

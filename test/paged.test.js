@@ -1,0 +1,38 @@
+// Simple Paged Results (RFC 2696), as `ldapsearch -E pr=N` uses it: every entry exactly once,
+// in pages, the same entries as one unpaged search; limits still apply across pages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { need, hasCommand } from './helpers/require.js';
+import { ldapTool, parseLdif } from './helpers/bridge.js';
+import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
+
+const skip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');
+
+test('paged searches return every entry once, page by page', { skip }, async () => {
+  const db = await demoDatabase(1000);
+  const b = await startDemoBridge(db.url);
+  try {
+    const search = (extra) => ldapTool('ldapsearch', ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', b.url, '-D', DEMO_SERVICE.dn, '-y', '/dev/stdin', '-b', 'dc=example,dc=com', ...extra, '(objectClass=*)', 'dn'], DEMO_SERVICE.password);
+    const all = await search([]);
+    assert.equal(all.code, 0, all.stderr);
+    const dns = parseLdif(all.stdout).map((e) => e.dn);
+    assert.ok(dns.length > 20);
+    for (const size of [1, 3, 7, 1000]) {
+      const paged = await search(['-E', `pr=${size}/noprompt`]);
+      assert.equal(paged.code, 0, paged.stderr);
+      assert.deepEqual(parseLdif(paged.stdout).map((e) => e.dn), dns, `page size ${size}`);
+      const pages = (paged.stdout.match(/pagedresults: cookie=/g) ?? []).length;
+      assert.ok(pages >= Math.ceil(dns.length / size) - 1, `${pages} pages for size ${size}`);
+    }
+    // Paging does not lift the size limit: it counts across pages.
+    const limited = await search(['-E', 'pr=2/noprompt', '-z', '5']);
+    assert.equal(limited.code, 4);
+    assert.equal(parseLdif(limited.stdout).length, 5);
+    // A critical paged control is understood (not unavailableCriticalExtension).
+    const critical = await search(['-E', '!pr=4/noprompt']);
+    assert.equal(critical.code, 0, critical.stderr);
+    assert.equal(parseLdif(critical.stdout).length, dns.length);
+  } finally {
+    await b.close();
+  }
+});
