@@ -6,7 +6,7 @@ import { startBridge, StartupError, VERSION } from './bridge.js';
 import { makePassword } from './django/hashers.js';
 import { bridgeSchemaText } from './ldap/schema.js';
 import { apacheLocation, apacheOptionsFromConfig, ApacheConfigError, DEFAULT_PASSWORD_ENV } from './apache/config.js';
-import { withConfigOptions, commandAction } from './commands/common.js';
+import { withConfigOptions, commandAction, loadCommandConfig, CommandError } from './commands/common.js';
 import { runDoctor } from './commands/doctor.js';
 import { runTestBind } from './commands/test-bind.js';
 import { runSearch } from './commands/search.js';
@@ -108,13 +108,8 @@ program
     process.stdout.write(bridgeSchemaText());
   });
 
-program
-  .command('apache-config')
+withConfigOptions(program.command('apache-config'))
   .description('print an Apache httpd 2.4 <Location> block (mod_authnz_ldap) for this bridge, from its configuration')
-  .option('-c, --config <file>', 'config file (YAML or JSON)')
-  .option('-d, --database <url>', 'database URL (default: $DATABASE_URL)')
-  .option('-b, --base-dn <dn>', 'base DN of the tree, e.g. dc=example,dc=com')
-  .option('-l, --listen <url>', 'ldap://host:port the bridge listens on; the first is the URL Apache uses (repeatable)', collect)
   .option('--location <path>', 'URL path to protect', '/')
   .requiredOption('--require <what...>', 'valid-user | user <name...> | group <name...> | permission <app_label.codename...> | staff | superuser')
   .addOption(new Option('--via <how>', 'permission/staff/superuser: membership of the bridge group, or compare an attribute of the user').choices(['group', 'attribute']))
@@ -124,32 +119,25 @@ program
   .option('--bind-dn <dn>', 'which serviceAccounts entry Apache binds as (default: the first)')
   .option('--bind-password-env <name>', `environment variable of httpd holding the service password (default: ${DEFAULT_PASSWORD_ENV})`)
   .option('--bind-password-exec <program>', 'program printing the service password (AuthLDAPBindPassword exec:)')
-  .option('--ldap-url <url>', 'ldap://host:port Apache connects to (default: from the first listen address)')
+  .option('--ldap-url <url>', 'ldap://host:port Apache connects to (default: the first --listen address)')
   .option('--attributes <list>', 'more user attributes for the backend, as AUTHENTICATE_<ATTR> (comma-separated)', collect)
   .addHelpText('after', `
-Apache cannot check a password hash, so the service account's plaintext password is not in the
-output: httpd takes it from an environment variable (--bind-password-env, default
-${DEFAULT_PASSWORD_ENV}; on Debian set it in /etc/apache2/envvars) or from a program
-(--bind-password-exec). See docs/apache.md.
+Reads the configuration as serve does (nothing is opened: the database is not contacted). Apache
+cannot check a password hash, so the service account's plaintext password is not in the output:
+httpd takes it from an environment variable (--bind-password-env, default ${DEFAULT_PASSWORD_ENV};
+on Debian set it in /etc/apache2/envvars) or from a program (--bind-password-exec). Exit code 2
+when the configuration or the request cannot be used. See docs/apache.md.
 
 Examples:
   django-ldap-bridge apache-config --config bridge.yaml --location /secret --require group secret-agents
   django-ldap-bridge apache-config --config bridge.yaml --location /svn --require permission svn.commit_repo
   django-ldap-bridge apache-config --config bridge.yaml --location /admin-files --require staff --via attribute
   django-ldap-bridge apache-config --config bridge.yaml --location /private --require valid-user --bind-as-user`)
-  .action((opts: ConfigFlags & { location: string; require: string[]; via?: 'group' | 'attribute'; groupAttribute?: 'member' | 'memberUid'; name: string; bindAsUser?: boolean; bindDn?: string; bindPasswordEnv?: string; bindPasswordExec?: string; ldapUrl?: string; attributes?: string[] }) => {
-    let config;
+  .action(commandAction(async (opts: ConfigFlags & { location: string; require: string[]; via?: 'group' | 'attribute'; groupAttribute?: 'member' | 'memberUid'; name: string; bindAsUser?: boolean; bindDn?: string; bindPasswordEnv?: string; bindPasswordExec?: string; ldapUrl?: string; attributes?: string[] }) => {
+    const config = loadCommandConfig(opts);
+    const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
     try {
-      config = loadConfig({ flags: opts, env: process.env, cwd: process.cwd() });
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`django-ldap-bridge: the configuration has problems:\n${e.problems.map((p) => `  - ${p}`).join('\n')}\n`);
-        process.exit(2);
-      }
-      throw e;
-    }
-    try {
-      const options = apacheOptionsFromConfig(config, {
+      process.stdout.write(apacheLocation(apacheOptionsFromConfig(config, {
         location: opts.location,
         require: opts.require,
         via: opts.via,
@@ -161,17 +149,14 @@ Examples:
         bindPasswordExec: opts.bindPasswordExec,
         ldapUrl: opts.ldapUrl,
         attributes: opts.attributes,
-        generatedBy: `django-ldap-bridge apache-config --location ${opts.location} --require ${opts.require.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ')}`,
-      });
-      process.stdout.write(apacheLocation(options));
+        generatedBy: `django-ldap-bridge apache-config --location ${shellWord(opts.location)} --require ${opts.require.map(shellWord).join(' ')}`,
+      })));
+      return 0;
     } catch (e) {
-      if (e instanceof ApacheConfigError) {
-        process.stderr.write(`django-ldap-bridge: apache-config: ${e.message}\n`);
-        process.exit(2);
-      }
+      if (e instanceof ApacheConfigError) throw new CommandError(`apache-config: ${e.message}`, 2);
       throw e;
     }
-  });
+  }));
 
 withConfigOptions(program.command('doctor'))
   .description('check a configuration against its database: tables, columns, counts, password hashers, who can never bind, case twins, indexes')
@@ -188,7 +173,7 @@ Examples:
   django-ldap-bridge doctor --config bridge.yaml --json | jq .hashers`)
   .action(commandAction((opts) => runDoctor(opts)));
 
-withConfigOptions(program.command('test-bind').argument('<username>', "the Django username (USERNAME_FIELD), or the user's DN"))
+withConfigOptions(program.command('test-bind').argument('<username>', "the Django username (USERNAME_FIELD), the user's DN, or a service account's DN"))
   .description("check a user's password as the bridge would answer a bind, and show the user's DN, groups and permissions")
   .option('--json', 'print the result as JSON')
   .addHelpText('after', `
@@ -200,7 +185,8 @@ are never printed.
 Examples:
   django-ldap-bridge test-bind --config bridge.yaml alice
   printf '%s\\n' "$PASSWORD" | django-ldap-bridge test-bind --config bridge.yaml alice
-  django-ldap-bridge test-bind --config bridge.yaml 'uid=alice,ou=users,dc=example,dc=com' --json`)
+  django-ldap-bridge test-bind --config bridge.yaml 'uid=alice,ou=users,dc=example,dc=com' --json
+  django-ldap-bridge test-bind --config bridge.yaml 'cn=apache,ou=services,dc=example,dc=com'   # a service account`)
   .action(commandAction((username: string, opts) => runTestBind(username, opts)));
 
 withConfigOptions(program.command('search').argument('<filter>', 'RFC 4515 filter, e.g. (uid=alice)').argument('[attributes...]', 'attributes to return (default: all user attributes; + for operational ones)'))
@@ -231,8 +217,9 @@ Finds the user model's table (auth_user, or a table with password, is_active and
 when several qualify, the one django_migrations shows to be a custom AUTH_USER_MODEL, else choose
 with --user-table), guesses USERNAME_FIELD, maps the optional columns that exist (null for the
 others) and the many-to-many tables. The file is checked (it loads and the bridge's schema check
-passes) before it is written; an existing file is kept unless --force. A password in a
-postgres:// URL is left out of the file (give it in PGPASSWORD or ~/.pgpass).
+passes) before it is written; an existing file is kept unless --force. A database password
+stays out of the file: for postgres:// give it in PGPASSWORD or ~/.pgpass; a mysql:// URL with a
+password is not written at all (set DATABASE_URL).
 
 Examples:
   django-ldap-bridge init --database sqlite:///srv/mysite/db.sqlite3 --base-dn dc=example,dc=com

@@ -286,7 +286,7 @@ export async function doctor(opts: DoctorOptions): Promise<{ report: DoctorRepor
 async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspector, report: DoctorReport): Promise<void> {
   const { errors, warnings } = report;
   const m = config.django;
-  const ci = store.kind === 'sqlite'; // SQLite identifiers ignore case
+  const ci = store.kind !== 'postgres'; // SQLite's and MySQL's column names ignore case
   const columnsOf = new Map<string, Array<{ name: string; primaryKey: boolean }> | null>();
   for (const t of mappedTables(m)) {
     if (!columnsOf.has(t.table)) columnsOf.set(t.table, await store.tableColumns(t.table));
@@ -443,7 +443,7 @@ function render(config: BridgeConfig, r: DoctorReport): string {
     line();
     line('Counts');
     line(`  users        ${c.users} (${c.activeUsers} active, ${c.inactiveUsers} inactive)`);
-    if (c.groups !== null) line(`  groups       ${c.groups}`);
+    if (c.groups !== null) line(`  groups       ${c.groups}${config.django.userGroups ? '' : ' (not served: users.groups is false)'}`);
     if (c.permissions !== null) line(`  permissions  ${c.permissions}`);
   }
   if (r.hashers) {

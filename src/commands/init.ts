@@ -222,7 +222,10 @@ function withoutPassword(target: Extract<DatabaseTarget, { kind: 'postgres' }>):
 
 const y = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd();
 
-function render(config: BridgeConfig, d: Detection, database: string, passwordRemoved: boolean, baseDnPlaceholder: boolean): string {
+/** How the file names the database: the URL, the URL without its password, or not at all. */
+type DatabaseLine = { url: string; note?: string } | { fromEnv: string };
+
+function render(config: BridgeConfig, d: Detection, db: DatabaseLine, baseDnPlaceholder: boolean): string {
   const L: string[] = [];
   const push = (...lines: string[]) => L.push(...lines);
   push(
@@ -232,8 +235,12 @@ function render(config: BridgeConfig, d: Detection, database: string, passwordRe
     '',
     '# The Django database, read live (the bridge never writes to it). Use a read-only role.',
   );
-  if (passwordRemoved) push('# The password in the URL is not written here: give it in PGPASSWORD or ~/.pgpass.');
-  push(`database: ${y(database)}`, '');
+  if ('fromEnv' in db) {
+    push('# The URL holds a password, so it is not written here: set DATABASE_URL in the environment', `# (it was ${db.fromEnv}).`, '');
+  } else {
+    if (db.note) push(`# ${db.note}`);
+    push(`database: ${y(db.url)}`, '');
+  }
   push('# The directory suffix: every entry is under it (Apache: AuthLDAPURL "ldap://host:port/ou=users,<baseDn>?uid").');
   if (baseDnPlaceholder) push('# A placeholder: change it to your own (or pass --base-dn to init).');
   push(`baseDn: ${y(config.tree.baseDn)}`, '');
@@ -302,15 +309,18 @@ export async function runInit(opts: InitOptions): Promise<number> {
   const config = loadCommandConfig(opts, env);
   const placeholder = baseDnPlaceholder && config.tree.baseDn === PLACEHOLDER_BASE_DN;
 
-  let database = config.database;
-  let passwordRemoved = false;
+  // A password stays out of the file: PostgreSQL takes it from PGPASSWORD or ~/.pgpass; for
+  // MySQL the whole URL goes in DATABASE_URL.
+  let dbLine: DatabaseLine = { url: config.database };
   const target = parseDatabaseUrl(config.database, process.cwd());
   if (target.kind === 'postgres' && target.password !== undefined) {
     const stripped = withoutPassword(target);
     if (!stripped) throw new CommandError('init: the database URL holds a password and cannot be rewritten without it: give the URL without the password and the password in PGPASSWORD', 2);
-    database = stripped;
-    passwordRemoved = true;
+    dbLine = { url: stripped, note: 'The password in the URL is not written here: give it in PGPASSWORD or ~/.pgpass.' };
+  } else if (target.kind === 'mysql' && target.password !== undefined) {
+    dbLine = { fromEnv: redactDatabaseUrl(config.database) };
   }
+  const shownDatabase = 'fromEnv' in dbLine ? dbLine.fromEnv : dbLine.url;
 
   const opened = (() => {
     try {
@@ -333,7 +343,7 @@ export async function runInit(opts: InitOptions): Promise<number> {
     await opened.close().catch(() => {});
   }
 
-  const text = render(config, d, database, passwordRemoved, placeholder);
+  const text = render(config, d, dbLine, placeholder);
 
   // Check before putting it in place: it loads, and the bridge's start-up schema check passes.
   const dir = toStdout ? process.cwd() : dirname(out);
@@ -342,7 +352,7 @@ export async function runInit(opts: InitOptions): Promise<number> {
   try {
     let written: BridgeConfig;
     try {
-      written = loadConfig({ flags: { config: tmp }, env: {}, cwd: process.cwd() });
+      written = loadConfig({ flags: { config: tmp }, env: 'fromEnv' in dbLine ? { DATABASE_URL: config.database } : {}, cwd: process.cwd() });
     } catch (e) {
       const problems = e instanceof ConfigError ? e.problems.join('; ') : (e as Error).message;
       throw new CommandError(`init: the file it made does not load (a bug; please report it): ${problems}`, 1);
@@ -372,14 +382,15 @@ export async function runInit(opts: InitOptions): Promise<number> {
   }
 
   const say = (s: string) => (toStdout ? process.stderr : process.stdout).write(s + '\n');
-  say(`${toStdout ? 'config for' : `wrote ${opts.out} for`} ${redactDatabaseUrl(database)}:`);
+  say(`${toStdout ? 'config for' : `wrote ${opts.out} for`} ${redactDatabaseUrl(shownDatabase)}:`);
   say(`  user model   ${d.userTable} (${d.why.join('; ')})`);
   say(`  uid          ${d.usernameField} (${d.usernameWhy})`);
   const missing = Object.entries(d.columns).filter(([, v]) => v === null);
   if (missing.length) say(`  not in it    ${missing.map(([k]) => k).join(', ')} (null)`);
   say(`  groups       ${d.userGroups ? d.userGroups.table : `none (${d.userGroupsWhy})`}`);
   say(`  permissions  ${d.userPermissions ? d.userPermissions.table : `none (${d.userPermissionsWhy})`}`);
-  if (passwordRemoved) say('  the database password is not in the file: set PGPASSWORD (or ~/.pgpass) when running the bridge');
+  if ('fromEnv' in dbLine) say('  the database URL (it holds a password) is not in the file: set DATABASE_URL when running the bridge');
+  else if (dbLine.note) say('  the database password is not in the file: set PGPASSWORD (or ~/.pgpass) when running the bridge');
   if (placeholder) say(`  baseDn is the placeholder ${PLACEHOLDER_BASE_DN}: change it, or run init again with --base-dn`);
   say(`next: django-ldap-bridge doctor --config ${toStdout ? '<file>' : opts.out}`);
   return 0;

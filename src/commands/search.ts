@@ -65,6 +65,7 @@ export async function runSearch(filterText: string, attributes: string[], opts: 
       tlsRequired: false,
       trusted: true,
       running: new Map(),
+      paged: new Map(),
     };
     const req = {
       op: 'search' as const,

@@ -8,6 +8,7 @@ import type { User } from '../directory/model.js';
 import { hashCost, identifyHasher } from '../django/hashers.js';
 import { ROLES } from '../ldap/dit.js';
 import { parseDn } from '../ldap/dn.js';
+import type { BridgeContext, ServiceAccountEntry } from '../ldap/context.js';
 import { CommandError, commandContext, commandLogger, describeCost, loadCommandConfig, openCheckedStore } from './common.js';
 
 export interface TestBindOptions extends ConfigFlags {
@@ -105,16 +106,19 @@ export async function runTestBind(username: string, opts: TestBindOptions): Prom
   try {
     const log = commandLogger(config);
     const ctx = await commandContext(config, store, log);
-    // A user's DN is accepted too (uid=alice,ou=users,...).
+    // A user's DN is accepted too (uid=alice,ou=users,...), and a service account's DN.
     let name = username;
+    let service: ServiceAccountEntry | undefined;
     try {
       if (parseDn(username).length > 1) {
+        service = ctx.serviceAccount(ctx.dit.key(username));
         const t = ctx.dit.classify(username);
         if (t.kind === 'user') name = t.username;
       }
     } catch {
       // not a DN: a username
     }
+    if (service) return await serviceBind(ctx, service, opts);
     const dn = ctx.dit.userDn(name);
     const bytes = await readPassword(`Password for ${dn}: `);
     const password = bytes.toString('utf8');
@@ -153,6 +157,42 @@ export async function runTestBind(username: string, opts: TestBindOptions): Prom
   } finally {
     await store.close().catch(() => {});
   }
+}
+
+/** A service account's bind (serviceAccounts[].password, a Django-format hash in the config). */
+async function serviceBind(ctx: BridgeContext, service: ServiceAccountEntry, opts: TestBindOptions): Promise<number> {
+  const bytes = await readPassword(`Password for ${service.dn}: `);
+  const password = bytes.toString('utf8');
+  const started = process.hrtime.bigint();
+  let outcome: string;
+  if (password === '') outcome = 'empty';
+  else if (!Buffer.from(password, 'utf8').equals(bytes)) outcome = 'not-utf8';
+  else outcome = (await ctx.auth.service({ name: service.key, password, address: undefined }, service.password)).outcome;
+  const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+  const reason = outcome === 'success' ? 'the password matches the service account\'s hash' : (REASONS[outcome] ?? outcome);
+  const report = {
+    serviceAccount: true,
+    dn: service.dn,
+    bind: outcome === 'success' ? 'success' : 'invalidCredentials',
+    outcome,
+    reason,
+    hasher: identifyHasher(service.password),
+    cost: hashCost(service.password),
+    ms,
+  };
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    const cost = describeCost(report.cost);
+    process.stdout.write(
+      [
+        `bind:        ${outcome === 'success' ? 'would SUCCEED (0 success)' : 'would FAIL (49 invalidCredentials)'}: ${reason}`,
+        `dn:          ${service.dn} (a service account: searches and compares everything)`,
+        `hasher:      ${report.hasher}${cost ? ` (${cost})` : ''}`,
+        `check took:  ${ms} ms`,
+      ].join('\n') + '\n',
+    );
+  }
+  return outcome === 'success' ? 0 : 1;
 }
 
 function render(r: TestBindReport): string {

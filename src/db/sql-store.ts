@@ -1,4 +1,4 @@
-// The SQL every relational store shares. A database file (sqlite.ts, postgres.ts) supplies
+// The SQL every relational store shares. A database file (sqlite.ts, postgres.ts, mysql.ts) supplies
 // only its driver and dialect; the queries, written once against the configured Django
 // mapping, live here. Every value is a bound parameter; identifiers come from the config and
 // are quoted.
@@ -494,7 +494,9 @@ export abstract class SqlStore implements DirectoryStore {
     const sql =
       this.kind === 'postgres'
         ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false)) ORDER BY table_name`
-        : `SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`;
+        : this.kind === 'mysql'
+          ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name`
+          : `SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`;
     return (await this.run(sql, [])).map((r) => String(r.name));
   }
 
@@ -504,6 +506,12 @@ export abstract class SqlStore implements DirectoryStore {
       const exists = await this.run(`SELECT to_regclass(quote_ident(${p(1)})) IS NOT NULL AS ok`, [table]);
       if (!toBool(exists[0]?.ok)) return null;
       const sql = `SELECT a.attname::text AS name, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::int2[])) AS pk FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident(${p(1)})) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+      return (await this.run(sql, [table])).map((r) => ({ name: String(r.name), primaryKey: toBool(r.pk) }));
+    }
+    if (this.kind === 'mysql') {
+      const exists = await this.run(`SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?`, [table]);
+      if (!exists.length) return null;
+      const sql = `SELECT column_name AS name, column_key = 'PRI' AS pk FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`;
       return (await this.run(sql, [table])).map((r) => ({ name: String(r.name), primaryKey: toBool(r.pk) }));
     }
     const exists = await this.run(`SELECT 1 AS ok FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`, [table]);
@@ -517,6 +525,17 @@ export abstract class SqlStore implements DirectoryStore {
       return (await this.run(sql, [table])).map((r) => ({ name: String(r.name), unique: toBool(r.uniq), partial: toBool(r.partial), columns: (r.cols as Array<string | null>).map((c) => c ?? null) }));
     }
     const out: Array<{ name: string; unique: boolean; partial: boolean; columns: Array<string | null> }> = [];
+    if (this.kind === 'mysql') {
+      const sql = `SELECT index_name AS name, non_unique AS non_unique, column_name AS col FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? ORDER BY index_name, seq_in_index`;
+      const byName = new Map<string, { name: string; unique: boolean; partial: boolean; columns: Array<string | null> }>();
+      for (const r of await this.run(sql, [table])) {
+        const name = String(r.name);
+        let i = byName.get(name);
+        if (!i) byName.set(name, (i = { name, unique: !toBool(r.non_unique), partial: false, columns: [] }));
+        i.columns.push(r.col === null || r.col === undefined ? null : String(r.col));
+      }
+      return [...byName.values()];
+    }
     for (const r of await this.run(`SELECT name, "unique" AS uniq, partial FROM pragma_index_list(?)`, [table])) {
       const cols = await this.run(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, [String(r.name)]);
       out.push({ name: String(r.name), unique: toBool(r.uniq), partial: toBool(r.partial), columns: cols.map((c) => (c.name === null || c.name === undefined ? null : String(c.name))) });
@@ -538,8 +557,11 @@ export abstract class SqlStore implements DirectoryStore {
     const keys = await this.run(`SELECT lower(${this.uname}) AS k FROM ${this.U} u GROUP BY lower(${this.uname}) HAVING COUNT(*) > 1 ORDER BY lower(${this.uname}) LIMIT ${this.dialect.param(1)}`, [limit]);
     const out: string[][] = [];
     for (const k of keys) {
-      const rows = await this.run(`SELECT ${this.uname} AS username FROM ${this.U} u WHERE lower(${this.uname}) = ${this.dialect.param(1)} ORDER BY ${this.uid} LIMIT 20`, [k.k]);
-      out.push(rows.map((r) => String(r.username)));
+      // Matched as usersByUsername matches (exactly, where a collation would fold more).
+      const ps = new Params(this.dialect);
+      const cond = this.equalsExactly(`lower(${this.uname})`, () => ps.add(String(k.k)));
+      const rows = await this.run(`SELECT ${this.uname} AS username FROM ${this.U} u WHERE ${cond} ORDER BY ${this.uid} LIMIT 20`, ps.values);
+      if (rows.length > 1) out.push(rows.map((r) => String(r.username)));
     }
     return out;
   }
