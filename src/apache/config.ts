@@ -200,7 +200,9 @@ export function apacheLocation(o: ApacheLocationOptions): string {
     const pattern = `uid=$1,${dit.containerDn.users.replace(/[&$]/g, (ch) => `\\${ch}`)}`;
     c('No service account: Apache binds as the user, with the password they typed, to check it');
     c('and to search and compare. The name is pasted into the DN unescaped, so users whose name');
-    c("needs DN escaping (Django allows '+') cannot log in this way: use a service account.");
+    c("needs DN escaping (Django allows '+') cannot log in this way. And every failed login counts");
+    c("against Apache's address in the bridge's brute-force limit (30 in 5 minutes locks out every");
+    c('user of this Apache): on a public site, prefer a service account.');
     d('AuthLDAPInitialBindAsUser on');
     d(`AuthLDAPInitialBindPattern (.+) ${apacheQuote(pattern, 'AuthLDAPInitialBindPattern')}`);
     d('AuthLDAPSearchAsUser on');
@@ -223,7 +225,7 @@ export function apacheLocation(o: ApacheLocationOptions): string {
       d('Require valid-user');
       break;
     case 'user':
-      c("These Django users (compared with the uid of the user's entry, case-sensitively like Django).");
+      c(`These Django users (compared with the uid of the user's entry, ${o.caseInsensitiveUsernames ? 'ignoring case, as users.caseInsensitive asks' : 'case-sensitively like Django'}).`);
       d(`Require ldap-user ${apacheExprString(names.map((n) => apacheWord(n)).join(' '), 'Require ldap-user')}`);
       break;
     case 'group':
