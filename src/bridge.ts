@@ -10,7 +10,7 @@ import { Directory } from './directory/directory.js';
 import { BridgeContext } from './ldap/context.js';
 import { Dit } from './ldap/dit.js';
 import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
-import { Authenticator } from './auth/authenticator.js';
+import { Authenticator, chooseSampleHash } from './auth/authenticator.js';
 import { HashGate } from './auth/hash-gate.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { Throttle, counterStore } from './auth/throttle.js';
@@ -86,9 +86,9 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
   const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth, metrics);
   // The dummy check for unknown users should cost what a real check on this site costs.
-  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true);
-  const real = sample.find((u) => hashCost(u.password));
-  if (real) auth.sampleHash = real.password;
+  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 500 }, true);
+  const typical = chooseSampleHash(sample.map((u) => u.password));
+  if (typical) auth.sampleHash = typical;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
 

@@ -75,6 +75,16 @@ describe('brute-force protection', () => {
   });
 
 
+  test('trusted addresses (the Apache hosts) are counted per user only', async () => {
+    const b = await startDemoBridge(db.url, { security: { bruteForce: { addressFailures: 2, userFailures: 100, lockoutSeconds: 30, trustedAddresses: ['127.0.0.1'] } } });
+    try {
+      for (let i = 0; i < 4; i++) assert.equal(await code(b.url, userDn(`spray${i}`), 'x'), 49);
+      assert.equal(await code(b.url, userDn('bob'), password('bob')), 0, 'the trusted address is not locked out');
+    } finally {
+      await b.close();
+    }
+  });
+
   test('with Redis, two bridges enforce one lockout; without Redis they carry on locally', { skip: redisSkip }, async () => {
     for (const k of await redis.keys('django-ldap-bridge:bf:*')) await redis.del(k);
     const settings = { security: { redis: 'redis://127.0.0.1:6379', bruteForce: { userFailures: 3, lockoutSeconds: 30, addressFailures: 1000 } } };

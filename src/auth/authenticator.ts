@@ -4,6 +4,22 @@
 // Django hasher. Every failure without a real hash to check spends a dummy check of the same
 // cost, so timing does not tell whether an account exists.
 import { dummyVerify, hashCost, verifyPassword } from '../django/hashers.js';
+
+/** The most common (hasher, cost) among stored hashes, as one of them. */
+export function chooseSampleHash(hashes: string[]): string | undefined {
+  const groups = new Map<string, { n: number; hash: string }>();
+  for (const h of hashes) {
+    const cost = hashCost(h);
+    if (!cost) continue;
+    const key = JSON.stringify(cost);
+    const g = groups.get(key);
+    if (g) g.n++;
+    else groups.set(key, { n: 1, hash: h });
+  }
+  let best: { n: number; hash: string } | undefined;
+  for (const g of groups.values()) if (!best || g.n > best.n) best = g;
+  return best?.hash;
+}
 import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
 import type { Logger } from 'pino';
@@ -29,7 +45,10 @@ export interface Attempt {
 }
 
 export class Authenticator {
-  /** A real stored hash whose cost the dummy check imitates (updated as binds see real hashes). */
+  /** A real stored hash whose cost the dummy check imitates: the most common hasher and cost
+   * among the site's users, chosen at start (see chooseSampleHash). It is not updated from
+   * binds: on a site with mixed hashers that would make the dummy's cost follow whoever
+   * logged in last. */
   sampleHash = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
   constructor(
@@ -88,8 +107,6 @@ export class Authenticator {
       this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
       return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'bad-hash'));
     }
-    // Keep the dummy check's cost in line with the hashes this site really stores.
-    if (hashCost(user.password)) this.sampleHash = user.password;
     if (!r.ok) return this.fail(a, 'wrong-password');
     if (!user.isActive) return this.fail(a, 'inactive');
     if (cacheKey) this.cache.add(cacheKey);

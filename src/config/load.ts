@@ -986,6 +986,7 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
         addressWindowSeconds: num(m, ['security', 'bruteForce', 'addressWindowSeconds']),
         lockoutSeconds: num(m, ['security', 'bruteForce', 'lockoutSeconds']),
         maxLockoutSeconds: num(m, ['security', 'bruteForce', 'maxLockoutSeconds']),
+        trustedAddresses: Array.isArray(get(m, 'security', 'bruteForce', 'trustedAddresses')) ? (get(m, 'security', 'bruteForce', 'trustedAddresses') as unknown[]).map(String) : [],
       },
     },
     tls:

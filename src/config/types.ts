@@ -125,6 +125,8 @@ export interface BridgeConfig {
       addressWindowSeconds: number;
       lockoutSeconds: number;
       maxLockoutSeconds: number;
+      /** Addresses counted per user only (Apache hosts). */
+      trustedAddresses: string[];
     };
   };
   tls: { cert: string; key: string } | null;

@@ -40,6 +40,9 @@ function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; errno?: number; fatal?: boolean; message?: string };
   if (err.code && UNAVAILABLE.has(err.code)) return true;
   if (typeof err.errno === 'number' && UNAVAILABLE_ERRNO.has(err.errno)) return true;
+  // Any other answer from the server is final, even when it ends the connection: access denied
+  // (1045, 1698), unknown database (1049) are said at start as such, not retried.
+  if (typeof err.errno === 'number' && err.errno < 2000) return false;
   // A fatal error closes the connection: whatever it was, the query did not run.
   if (err.fatal) return true;
   return /Pool is closed|connect ETIMEDOUT|Connection lost/i.test(err.message ?? '');
@@ -47,6 +50,15 @@ function isUnavailable(e: unknown): boolean {
 
 /** `CAST(x AS BINARY)`: the UTF-8 bytes, compared without collation, case folding or padding. */
 const bytes = (expr: string) => `CAST(${expr} AS BINARY)`;
+
+// The collation `=` that lets an index find candidates is marked. On a legacy utf8mb3 ("utf8")
+// table it fails ("Illegal mix of collations", 1267) for a value with 4-byte characters (an
+// emoji in a uid); the statement is then run again with each marked part, which holds exactly
+// one placeholder, replaced by `? IS NOT NULL`: the byte comparison alone, same parameters.
+const IX_OPEN = '/*ix*/';
+const IX_CLOSE = '/*/ix*/';
+const IX_PART = /\/\*ix\*\/[\s\S]*?\/\*\/ix\*\//g;
+const COLLATION_MIX = new Set([1267, 1270, 1271]);
 
 export class MysqlStore extends SqlStore {
   readonly kind = 'mysql';
@@ -63,7 +75,7 @@ export class MysqlStore extends SqlStore {
       likeIsCaseSensitive: false,
       exact: {
         // The plain `=` (a superset under any collation) keeps the index; the bytes decide.
-        equals: (expr, bind) => `(${expr} = ${bind()} AND ${bytes(expr)} = ${bytes(bind())})`,
+        equals: (expr, bind) => `(${IX_OPEN}${expr} = ${bind()}${IX_CLOSE} AND ${bytes(expr)} = ${bytes(bind())})`,
         nonEmpty: (expr) => `${bytes(expr)} <> ''`,
         // Only "%" wildcards reach here (sql-store escapes "%", "_" and "\"): matched bytewise,
         // a UTF-8 piece can only match at character boundaries. The session runs with
@@ -142,48 +154,21 @@ export class MysqlStore extends SqlStore {
       }
       // The client-side timeout is a backstop for a server that stops answering altogether
       // (it closes the connection); the server's own timeout ends slow queries first.
-      const [rows] = await conn.execute({ sql, values: params, timeout: this.statementTimeoutMs + 5000 });
-      return rows as Row[];
+      const timeout = this.statementTimeoutMs > 0 ? this.statementTimeoutMs + 5000 : undefined;
+      try {
+        const [rows] = await conn.execute({ sql, values: params, timeout });
+        return rows as Row[];
+      } catch (e) {
+        if (!COLLATION_MIX.has((e as { errno?: number }).errno ?? 0) || !sql.includes(IX_OPEN)) throw e;
+        const [rows] = await conn.execute({ sql: sql.replace(IX_PART, '? IS NOT NULL'), values: params, timeout });
+        return rows as Row[];
+      }
     } catch (e) {
       if (isUnavailable(e)) throw new StoreUnavailableError((e as Error).message);
       throw e;
     } finally {
       conn?.release();
     }
-  }
-
-  // ------------------------------------------------------------ inspection (doctor, init)
-  // sql-store answers for PostgreSQL and SQLite; MySQL's catalogue is information_schema, for
-  // the connection's database. Names are compared as the catalogue stores them (binary).
-
-  override async listTables(): Promise<string[]> {
-    const rows = await this.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name', []);
-    return rows.map((r) => String(r.name));
-  }
-
-  override async tableColumns(table: string): Promise<Array<{ name: string; primaryKey: boolean }> | null> {
-    const rows = await this.query(
-      `SELECT column_name AS name, column_key AS k FROM information_schema.columns WHERE table_schema = DATABASE() AND ${bytes('table_name')} = ${bytes('?')} ORDER BY ordinal_position`,
-      [table],
-    );
-    if (!rows.length) return null;
-    return rows.map((r) => ({ name: String(r.name), primaryKey: r.k === 'PRI' }));
-  }
-
-  override async tableIndexes(table: string): Promise<Array<{ name: string; unique: boolean; partial: boolean; columns: Array<string | null> }>> {
-    const rows = await this.query(
-      `SELECT index_name AS name, non_unique AS nu, column_name AS col FROM information_schema.statistics WHERE table_schema = DATABASE() AND ${bytes('table_name')} = ${bytes('?')} ORDER BY index_name, seq_in_index`,
-      [table],
-    );
-    const out = new Map<string, { name: string; unique: boolean; partial: boolean; columns: Array<string | null> }>();
-    for (const r of rows) {
-      const name = String(r.name);
-      let ix = out.get(name);
-      // MySQL has no partial indexes; an expression part (MySQL 8 functional index) has no column.
-      if (!ix) out.set(name, (ix = { name, unique: Number(r.nu) === 0, partial: false, columns: [] }));
-      ix.columns.push(r.col === null || r.col === undefined ? null : String(r.col));
-    }
-    return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   poolStats(): { total: number; idle: number; waiting: number } {

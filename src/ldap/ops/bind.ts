@@ -42,7 +42,8 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   }
   // Connections that bound as a service account (Apache's) are exempt from per-address
   // counting: their user binds come from many people behind one address.
-  const address = session.trusted ? undefined : session.address;
+  const trustedAddress = ctx.config.security.bruteForce.trustedAddresses.includes(session.address.replace(/^::ffff:/, ''));
+  const address = session.trusted || trustedAddress ? undefined : session.address;
   const auth = ctx.auth;
 
   // Bytes that are not UTF-8 would decode to U+FFFD and could collide; Django hashes text.
