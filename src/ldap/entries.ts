@@ -8,9 +8,25 @@ import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
 
+// Operational attributes are computed only when read: entryUUID costs a SHA-1, and Apache's
+// searches ask for [uid] alone.
+const OPERATIONAL_KEYS = new Set(['entryuuid', 'entrydn', 'subschemasubentry', 'hassubordinates']);
+
 export class Entry implements EvalEntry {
   private readonly attrs = new Map<string, { name: string; values: string[] }>();
+  private lazy: ((e: Entry) => void) | undefined;
   constructor(readonly dn: string) {}
+
+  /** Defers the operational attributes until something reads them. */
+  later(fill: (e: Entry) => void): this {
+    this.lazy = fill;
+    return this;
+  }
+  private materialize(): void {
+    const f = this.lazy;
+    this.lazy = undefined;
+    f?.(this);
+  }
 
   /** Adds an attribute under its schema name; empty values are dropped (LDAP has none). */
   set(name: string, values: readonly (string | null | undefined)[]): this {
@@ -19,13 +35,20 @@ export class Entry implements EvalEntry {
     return this;
   }
   get(k: string): readonly string[] | undefined {
+    if (this.lazy && OPERATIONAL_KEYS.has(k)) this.materialize();
     return this.attrs.get(k)?.values;
   }
   has(k: string): boolean {
-    return this.attrs.has(k);
+    return this.get(k) !== undefined;
   }
   /** Attributes to send, in insertion order, limited by the selection. */
   select(sel: Selection): Array<[string, string[]]> {
+    if (this.lazy && (sel.allOperational || sel.names.size > 0)) {
+      for (const k of OPERATIONAL_KEYS) if (sel.allOperational || sel.names.has(k)) {
+        this.materialize();
+        break;
+      }
+    }
     const out: Array<[string, string[]]> = [];
     for (const [k, a] of this.attrs) {
       if (sel.wants(k)) out.push([a.name, a.values]);
@@ -74,11 +97,13 @@ function entryUuid(kind: string, id: string | number): string {
 }
 
 function operational(e: Entry, kind: string, id: string | number, hasChildren: boolean): Entry {
-  return e
-    .set('entryUUID', [entryUuid(kind, id)])
-    .set('entryDN', [e.dn])
-    .set('subschemaSubentry', [SUBSCHEMA_DN])
-    .set('hasSubordinates', [hasChildren ? 'TRUE' : 'FALSE']);
+  return e.later((x) =>
+    x
+      .set('entryUUID', [entryUuid(kind, id)])
+      .set('entryDN', [x.dn])
+      .set('subschemaSubentry', [SUBSCHEMA_DN])
+      .set('hasSubordinates', [hasChildren ? 'TRUE' : 'FALSE']),
+  );
 }
 
 export interface UserExtras {
