@@ -7,14 +7,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { need, hasCommand } from './helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase } from './helpers/django.js';
 import { startTestBridge, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
 import {
-  defaultVocab, encode, F, formatProblems, fuzzCase, message, parseResponses, probe, runCase, runFuzz, searchOp, seedFromEnv, whoami, isNotice, tlv, lengthOctets,
+  bindSimple, compareOp, defaultVocab, encode, F, formatProblems, fuzzCase, isNotice, message, parseResponses, probe, runFuzz, searchOp, seedFromEnv, whoami,
 } from './helpers/ber-fuzz.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -49,14 +46,22 @@ function errorLines(logs) {
   return logs.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).filter((l) => l && l.level >= 50);
 }
 
-function sendRaw({ host, port }, bytes, { waitMs = 3000 } = {}) {
+function sendRaw({ host, port }, bytes, { waitMs = 3000, until } = {}) {
   return new Promise((resolve) => {
     const s = net.connect(port, host, () => s.write(bytes));
     const chunks = [];
     const t0 = Date.now();
-    const timer = setTimeout(() => { s.destroy(); resolve({ closed: false, data: Buffer.concat(chunks), ms: Date.now() - t0 }); }, waitMs);
-    s.on('data', (d) => chunks.push(d));
-    s.on('close', () => { clearTimeout(timer); resolve({ closed: true, data: Buffer.concat(chunks), ms: Date.now() - t0 }); });
+    const finish = (closed) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ closed, data: Buffer.concat(chunks), ms: Date.now() - t0 });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    s.on('data', (d) => {
+      chunks.push(d);
+      if (until && until(parseResponses(Buffer.concat(chunks)).messages)) finish(false);
+    });
+    s.on('close', () => finish(true));
     s.on('error', () => {});
   });
 }
@@ -81,6 +86,7 @@ describe('protocol fuzzing (SQLite, real Django)', { skip: djangoSkip || toolsSk
       groups: db.expected.groups.map((g) => g.name),
       serviceDn: SERVICE_DN,
       servicePw: SERVICE_PW,
+      userPasswords: Object.fromEntries(db.expected.users.filter((u) => ['alice', 'bob', 'carol'].includes(u.username)).map((u) => [u.username, u.password])),
     });
   });
   after(async () => {
@@ -90,7 +96,7 @@ describe('protocol fuzzing (SQLite, real Django)', { skip: djangoSkip || toolsSk
     process.off('unhandledRejection', onRejection);
   });
 
-  test(`${ONLY_CASE !== undefined ? `case ${ONLY_CASE}` : `${CASES} cases`}: no crash, no hang, every bad message refused, memory bounded`, { timeout: 120_000 }, async () => {
+  test(`${ONLY_CASE !== undefined ? `case ${ONLY_CASE}` : `${CASES} cases`}: no crash, no hang, every bad message refused, memory bounded`, { timeout: Math.max(120_000, CASES * 30) }, async () => {
     // Warm up (first connections, statement cache, JIT) before the memory baseline.
     await runFuzz({ ...addr, seed: SEED ^ 0x5a5a5a5a, count: 200, vocab, concurrency: 8, timeoutMs: TIMEOUT_MS });
     const before = heap();
@@ -141,5 +147,107 @@ describe('protocol fuzzing (SQLite, real Django)', { skip: djangoSkip || toolsSk
     } finally {
       await c.close();
     }
+  });
+
+  // ---------------------------------------------------------------- what the fuzzer found
+  // Each of these reproduces one problem exactly; they fail until it is fixed (see the report).
+
+  /** Binds as the service account, sends `op` as message 2, returns the parsed replies, the
+   * time taken and the longest event-loop stall meanwhile (client and server share this loop). */
+  async function exchange(op, { timeoutMs = 60_000, messageId = 2 } = {}) {
+    const stream = Buffer.concat([encode(message(1, bindSimple(SERVICE_DN, SERVICE_PW))), encode(message(messageId, op))]);
+    const t0 = Date.now();
+    // 50 ms after the request, another client asks WhoAmI: how long it waits (from when it was
+    // due, however late this process's own timer fires) is how long the server was unavailable.
+    const other = new Promise((resolve) => {
+      const due = t0 + 50;
+      setTimeout(async () => {
+        await sendRaw(addr, encode(message(7, whoami())), { waitMs: timeoutMs, until: (msgs) => msgs.some((m) => m.id === 7) });
+        resolve(Date.now() - due);
+      }, 50);
+    });
+    const r = await sendRaw(addr, stream, { waitMs: timeoutMs, until: (msgs) => msgs.some((m) => m.id === messageId && m.tag !== 0x64) });
+    const ms = Date.now() - t0;
+    const stallMs = await other;
+    const { messages } = parseResponses(r.data);
+    return { messages, reply: messages.find((m) => m.id === messageId && m.tag !== 0x64), ms, stallMs, closed: r.closed };
+  }
+
+  test('a filter of 1000 equality assertions under OR or AND is answered, not "internal error" (SQLite expression depth)', async () => {
+    for (const [label, filter] of [
+      ['or', F.or(Array.from({ length: 1000 }, (_, i) => F.eq('uid', `user${i}`)).concat([F.eq('uid', 'alice')]))],
+      ['and', F.and(Array.from({ length: 1000 }, () => F.present('uid')).concat([F.eq('uid', 'alice')]))],
+      ['groups', F.or(Array.from({ length: 1000 }, (_, i) => F.eq('cn', `group${i}`)).concat([F.eq('cn', 'secret-agents')]))],
+    ]) {
+      const { reply, messages } = await exchange(searchOp({ base: BASE, filter, attrs: ['1.1'] }));
+      assert.equal(reply?.code, 0, `${label}: ${JSON.stringify(reply)}`);
+      assert.equal(messages.filter((m) => m.tag === 0x64).length, 1, label);
+    }
+  });
+
+  test('a DN with thousands of AVAs in one RDN does not stall the server (bind, search, compare)', async () => {
+    // 20000 distinct attribute types joined by '+': ~120 KiB, well under the message limit.
+    const dn = Array.from({ length: 20000 }, (_, i) => `a${i.toString(36)}=`).join('+') + `,${BASE}`;
+    for (const [label, op] of [
+      ['search base', searchOp({ base: dn, attrs: ['1.1'] })],
+      ['bind name', bindSimple(dn, 'x')],
+      ['compare value', compareOp(`cn=secret-agents,ou=groups,${BASE}`, 'member', dn)],
+    ]) {
+      const { reply, ms, stallMs } = await exchange(op);
+      assert.ok(reply, `${label}: no reply`);
+      assert.ok(stallMs < 1000 && ms < 2000, `${label}: answered after ${ms} ms; another client's WhoAmI waited ${stallMs} ms`);
+    }
+  });
+
+  test('a 200000-digit integer assertion does not stall the server (it is normalised once, in linear time)', async () => {
+    const huge = '9'.repeat(200000);
+    for (const [label, filter] of [['not eq', F.not(F.eq('djangoId', huge))], ['ge', F.ge('djangoId', huge)], ['ext integerMatch', F.ext({ rule: 'integerMatch', attr: 'djangoId', value: huge })]]) {
+      const { reply, ms, stallMs } = await exchange(searchOp({ base: BASE, filter, attrs: ['1.1'] }));
+      assert.equal(reply?.code, 0, label);
+      assert.ok(ms < 1000 && stallMs < 1000, `${label}: answered after ${ms} ms; another client's WhoAmI waited ${stallMs} ms`);
+    }
+  });
+
+  test('a request with messageID 0 is refused (RFC 4511 §4.1.1.1: 0 is reserved for unsolicited notifications)', async () => {
+    const r = await sendRaw(addr, encode(message(0, whoami())), { waitMs: 2000 });
+    const { messages } = parseResponses(r.data);
+    assert.ok(!messages.some((m) => m.id === 0 && !isNotice(m)), `answered with messageID 0 (indistinguishable from an unsolicited notification): ${JSON.stringify(messages)}`);
+    assert.ok(r.closed && messages.some(isNotice), 'Notice of Disconnection and close');
+  });
+
+  test('a client that pipelines searches and never reads cannot make the server buffer without bound', { timeout: 60_000 }, async () => {
+    const q = encode(message(2, searchOp({ base: BASE, attrs: ['*', '+'] })));
+    // How big one answer is (read normally).
+    const one = await sendRaw(addr, Buffer.concat([encode(message(1, bindSimple(SERVICE_DN, SERVICE_PW))), q]), { until: (msgs) => msgs.some((m) => m.tag === 0x65) });
+    const answerBytes = one.data.length;
+    const N = Math.ceil((48 * MB) / answerBytes); // three times the bound below
+    const searches = () => br.logs.filter((l) => l.includes('"op":"search"')).length;
+    const before = heap();
+    const sock = net.connect(addr.port, addr.host);
+    await new Promise((res) => sock.once('connect', res));
+    sock.pause(); // never read: the answers pile up on the server's side
+    sock.write(encode(message(1, bindSimple(SERVICE_DN, SERVICE_PW))));
+    // In waves below the per-connection limit on outstanding operations (64), each answered
+    // (into the server's buffers) before the next is sent, so none is refused as busy.
+    const external = () => { const m = process.memoryUsage(); return m.external + m.arrayBuffers; };
+    const base0 = external();
+    let sent = 0;
+    for (; sent < N; ) {
+      const n = Math.min(50, N - sent);
+      sent += n;
+      const target = searches() + n;
+      sock.write(Buffer.concat(Array(n).fill(q)));
+      let waited = 0;
+      while (waited < 2000 && searches() < target) {
+        await new Promise((res) => setTimeout(res, 20));
+        waited += 20;
+      }
+      if (searches() < target) break; // the server stopped reading: backpressure
+      if (external() - base0 > 64 * MB) break; // enough to show it (and spare the machine)
+    }
+    await new Promise((res) => setTimeout(res, 200));
+    const grown = heap().external - before.external;
+    sock.destroy();
+    assert.ok(grown < 16 * MB, `the server holds ${(grown / MB).toFixed(0)} MB of unread answers for one connection that sent ${((sent * q.length) / 1024).toFixed(0)} KiB (${sent} searches whose answers are ${(answerBytes / 1024).toFixed(0)} KiB each on the wire)`);
   });
 });

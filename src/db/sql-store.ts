@@ -265,7 +265,19 @@ export abstract class SqlStore implements DirectoryStore {
       case 'and':
       case 'or':
         if (p.items.length === 0) return p.op === 'and' ? '1=1' : '1=0';
-        return '(' + p.items.map((i) => this.where(i, col, ps, booleans)).join(p.op === 'and' ? ' AND ' : ' OR ') + ')';
+        {
+          // Balanced, not a flat chain: SQLite parses `a OR b OR c ...` as a left-deep tree and
+          // refuses one deeper than 1000 ("Expression tree is too large"). The parts are built
+          // in text order first, so positional parameters keep their order.
+          const parts = p.items.map((i) => this.where(i, col, ps, booleans));
+          const op = p.op === 'and' ? ' AND ' : ' OR ';
+          const join = (lo: number, hi: number): string => {
+            if (hi - lo === 1) return parts[lo];
+            const mid = (lo + hi) >> 1;
+            return `(${join(lo, mid)}${op}${join(mid, hi)})`;
+          };
+          return join(0, parts.length);
+        }
       case 'not':
         return `(NOT ${this.where(p.item, col, ps, booleans)})`;
       case 'present': {
@@ -306,6 +318,8 @@ export abstract class SqlStore implements DirectoryStore {
   // ------------------------------------------------------------ users
 
   async usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]> {
+    // No stored name holds NUL (Django refuses it; in PostgreSQL text it is an error, not a miss).
+    if (username.includes('\0')) return [];
     // Exact, or lower() = lower() compared exactly: under MySQL's collations a plain `=` would
     // also take accent and trailing-space variants (the directory then picks among the rows).
     const ps = new Params(this.dialect);
@@ -382,6 +396,7 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async groupsByName(name: string, caseInsensitive: boolean): Promise<Group[]> {
+    if (name.includes('\0')) return [];
     const g = this.map.groups;
     if (!g || !this.hasGroups) return [];
     const n = `g.${this.q(g.name)}`;
@@ -424,6 +439,7 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async groupMembership(groupName: string, username: string, activeOnly: boolean): Promise<{ group: boolean; member: boolean }> {
+    if (groupName.includes('\0') || username.includes('\0')) return { group: false, member: false }; // the exact path answers
     const g = this.map.groups;
     const ug = this.map.userGroups;
     if (!g || !ug) return { group: false, member: false };
@@ -437,6 +453,7 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async usernameHasPermission(username: string, permissionId: number): Promise<boolean> {
+    if (username.includes('\0')) return false;
     const ps = new Params(this.dialect);
     const userIs = this.equalsExactly(this.uname, () => ps.add(username));
     const holds = this.holdsPermission(ps, permissionId);

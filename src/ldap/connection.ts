@@ -20,6 +20,7 @@ export class Connection {
   private queue: Promise<void> = Promise.resolve();
   private outstanding = 0;
   private closed = false;
+  private throttled = false;
   private partialTimer: NodeJS.Timeout | undefined;
   /** Waiting for the PROXY protocol header that a proxy listener requires first. */
   private proxyPending: boolean;
@@ -64,8 +65,27 @@ export class Connection {
 
   /** For ldaps:// listeners the socket is already a TLSSocket. */
   write = (b: Buffer): void => {
-    if (!this.closed && !this.transport.destroyed) this.transport.write(b);
+    if (this.closed || this.transport.destroyed) return;
+    // A client that does not read its answers must not make us buffer them without bound:
+    // past the socket's high-water mark, stop reading its requests until the answers drain.
+    if (!this.transport.write(b) && !this.throttled) {
+      this.throttled = true;
+      this.raw.pause();
+      this.transport.once('drain', () => {
+        this.throttled = false;
+        this.raw.resume();
+      });
+    }
   };
+
+  /** Resolves when the socket has room again (queued operations wait for it before starting). */
+  private drained(): Promise<void> {
+    if (!this.throttled || this.transport.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.transport.once('drain', resolve);
+      this.transport.once('close', resolve);
+    });
+  }
 
   /** Notice of Disconnection (RFC 4511 §4.4.1), then close. */
   disconnect(code: number, message: string): void {
@@ -186,6 +206,7 @@ export class Connection {
     if (req.op === 'search') session.running.set(msg.id, { abandoned: false });
     this.outstanding++;
     this.queue = this.queue
+      .then(() => this.drained())
       .then(() => this.dispatch(session, msg, this.write))
       .catch((e) => {
         this.ctx.log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');

@@ -368,11 +368,12 @@ class DnParser {
 
 /** X.501: the AVAs of one RDN have distinct types (compared canonically: cn == 2.5.4.3). */
 function checkDistinctTypes(rdn: Rdn, parser: DnParser): void {
-  for (let a = 1; a < rdn.length; a++) {
-    const ta = canonicalType(rdn[a]!.type);
-    for (let b = 0; b < a; b++) {
-      if (canonicalType(rdn[b]!.type) === ta) parser.duplicateType(rdn[a]!.type);
-    }
+  // A Set, not a pair loop: one message can hold an RDN of 40000 AVAs (O(n^2) stalled the server).
+  const seen = new Set<string>();
+  for (const ava of rdn) {
+    const t = canonicalType(ava.type);
+    if (seen.has(t)) parser.duplicateType(ava.type);
+    seen.add(t);
   }
 }
 

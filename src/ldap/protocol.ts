@@ -67,8 +67,10 @@ export function decodeMessage(frame: Buffer, limits: FilterLimits): Message {
   let tag: number | undefined;
   try {
     const msg = new BerReader(frame).sequence(0x30);
-    id = msg.integer();
-    if (id < 0 || id > 2147483647) throw new BerError('message id out of range');
+    const rawId = msg.integer();
+    // RFC 4511 §4.1.1.1: a request's messageID is non-zero (0 is for unsolicited notifications).
+    if (rawId < 1 || rawId > 2147483647) throw new BerError('messageID must be between 1 and 2147483647');
+    id = rawId;
     const op = msg.any();
     tag = op.tag;
     const b = op.body;

@@ -211,7 +211,7 @@ export function nestedFilter(depth, inner, tags = [0xa2]) {
 // ------------------------------------------------------------------------------------ vocabulary
 
 /** What the generator talks about; defaults fit the Django test database. */
-export function defaultVocab({ base = 'dc=example,dc=com', users = ['alice', 'bob', 'carol', 'frank', 'Frank', 'dora'], groups = ['secret-agents', 'committers', "Smith, John's team"], serviceDn = `cn=apache,ou=services,${base}`, servicePw = 'svc-Secret!' } = {}) {
+export function defaultVocab({ base = 'dc=example,dc=com', users = ['alice', 'bob', 'carol', 'frank', 'Frank', 'dora'], groups = ['secret-agents', 'committers', "Smith, John's team"], serviceDn = `cn=apache,ou=services,${base}`, servicePw = 'svc-Secret!', userPasswords = {}, hashedBindRate = 0.5 } = {}) {
   const esc = (v) => v.replace(/[,+"\\<>;=]/g, (c) => '\\' + c).replace(/^ | $/g, '\\ ').replace(/^#/, '\\#');
   const userDns = users.map((u) => `uid=${esc(u)},ou=users,${base}`);
   const groupDns = groups.map((g) => `cn=${esc(g)},ou=groups,${base}`);
@@ -227,7 +227,8 @@ export function defaultVocab({ base = 'dc=example,dc=com', users = ['alice', 'bo
     `cn=${'x'.repeat(300)},ou=groups,${base}`,
   ];
   return {
-    base, users, groups, serviceDn, servicePw, dns, userDns, groupDns,
+    base, users, groups, serviceDn, servicePw, dns, userDns, groupDns, hashedBindRate,
+    userCreds: Object.entries(userPasswords).map(([u, pw]) => [`uid=${esc(u)},ou=users,${base}`, pw]),
     attrs: ['uid', 'UID', 'cn', 'sn', 'mail', 'givenName', 'gn', 'displayName', 'memberOf', 'member', 'memberUid', 'uniqueMember', 'objectClass', 'objectclass',
       'djangoId', 'djangoIsActive', 'djangoIsStaff', 'djangoIsSuperuser', 'djangoPermission', 'djangoDateJoined', 'djangoLastLogin', 'entryUUID', 'entryDN',
       'hasSubordinates', 'subschemaSubentry', 'description', 'ou', 'dc', 'o', 'namingContexts', 'supportedExtension', 'userPassword', 'noSuchAttr',
@@ -317,7 +318,9 @@ export function randomRequest(r, v, kind) {
       // account's hash has 1000 iterations); wrong passwords for real users sometimes.
       const who = r.weighted([[3, 'anon'], [3, 'service'], [2, 'user'], [2, 'any']]);
       const name = who === 'anon' ? '' : who === 'service' ? v.serviceDn : who === 'user' ? r.pick(v.userDns) : randomDn(r, v);
-      const pw = who === 'anon' ? '' : who === 'service' && r.chance(0.6) ? v.servicePw : r.chance(0.5) ? '' : randomValue(r, v);
+      // A non-empty password for anyone but the service account costs a real hash (a dummy one
+      // for unknown names): `hashedBindRate` keeps those affordable when hashes are slow.
+      const pw = who === 'anon' ? '' : who === 'service' && r.chance(0.6) ? v.servicePw : r.chance(who === 'service' ? 0.5 : 1 - v.hashedBindRate) ? '' : randomValue(r, v);
       return bindSimple(name, pw, r.chance(0.9) ? 3 : r.pick([2, 0, 4, 255, -1]));
     }
     case 'sasl':
@@ -499,9 +502,15 @@ export function fuzzCase(seed, index, vocab = defaultVocab(), { maxMessageBytes 
   let nextId = 1;
   // Most streams start with a valid bind as the service account, so what follows reaches the
   // directory instead of stopping at "anonymous search is not allowed".
-  if (r.chance(0.65)) {
+  const prefix = r.weighted([[55, 'service'], [vocab.userCreds?.length ? 15 : 0, 'user'], [30, 'none']]);
+  if (prefix === 'service') {
     frames.push(encode(message(nextId++, bindSimple(vocab.serviceDn, vocab.servicePw))));
     labels.push('service-bind');
+  } else if (prefix === 'user') {
+    // A real user with the right password: the "own entry only" access rules.
+    const [dn, pw] = r.pick(vocab.userCreds);
+    frames.push(encode(message(nextId++, bindSimple(dn, pw))));
+    labels.push('user-bind');
   }
   const nMessages = r.weighted([[6, 1], [3, r.range(2, 4)], [1, r.range(5, 12)]]);
   for (let k = 0; k < nMessages; k++) {
@@ -680,6 +689,12 @@ export function peekFrame(frame) {
   if (id < 0 || id > 2147483647) return {};
   const op = readTlv(frame, idEl.end, env.end);
   if (!op) return { id };
+  if (op.tag === OP.abandon) {
+    // The server reads an Abandon's content as an unsigned big-endian number.
+    let abandons = 0;
+    for (let i = op.start; i < op.end; i++) abandons = abandons * 256 + frame[i];
+    return { id, tag: op.tag, abandons };
+  }
   return { id, tag: op.tag };
 }
 
@@ -765,8 +780,15 @@ export function runCase({ host, port, timeoutMs = 2000, maxMessageBytes = 256 * 
   let mustClose = split.tail === 'bad';
   let unbindSent = false;
   const allowed = new Map(); // messageID -> Set of response tags it may get
+  const searchesOwed = new Map(); // messageID -> searches not yet answered nor abandoned
   for (const f of split.frames) {
-    const { id, tag } = peekFrame(f);
+    const { id, tag, abandons } = peekFrame(f);
+    // An Abandon of an earlier search of this stream: that search may get no answer at all
+    // (RFC 4511 §4.11), so it is no longer owed.
+    if (tag === OP.abandon && abandons !== undefined && searchesOwed.get(abandons) > 0) {
+      searchesOwed.set(abandons, searchesOwed.get(abandons) - 1);
+      owed--;
+    }
     if (id === undefined || tag === undefined) {
       mustClose = true;
       break;
@@ -785,7 +807,10 @@ export function runCase({ host, port, timeoutMs = 2000, maxMessageBytes = 256 * 
       owed++;
       if (!allowed.has(id)) allowed.set(id, new Set());
       allowed.get(id).add(resp);
-      if (tag === OP.search) allowed.get(id).add(0x64).add(0x73);
+      if (tag === OP.search) {
+        allowed.get(id).add(0x64).add(0x73);
+        searchesOwed.set(id, (searchesOwed.get(id) ?? 0) + 1);
+      }
     }
   }
 
