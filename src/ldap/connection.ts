@@ -10,7 +10,8 @@ import type { ServerLimits } from './server.js';
 import { STARTTLS } from './ops/extended.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 
-export type Dispatch = (session: Session, msg: Message, write: (b: Buffer) => void) => Promise<void>;
+/** Runs one operation; `drained` resolves when the client has read what was sent so far. */
+export type Dispatch = (session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>) => Promise<void>;
 
 export class Connection {
   readonly session: Session;
@@ -82,8 +83,13 @@ export class Connection {
   private drained(): Promise<void> {
     if (!this.throttled || this.transport.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
-      this.transport.once('drain', resolve);
-      this.transport.once('close', resolve);
+      const done = () => {
+        this.transport.off('drain', done);
+        this.transport.off('close', done);
+        resolve();
+      };
+      this.transport.once('drain', done);
+      this.transport.once('close', done);
     });
   }
 
@@ -207,7 +213,7 @@ export class Connection {
     this.outstanding++;
     this.queue = this.queue
       .then(() => this.drained())
-      .then(() => this.dispatch(session, msg, this.write))
+      .then(() => this.dispatch(session, msg, this.write, () => this.drained()))
       .catch((e) => {
         this.ctx.log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');
         if (tag) this.write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));

@@ -161,7 +161,7 @@ export class LdapServer {
       running: new Map(),
       paged: new Map(),
     };
-    const conn = new Connection(socket, session, this.ctx, this.limits, (s, m, w) => this.handle(s, m, w), () => this.secure, () => {
+    const conn = new Connection(socket, session, this.ctx, this.limits, (s, m, w, d) => this.handle(s, m, w, d), () => this.secure, () => {
       this.connections.delete(conn);
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(address);
@@ -170,7 +170,7 @@ export class LdapServer {
     this.connections.add(conn);
   }
 
-  private async handle(session: Session, msg: Message, write: (b: Buffer) => void): Promise<void> {
+  private async handle(session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>): Promise<void> {
     const ctx = this.ctx;
     const req = msg.request;
     const started = process.hrtime.bigint();
@@ -228,7 +228,7 @@ export class LdapServer {
             }
             paging = { size: parsed.size, resume: prev?.resume };
           }
-          const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned, paging);
+          const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned, paging, drained);
           let controls;
           if (pr) {
             let cookie = Buffer.alloc(0);

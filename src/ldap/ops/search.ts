@@ -56,7 +56,17 @@ export function staticMatcher(classes: string[]) {
   };
 }
 
-export async function search(ctx: BridgeContext, session: Session, req: SearchRequest, send: (e: Entry, sel: Selection) => void, isAbandoned: () => boolean, paging?: Paging): Promise<SearchOutcome> {
+export async function search(
+  ctx: BridgeContext,
+  session: Session,
+  req: SearchRequest,
+  send: (e: Entry, sel: Selection) => void,
+  isAbandoned: () => boolean,
+  paging?: Paging,
+  /** Resolves when the client has read what was sent: a big search waits for a slow reader
+   * between pages instead of buffering the whole result. */
+  drained: () => Promise<void> = async () => {},
+): Promise<SearchOutcome> {
   const sel = new Selection(req.attributes);
   let target: Target;
   try {
@@ -140,7 +150,8 @@ export async function search(ctx: BridgeContext, session: Session, req: SearchRe
     count++;
     send(e, sel);
   };
-  const checkTime = () => {
+  const checkTime = async () => {
+    await drained();
     if (Date.now() > deadline) throw new Stop(ResultCode.timeLimitExceeded);
     if (isAbandoned()) throw new Stop(-1);
   };
@@ -242,13 +253,13 @@ async function searchContainer(
   phase: number,
   after: number,
   emit: (e: Entry, before: Position) => void,
-  checkTime: () => void,
+  checkTime: () => Promise<void>,
 ): Promise<void> {
   if (c === 'users') {
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
     for await (const page of ctx.directory.users(pred, selfOnly?.userId, Math.max(after, 0))) {
-      checkTime();
+      await checkTime();
       const entries = await usersWithExtras(ctx, page, needs);
       for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
     }
@@ -259,7 +270,7 @@ async function searchContainer(
     const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
     if (pred.op === 'none') return;
     for await (const page of ctx.directory.groups(pred, Math.max(after, 0))) {
-      checkTime();
+      await checkTime();
       const entries = await groupWithExtras(ctx, page, needs);
       for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
     }
@@ -268,7 +279,7 @@ async function searchContainer(
   if (c === 'permissions') {
     const perms = await ctx.directory.permissions();
     for (let i = after + 1; i < perms.length; i++) {
-      checkTime();
+      await checkTime();
       emit(await permissionWithMembers(ctx, perms[i], needs), { phase, after: i - 1 });
     }
     return;
