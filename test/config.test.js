@@ -308,7 +308,7 @@ describe('database URLs', () => {
   }
 
   const bad = [
-    [`mysql://root:${SECRET}@localhost/mysite`, 'database: unsupported scheme "mysql:" (expected sqlite:// or postgres://)'],
+    [`oracle://root:${SECRET}@localhost/mysite`, 'database: unsupported scheme "oracle:" (expected sqlite://, postgres:// or mysql://)'],
     ['/srv/mysite/db.sqlite3', /^database: not a URL/],
     ['', 'database: must not be empty'],
     ['sqlite://', /^database: the sqlite:\/\/ URL names no file/],

@@ -1,8 +1,11 @@
 // Test databases made by REAL Django (the project in test/django/).
 //
 //   const { ok, reason } = djangoAvailable({ engine: 'postgres' });
-//   const db = await makeDjangoDatabase({ engine: 'sqlite' | 'postgres', custom: false });
+//   const db = await makeDjangoDatabase({ engine: 'sqlite' | 'postgres' | 'mysql', custom: false });
 //   db.url       -> 'sqlite:///tmp/dlb-django-xxxx/db.sqlite3' | 'postgres://postgres@127.0.0.1:5432/dlb_test_xxxx'
+//                   | 'mysql://root@127.0.0.1:3306/dlb_test_xxxx'
+//   makeDjangoDatabase({ engine: 'mysql', collation: 'utf8mb4_bin' }) -> that default collation
+//                   (without: the server's default for utf8mb4, as a real site gets it)
 //   db.expected  -> the JSON printed by test/django/populate.py (what Django says about the data)
 //   db.env       -> the DLB_* variables that point the Django project at this database
 //   await djangoShell(db.env, "User.objects.filter(username='alice').update(is_active=False)");
@@ -16,12 +19,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import mysql from 'mysql2/promise';
 
 export const PYTHON = process.env.DLB_TEST_PYTHON || '/usr/bin/python3';
 export const DJANGO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'django');
 export const PG_HOST = '127.0.0.1';
 export const PG_PORT = 5432;
 const PG_USERS = ['postgres', 'root'];
+export const MYSQL_HOST = '127.0.0.1';
+export const MYSQL_PORT = 3306;
+const MYSQL_USER = 'root'; // empty password
 const PY_TIMEOUT_MS = 120_000;
 
 /** Environment for the Python child: ours minus anything that could redirect Django or Python. */
@@ -39,12 +46,13 @@ function childEnv(env = {}) {
 const availability = new Map();
 /**
  * Can /usr/bin/python3 run the Django test project? Checks django (3.2.x, whose hashers and
- * defaults populate.py reproduces), argon2, bcrypt, crypt, and psycopg2 when engine is postgres.
+ * defaults populate.py reproduces), argon2, bcrypt, crypt, and psycopg2 when engine is postgres
+ * (MySQLdb, Debian python3-mysqldb, when engine is mysql).
  * @returns {{ ok: boolean, reason?: string, version?: string }}
  */
 export function djangoAvailable({ engine = 'sqlite' } = {}) {
   if (availability.has(engine)) return availability.get(engine);
-  const mods = ['django', 'argon2', 'bcrypt', 'crypt', ...(engine === 'postgres' ? ['psycopg2'] : [])];
+  const mods = ['django', 'argon2', 'bcrypt', 'crypt', ...(engine === 'postgres' ? ['psycopg2'] : []), ...(engine === 'mysql' ? ['MySQLdb'] : [])];
   const code = [
     'import sys, warnings',
     'warnings.simplefilter("ignore")',
@@ -61,7 +69,7 @@ export function djangoAvailable({ engine = 'sqlite' } = {}) {
     result = { ok: false, reason: `cannot run ${PYTHON}: ${r.error.message}` };
   } else if (r.status !== 0) {
     const msg = (r.stdout || r.stderr || '').trim();
-    result = { ok: false, reason: `${msg || `${PYTHON} exited with ${r.status}`} (Debian: apt-get install -y python3-django python3-argon2 python3-bcrypt python3-psycopg2)` };
+    result = { ok: false, reason: `${msg || `${PYTHON} exited with ${r.status}`} (Debian: apt-get install -y python3-django python3-argon2 python3-bcrypt python3-psycopg2 python3-mysqldb)` };
   } else {
     const version = r.stdout.trim();
     result = version.startsWith('3.2.')
@@ -95,6 +103,32 @@ export function postgresAvailable() {
     return { ok: false, reason: `cannot connect to PostgreSQL at ${PG_HOST}:${PG_PORT} (${errors.join('; ')})` };
   })();
   return pgAvailability;
+}
+
+let mysqlAvailability;
+/**
+ * Is MySQL or MariaDB reachable at 127.0.0.1:3306 as root with an empty password?
+ * @returns {Promise<{ ok: boolean, version?: string, reason?: string }>}
+ */
+export function mysqlAvailable() {
+  mysqlAvailability ??= (async () => {
+    try {
+      const [rows] = await mysqlAdmin('SELECT VERSION() AS v');
+      return { ok: true, version: String(rows[0].v) };
+    } catch (e) {
+      return { ok: false, reason: `cannot connect to MySQL/MariaDB at ${MYSQL_HOST}:${MYSQL_PORT} as ${MYSQL_USER} (${e.message})` };
+    }
+  })();
+  return mysqlAvailability;
+}
+
+async function mysqlAdmin(sql) {
+  const conn = await mysql.createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: MYSQL_USER, connectTimeout: 5000 });
+  try {
+    return await conn.query(sql);
+  } finally {
+    await conn.end().catch(() => {});
+  }
 }
 
 async function pgAdmin(user, sql) {
@@ -137,12 +171,14 @@ process.on('exit', () => {
 
 /**
  * A fresh database migrated and populated by Django.
- * @param {{ engine?: 'sqlite'|'postgres', custom?: boolean }} options
+ * @param {{ engine?: 'sqlite'|'postgres'|'mysql', custom?: boolean, collation?: string }} options
+ *   collation (mysql only): the database's default collation, e.g. 'utf8mb4_bin' (or a legacy
+ *   'utf8mb3_general_ci', whose tables cannot hold 4-byte characters).
  * @returns {Promise<{ url: string, expected: object, env: Record<string,string>,
  *   engine: string, name: string, timings: { migrateMs: number, populateMs: number },
  *   drop: () => Promise<void> }>}
  */
-export async function makeDjangoDatabase({ engine = 'sqlite', custom = false } = {}) {
+export async function makeDjangoDatabase({ engine = 'sqlite', custom = false, collation } = {}) {
   const avail = djangoAvailable({ engine });
   if (!avail.ok) throw new Error(`Django unavailable: ${avail.reason}`);
   const env = { DLB_CUSTOM_USER: custom ? '1' : '0' };
@@ -182,8 +218,25 @@ export async function makeDjangoDatabase({ engine = 'sqlite', custom = false } =
       }
       dropped = true;
     };
+  } else if (engine === 'mysql') {
+    const myAvail = await mysqlAvailable();
+    if (!myAvail.ok) throw new Error(`MySQL unavailable: ${myAvail.reason}`);
+    if (collation !== undefined && !/^utf8mb[34]_[a-z0-9_]+$/.test(collation)) throw new Error(`not a utf8mb4 (or legacy utf8mb3) collation: ${collation}`);
+    name = `dlb_test_${randomBytes(6).toString('hex')}`;
+    await mysqlAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET ${collation ? `${collation.split('_')[0]} COLLATE ${collation}` : 'utf8mb4'}`);
+    Object.assign(env, {
+      DLB_DB_ENGINE: 'mysql', DLB_DB_NAME: name,
+      DLB_DB_HOST: MYSQL_HOST, DLB_DB_PORT: String(MYSQL_PORT), DLB_DB_USER: MYSQL_USER,
+    });
+    url = `mysql://${MYSQL_USER}@${MYSQL_HOST}:${MYSQL_PORT}/${name}`;
+    let dropped = false;
+    drop = async () => {
+      if (dropped) return;
+      await mysqlAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
+      dropped = true;
+    };
   } else {
-    throw new Error(`engine must be 'sqlite' or 'postgres', not ${engine}`);
+    throw new Error(`engine must be 'sqlite', 'postgres' or 'mysql', not ${engine}`);
   }
 
   try {

@@ -1,10 +1,10 @@
 """Settings for the django-ldap-bridge test project, driven by environment variables:
 
-DLB_DB_ENGINE   'sqlite' (default) or 'postgres'
-DLB_DB_NAME     SQLite file path, or PostgreSQL database name (required)
-DLB_DB_HOST     PostgreSQL host (default 127.0.0.1)
-DLB_DB_PORT     PostgreSQL port (default 5432)
-DLB_DB_USER     PostgreSQL user (default postgres)
+DLB_DB_ENGINE   'sqlite' (default), 'postgres' or 'mysql' (MySQL or MariaDB)
+DLB_DB_NAME     SQLite file path, or PostgreSQL/MySQL database name (required)
+DLB_DB_HOST     PostgreSQL/MySQL host (default 127.0.0.1)
+DLB_DB_PORT     PostgreSQL port (default 5432), MySQL port (default 3306)
+DLB_DB_USER     PostgreSQL user (default postgres), MySQL user (default root)
 DLB_CUSTOM_USER '1' installs the `accounts` app and sets AUTH_USER_MODEL = 'accounts.User'
 """
 import os
@@ -35,7 +35,7 @@ if CUSTOM_USER:
 _engine = os.environ.get('DLB_DB_ENGINE', 'sqlite')
 _name = os.environ.get('DLB_DB_NAME')
 if not _name:
-    raise ImproperlyConfigured('DLB_DB_NAME must be set (SQLite file path or PostgreSQL database name)')
+    raise ImproperlyConfigured('DLB_DB_NAME must be set (SQLite file path or PostgreSQL/MySQL database name)')
 if _engine == 'sqlite':
     DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': _name}}
 elif _engine in ('postgres', 'postgresql'):
@@ -47,8 +47,20 @@ elif _engine in ('postgres', 'postgresql'):
         'USER': os.environ.get('DLB_DB_USER', 'postgres'),
         'PASSWORD': os.environ.get('DLB_DB_PASSWORD', ''),
     }}
+elif _engine in ('mysql', 'mariadb'):
+    # Tables take the database's default collation (as on a real site: Django does not choose
+    # one); the test helper creates the database with the collation under test.
+    DATABASES = {'default': {
+        'ENGINE': 'django.db.backends.mysql',
+        'NAME': _name,
+        'HOST': os.environ.get('DLB_DB_HOST', '127.0.0.1'),
+        'PORT': os.environ.get('DLB_DB_PORT', '3306'),
+        'USER': os.environ.get('DLB_DB_USER', 'root'),
+        'PASSWORD': os.environ.get('DLB_DB_PASSWORD', ''),
+        'OPTIONS': {'charset': 'utf8mb4'},
+    }}
 else:
-    raise ImproperlyConfigured('DLB_DB_ENGINE must be sqlite or postgres, not %r' % _engine)
+    raise ImproperlyConfigured('DLB_DB_ENGINE must be sqlite, postgres or mysql, not %r' % _engine)
 
 # Every hasher Django 3.2 ships. The first is the default used by set_password(); the others
 # are reachable through make_password(..., hasher=<algorithm>) and check_password().
