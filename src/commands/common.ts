@@ -38,7 +38,7 @@ function collect(v: string, prev: string[] = []): string[] {
 export function withConfigOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'config file (YAML or JSON)')
-    .option('-d, --database <url>', 'database URL: sqlite:///path/db.sqlite3 or postgres://user@host/db (default: $DATABASE_URL)')
+    .option('-d, --database <url>', 'database URL: sqlite:///path/db.sqlite3, postgres://user@host/db or mysql://user@host/db (default: $DATABASE_URL)')
     .option('-b, --base-dn <dn>', 'base DN of the tree, e.g. dc=example,dc=com')
     .option('-l, --listen <url>', 'ldap://host:port the bridge listens on (repeatable)', collect)
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (logs go to stderr)')

@@ -78,7 +78,7 @@ export interface ServiceAccount {
 }
 
 export interface BridgeConfig {
-  /** Database URL: sqlite:///abs, sqlite://./rel, postgres://..., postgresql://... */
+  /** Database URL: sqlite:///abs, sqlite://./rel, postgres://..., postgresql://..., mysql://..., mariadb://... */
   database: string;
   /** ldap://host:port URLs to listen on. */
   listen: string[];
