@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { recordLog, recordSecrets } from './secrets.js';
 import ldapjs from 'ldapjs';
 import { loadConfig } from '../../dist/config/load.js';
 import { startBridge } from '../../dist/bridge.js';
@@ -14,6 +15,7 @@ import { makePassword } from '../../dist/django/hashers.js';
 export const BASE = 'dc=example,dc=com';
 export const SERVICE_DN = 'cn=apache,ou=services,dc=example,dc=com';
 export const SERVICE_PW = 'svc-Secret!';
+recordSecrets([SERVICE_PW]);
 
 /** Every log line the test bridges wrote, to check that no secret ever reaches the log. */
 export const allLogs = [];
@@ -46,6 +48,7 @@ export async function startTestBridge({ url, custom = false, config = {} } = {})
     write(chunk, _enc, cb) {
       const s = chunk.toString();
       lines.push(s);
+      recordLog(s);
       allLogs.push(s);
       cb();
     },

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { recordLog, recordSecrets } from './secrets.js';
 import net from 'node:net';
 import { loadConfig } from '../../dist/config/load.js';
 import { startBridge } from '../../dist/bridge.js';
@@ -12,6 +13,7 @@ import { makePassword } from '../../dist/django/hashers.js';
 import { createDemoDatabase, DEMO_USERS, DEMO_SERVICE } from '../../dist/demo.js';
 
 export { DEMO_USERS, DEMO_SERVICE };
+recordSecrets([DEMO_SERVICE.password, ...DEMO_USERS.map((u) => u.password)]);
 export const BASE = 'dc=example,dc=com';
 export const userDn = (u) => `uid=${u},ou=users,${BASE}`;
 export const password = (u) => DEMO_USERS.find((x) => x.username === u).password;
@@ -41,6 +43,7 @@ export async function startDemoBridge(dbUrl, overrides = {}) {
   const sink = new Writable({
     write(chunk, _e, cb) {
       lines.push(chunk.toString());
+      recordLog(chunk.toString());
       cb();
     },
   });

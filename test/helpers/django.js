@@ -12,6 +12,7 @@
 //   await db.drop();
 //
 // Nothing is cached between calls: every database is migrated and populated from scratch.
+import { recordDjangoSecrets } from './secrets.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -252,6 +253,7 @@ export async function makeDjangoDatabase({ engine = 'sqlite', custom = false, co
     } catch (e) {
       throw new Error(`populate.py printed something that is not JSON (${e.message}):\n${stdout.slice(0, 500)}`);
     }
+    recordDjangoSecrets(expected);
     return { url, expected, env, engine, name, timings: { migrateMs, populateMs }, drop };
   } catch (e) {
     await drop().catch(() => {});
