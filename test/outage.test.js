@@ -4,6 +4,7 @@
 // meets a table lock longer than its statement timeout, and is shown to hold read-only sessions.
 // The rules: never a wrong answer (49 for a right password, compareFalse for a member, an
 // empty search for a user who exists), never a crash, and recovery without help.
+import { freePort } from './helpers/apache.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -73,16 +74,6 @@ async function bindCode(c, dn, pw) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portOpen(port) {
   return new Promise((resolve) => {

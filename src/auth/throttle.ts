@@ -7,16 +7,10 @@
 // limit. If Redis goes away the bridge carries on with its local counters and says so once.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { BridgeConfig } from '../config/types.js';
 
-export interface ThrottleSettings {
-  enabled: boolean;
-  userFailures: number;
-  userWindowSeconds: number;
-  addressFailures: number;
-  addressWindowSeconds: number;
-  lockoutSeconds: number;
-  maxLockoutSeconds: number;
-}
+/** security.bruteForce of the config. */
+export type ThrottleSettings = BridgeConfig['security']['bruteForce'];
 
 /** Counter storage: fixed-window failure counts and lockout deadlines. */
 export interface CounterStore {

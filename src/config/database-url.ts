@@ -116,8 +116,19 @@ function splitPostgres(s: string): { at: number; queryStart: number; pathStart: 
   return { at, queryStart, pathStart: queryStart >= 0 && pathStart > queryStart ? -1 : pathStart };
 }
 
-function parsePostgres(rest: string): DatabaseTarget {
-  if (!rest.startsWith('//')) fail('expected postgres://[user[:password]@]host[:port]/dbname');
+/** The parts of `scheme://[user[:password]@]host[:port]/dbname[?params]` that every server
+ * database shares, percent-decoded; each scheme then reads its own parameters. */
+interface ServerUrl {
+  user?: string;
+  password?: string;
+  host?: string;
+  port?: number;
+  database: string;
+  params: Array<[string, string]>;
+}
+
+function parseServerUrl(rest: string, usage: string): ServerUrl {
+  if (!rest.startsWith('//')) fail(`expected ${usage}`);
   let s = rest.slice(2);
   if (s.includes('#')) fail(`unexpected "#" (${ENCODE_HINT})`);
 
@@ -127,74 +138,82 @@ function parsePostgres(rest: string): DatabaseTarget {
   const authority = pathStart >= 0 ? s.slice(0, pathStart) : s;
   const path = pathStart >= 0 ? s.slice(pathStart + 1) : '';
 
-  const target: Extract<DatabaseTarget, { kind: 'postgres' }> = { kind: 'postgres', database: '' };
+  const url: ServerUrl = { database: '', params: [] };
   let hostport = authority;
   if (at >= 0) {
     const userinfo = authority.slice(0, at);
     hostport = authority.slice(at + 1);
     const colon = userinfo.indexOf(':');
     const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name');
-    if (user) target.user = user;
+    if (user) url.user = user;
     if (colon >= 0) {
       const password = decode(userinfo.slice(colon + 1), 'password');
-      if (password) target.password = password;
+      if (password) url.password = password;
     }
   }
   if (hostport.includes(',')) fail('several hosts in one URL are not supported; name one host');
   if (hostport.startsWith('[')) {
     const close = hostport.indexOf(']');
     if (close < 0) fail('unterminated "[" in an IPv6 host');
-    setHost(target, hostport.slice(1, close));
+    url.host = hostport.slice(1, close);
     const after = hostport.slice(close + 1);
     if (after !== '') {
       if (!after.startsWith(':')) fail(`unexpected text after the IPv6 host (${ENCODE_HINT})`);
-      target.port = parsePort(after.slice(1), 'after the host');
+      url.port = parsePort(after.slice(1), 'after the host');
     }
   } else if (hostport !== '') {
     const colon = hostport.indexOf(':');
     const host = decode(colon >= 0 ? hostport.slice(0, colon) : hostport, 'host');
-    if (host) setHost(target, host);
-    if (colon >= 0) target.port = parsePort(hostport.slice(colon + 1), 'after the host');
+    if (host) url.host = host;
+    if (colon >= 0) url.port = parsePort(hostport.slice(colon + 1), 'after the host');
   }
   if (path.includes('/')) fail(`the database name may not contain "/" (${ENCODE_HINT})`);
-  target.database = decode(path, 'database name');
+  url.database = decode(path, 'database name');
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    url.params.push([decode(eq >= 0 ? pair.slice(0, eq) : pair, 'URL parameters'), decode(eq >= 0 ? pair.slice(eq + 1) : '', 'URL parameters')]);
+  }
+  return url;
+}
 
-  if (query !== '') {
-    for (const pair of query.split('&')) {
-      if (pair === '') continue;
-      const eq = pair.indexOf('=');
-      const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'URL parameters');
-      const value = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'URL parameters');
-      switch (key) {
-        case 'sslmode':
-          if (!(SSL_MODES as readonly string[]).includes(value)) {
-            fail(`invalid sslmode "${value}" (expected ${SSL_MODES.join(', ')})`);
-          }
-          target.ssl = value as SslMode;
-          break;
-        case 'host':
-          if (value === '') fail('empty "host" URL parameter');
-          setHost(target, value);
-          break;
-        case 'port':
-          target.port = parsePort(value, 'in the "port" URL parameter');
-          break;
-        case 'user':
-          if (value) target.user = value;
-          break;
-        case 'password':
-          if (value) target.password = value;
-          break;
-        case 'dbname':
-          target.database = value;
-          break;
-        default:
-          fail(
-            /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
-              ? `unsupported URL parameter "${key}" (supported: ${PG_PARAMS.join(', ')})`
-              : `unsupported URL parameter (supported: ${PG_PARAMS.join(', ')})`,
-          );
-      }
+function unsupportedParam(key: string, supported: readonly string[]): never {
+  return fail(/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `unsupported URL parameter "${key}" (supported: ${supported.join(', ')})` : `unsupported URL parameter (supported: ${supported.join(', ')})`);
+}
+
+function parsePostgres(rest: string): DatabaseTarget {
+  const url = parseServerUrl(rest, 'postgres://[user[:password]@]host[:port]/dbname');
+  const target: Extract<DatabaseTarget, { kind: 'postgres' }> = { kind: 'postgres', database: url.database };
+  if (url.user) target.user = url.user;
+  if (url.password) target.password = url.password;
+  if (url.host) setHost(target, url.host);
+  if (url.port !== undefined) target.port = url.port;
+  for (const [key, value] of url.params) {
+    switch (key) {
+      case 'sslmode':
+        if (!(SSL_MODES as readonly string[]).includes(value)) {
+          fail(`invalid sslmode "${value}" (expected ${SSL_MODES.join(', ')})`);
+        }
+        target.ssl = value as SslMode;
+        break;
+      case 'host':
+        if (value === '') fail('empty "host" URL parameter');
+        setHost(target, value);
+        break;
+      case 'port':
+        target.port = parsePort(value, 'in the "port" URL parameter');
+        break;
+      case 'user':
+        if (value) target.user = value;
+        break;
+      case 'password':
+        if (value) target.password = value;
+        break;
+      case 'dbname':
+        target.database = value;
+        break;
+      default:
+        unsupportedParam(key, PG_PARAMS);
     }
   }
   if (target.database === '') fail('the postgres:// URL names no database (expected postgres://user@host:5432/dbname)');
@@ -207,87 +226,37 @@ function parsePostgres(rest: string): DatabaseTarget {
  * percent-encoded, is the socket too). Delimited as postgres:// URLs are.
  */
 function parseMysql(rest: string, scheme: string): DatabaseTarget {
-  if (!rest.startsWith('//')) fail(`expected ${scheme}://[user[:password]@]host[:port]/dbname`);
-  let s = rest.slice(2);
-  if (s.includes('#')) fail(`unexpected "#" (${ENCODE_HINT})`);
-
-  const { at, queryStart, pathStart } = splitPostgres(s);
-  const query = queryStart >= 0 ? s.slice(queryStart + 1) : '';
-  if (queryStart >= 0) s = s.slice(0, queryStart);
-  const authority = pathStart >= 0 ? s.slice(0, pathStart) : s;
-  const path = pathStart >= 0 ? s.slice(pathStart + 1) : '';
-
-  const target: Extract<DatabaseTarget, { kind: 'mysql' }> = { kind: 'mysql', database: '' };
-  const setMysqlHost = (host: string) => {
-    if (host.startsWith('/')) {
-      target.socket = host;
-      delete target.host;
-    } else {
-      if (/[\s@/?#,[\]]/.test(host)) fail(`invalid host name (${ENCODE_HINT})`);
-      target.host = host;
-      delete target.socket;
-    }
-  };
-  let hostport = authority;
-  if (at >= 0) {
-    const userinfo = authority.slice(0, at);
-    hostport = authority.slice(at + 1);
-    const colon = userinfo.indexOf(':');
-    const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user name');
-    if (user) target.user = user;
-    if (colon >= 0) {
-      const password = decode(userinfo.slice(colon + 1), 'password');
-      if (password) target.password = password;
+  const url = parseServerUrl(rest, `${scheme}://[user[:password]@]host[:port]/dbname`);
+  const target: Extract<DatabaseTarget, { kind: 'mysql' }> = { kind: 'mysql', database: url.database };
+  if (url.user) target.user = url.user;
+  if (url.password) target.password = url.password;
+  if (url.host) {
+    if (url.host.startsWith('/')) target.socket = url.host;
+    else {
+      if (/[\s@/?#,[\]]/.test(url.host)) fail(`invalid host name (${ENCODE_HINT})`);
+      target.host = url.host;
     }
   }
-  if (hostport.includes(',')) fail('several hosts in one URL are not supported; name one host');
-  if (hostport.startsWith('[')) {
-    const close = hostport.indexOf(']');
-    if (close < 0) fail('unterminated "[" in an IPv6 host');
-    setMysqlHost(hostport.slice(1, close));
-    const after = hostport.slice(close + 1);
-    if (after !== '') {
-      if (!after.startsWith(':')) fail(`unexpected text after the IPv6 host (${ENCODE_HINT})`);
-      target.port = parsePort(after.slice(1), 'after the host');
-    }
-  } else if (hostport !== '') {
-    const colon = hostport.indexOf(':');
-    const host = decode(colon >= 0 ? hostport.slice(0, colon) : hostport, 'host');
-    if (host) setMysqlHost(host);
-    if (colon >= 0) target.port = parsePort(hostport.slice(colon + 1), 'after the host');
-  }
-  if (path.includes('/')) fail(`the database name may not contain "/" (${ENCODE_HINT})`);
-  target.database = decode(path, 'database name');
-
-  if (query !== '') {
-    for (const pair of query.split('&')) {
-      if (pair === '') continue;
-      const eq = pair.indexOf('=');
-      const key = decode(eq >= 0 ? pair.slice(0, eq) : pair, 'URL parameters');
-      const value = decode(eq >= 0 ? pair.slice(eq + 1) : '', 'URL parameters');
-      switch (key.toLowerCase()) {
-        case 'ssl-mode':
-        case 'ssl_mode': {
-          const mode = value.toLowerCase();
-          if (mode === 'preferred') fail('ssl-mode=PREFERRED is not supported (TLS or not, never maybe): use REQUIRED or DISABLED');
-          if (!(MYSQL_SSL_MODES as readonly string[]).includes(mode)) {
-            fail(`invalid ssl-mode "${value}" (expected ${MYSQL_SSL_MODES.map((m) => m.toUpperCase()).join(', ')})`);
-          }
-          target.ssl = mode as MysqlSslMode;
-          break;
+  if (url.port !== undefined) target.port = url.port;
+  for (const [key, value] of url.params) {
+    switch (key.toLowerCase()) {
+      case 'ssl-mode':
+      case 'ssl_mode': {
+        const mode = value.toLowerCase();
+        if (mode === 'preferred') fail('ssl-mode=PREFERRED is not supported (TLS or not, never maybe): use REQUIRED or DISABLED');
+        if (!(MYSQL_SSL_MODES as readonly string[]).includes(mode)) {
+          fail(`invalid ssl-mode "${value}" (expected ${MYSQL_SSL_MODES.map((m) => m.toUpperCase()).join(', ')})`);
         }
-        case 'socket':
-          if (!value.startsWith('/')) fail('the "socket" URL parameter must be an absolute path');
-          target.socket = value;
-          delete target.host;
-          break;
-        default:
-          fail(
-            /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)
-              ? `unsupported URL parameter "${key}" (supported: ${MYSQL_PARAMS.join(', ')})`
-              : `unsupported URL parameter (supported: ${MYSQL_PARAMS.join(', ')})`,
-          );
+        target.ssl = mode as MysqlSslMode;
+        break;
       }
+      case 'socket':
+        if (!value.startsWith('/')) fail('the "socket" URL parameter must be an absolute path');
+        target.socket = value;
+        delete target.host;
+        break;
+      default:
+        unsupportedParam(key, MYSQL_PARAMS);
     }
   }
   if (target.database === '') fail(`the ${scheme}:// URL names no database (expected ${scheme}://user@host:3306/dbname)`);

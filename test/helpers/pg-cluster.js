@@ -11,9 +11,9 @@
 //   await c.destroy();                            // stop (fast) + rm -rf
 //
 // A cluster left running when the process exits is stopped (immediate) and removed then.
+import { freePort } from './apache.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, appendFileSync, chownSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -57,16 +57,6 @@ export function pgClusterAvailable() {
   return availability;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a PostgreSQL tool as the postgres OS user; resolves stdout, rejects with stderr. */
 function asPostgres(bin, tool, args, timeout = 60_000) {
