@@ -215,9 +215,84 @@ export function encodeExtendedResult(id: number, r: Result, name?: string, value
   return encodeResult(id, 0x78, r, extra);
 }
 
+const lenSize = (n: number): number => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5);
+
+function putLen(buf: Buffer, off: number, n: number): number {
+  if (n < 0x80) {
+    buf[off] = n;
+    return off + 1;
+  }
+  const k = lenSize(n) - 1;
+  buf[off++] = 0x80 | k;
+  for (let i = k - 1; i >= 0; i--) buf[off++] = (n >>> (8 * i)) & 0xff;
+  return off;
+}
+
+/**
+ * SearchResultEntry, written into one buffer sized in a first pass: the hot path of every
+ * search sends these, and building them from nested TLV buffers cost most of a big search's
+ * CPU in allocation and copying.
+ */
 export function encodeEntry(id: number, dn: string, attributes: Array<[string, string[]]>, typesOnly: boolean): Buffer {
-  const attrs = attributes.map(([name, values]) => sequence([octets(name), tlv(0x31, typesOnly ? [] : values.map((v) => octets(v)))]));
-  return envelope(id, tlv(0x64, [octets(dn), sequence(attrs)]));
+  // Pass 1: byte lengths, bottom up.
+  const valueLens: number[] = [];
+  const typeLens: number[] = [];
+  const setLens: number[] = [];
+  const attrLens: number[] = [];
+  let attrsLen = 0;
+  for (const [name, values] of attributes) {
+    const tl = Buffer.byteLength(name, 'utf8');
+    let setLen = 0;
+    if (!typesOnly) {
+      for (const v of values) {
+        const vl = Buffer.byteLength(v, 'utf8');
+        valueLens.push(vl);
+        setLen += 1 + lenSize(vl) + vl;
+      }
+    }
+    const al = 1 + lenSize(tl) + tl + 1 + lenSize(setLen) + setLen;
+    typeLens.push(tl);
+    setLens.push(setLen);
+    attrLens.push(al);
+    attrsLen += 1 + lenSize(al) + al;
+  }
+  const dnLen = Buffer.byteLength(dn, 'utf8');
+  const opLen = 1 + lenSize(dnLen) + dnLen + 1 + lenSize(attrsLen) + attrsLen;
+  const idTlv = integer(id);
+  const msgLen = idTlv.length + 1 + lenSize(opLen) + opLen;
+  // Pass 2: write.
+  const buf = Buffer.allocUnsafe(1 + lenSize(msgLen) + msgLen);
+  let o = 0;
+  buf[o++] = 0x30;
+  o = putLen(buf, o, msgLen);
+  o += idTlv.copy(buf, o);
+  buf[o++] = 0x64;
+  o = putLen(buf, o, opLen);
+  buf[o++] = 0x04;
+  o = putLen(buf, o, dnLen);
+  o += buf.write(dn, o, 'utf8');
+  buf[o++] = 0x30;
+  o = putLen(buf, o, attrsLen);
+  let vi = 0;
+  for (let a = 0; a < attributes.length; a++) {
+    const [name, values] = attributes[a];
+    buf[o++] = 0x30;
+    o = putLen(buf, o, attrLens[a]);
+    buf[o++] = 0x04;
+    o = putLen(buf, o, typeLens[a]);
+    o += buf.write(name, o, 'utf8');
+    buf[o++] = 0x31;
+    o = putLen(buf, o, setLens[a]);
+    if (!typesOnly) {
+      for (const v of values) {
+        const vl = valueLens[vi++];
+        buf[o++] = 0x04;
+        o = putLen(buf, o, vl);
+        o += buf.write(v, o, 'utf8');
+      }
+    }
+  }
+  return buf;
 }
 
 function encodeControls(controls: Control[]): Buffer {
