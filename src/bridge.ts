@@ -13,7 +13,7 @@ import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './
 import { Authenticator, chooseSampleHash } from './auth/authenticator.js';
 import { HashGate } from './auth/hash-gate.js';
 import { CredentialCache } from './auth/credential-cache.js';
-import { Throttle, counterStore } from './auth/throttle.js';
+import { Throttle, counterStore, type CounterStore } from './auth/throttle.js';
 import { StoreUnavailableError } from './db/store.js';
 import { Metrics } from './metrics.js';
 import { identifyHasher, hashCost } from './django/hashers.js';
@@ -32,6 +32,7 @@ export interface RunningBridge {
   context: BridgeContext;
   store: DirectoryStore;
   server: LdapServer;
+  metrics: Metrics;
   /** http://host:port of the metrics/health listener, when configured. */
   metricsUrl: string | undefined;
   reloadTls(): void;
@@ -74,13 +75,21 @@ async function openWithRetry(config: BridgeConfig, log: Logger, cwd?: string): P
   }
 }
 
-export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd?: string } = {}): Promise<RunningBridge> {
+export interface StartOptions {
+  cwd?: string;
+  /** Brute-force counters kept elsewhere (a cluster worker's come from the primary). */
+  counters?: CounterStore;
+  /** Serve no metrics listener here even if configured (cluster workers: the primary does). */
+  noMetricsListener?: boolean;
+}
+
+export async function startBridge(config: BridgeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningBridge> {
   const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
   const services = serviceAccountEntries(config, dit);
   const store = await openWithRetry(config, log, opts.cwd);
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
-  const throttle = new Throttle(sec.bruteForce, await counterStore(sec.redis, log));
+  const throttle = new Throttle(sec.bruteForce, opts.counters ?? (await counterStore(sec.redis, log)));
   const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
@@ -109,7 +118,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
     ping: () => store.ping(),
   });
   let metricsUrl: string | undefined;
-  if (config.metrics.listen) {
+  if (config.metrics.listen && !opts.noMetricsListener) {
     try {
       const m = await metrics.listen(config.metrics.listen);
       metricsUrl = `http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
@@ -128,6 +137,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: { cwd
     context: ctx,
     store,
     server,
+    metrics,
     metricsUrl,
     reloadTls: () => server.reloadTls(),
     reload(next: BridgeConfig) {

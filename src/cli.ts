@@ -2,7 +2,9 @@
 import { Command, Option } from 'commander';
 import { createLogger } from './log.js';
 import { loadConfig, ConfigError, type ConfigFlags } from './config/load.js';
+import cluster from 'node:cluster';
 import { startBridge, StartupError, VERSION } from './bridge.js';
+import { PrimaryCounters, runPrimary, serveWorker } from './cluster.js';
 import { makePassword } from './django/hashers.js';
 import { bridgeSchemaText } from './ldap/schema.js';
 import { apacheLocation, apacheOptionsFromConfig, ApacheConfigError, DEFAULT_PASSWORD_ENV } from './apache/config.js';
@@ -29,6 +31,7 @@ program
   .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
   .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'pretty', 'auto']))
   .option('--metrics <host:port>', 'serve Prometheus /metrics, /healthz and /readyz over HTTP on host:port')
+  .option('--workers <n>', 'worker processes sharing the listeners (0: one per CPU; default 1)')
   .addHelpText(
     'after',
     `
@@ -69,7 +72,20 @@ Examples:
       }
     });
     try {
-      bridge = await startBridge(config, log);
+      if (cluster.isPrimary && config.workers > 1) {
+        process.removeAllListeners('SIGHUP');
+        process.removeAllListeners('SIGTERM');
+        process.removeAllListeners('SIGINT');
+        await runPrimary(config, log);
+        return;
+      }
+      if (cluster.isWorker) {
+        const wlog = log.child({ worker: cluster.worker!.id });
+        bridge = await startBridge(config, wlog, { counters: config.security.redis ? undefined : new PrimaryCounters(), noMetricsListener: true });
+        serveWorker(bridge);
+      } else {
+        bridge = await startBridge(config, log);
+      }
     } catch (e) {
       if (e instanceof StartupError) {
         process.stderr.write(`django-ldap-bridge: ${e.message}\n`);

@@ -20,6 +20,8 @@ export class Metrics {
   private readonly querySeconds: client.Histogram<'ok'>;
   private server: http.Server | undefined;
   private sources: MetricsSources | undefined;
+  /** Replaces this registry's text for /metrics (a cluster primary sums its workers'). */
+  render: (() => Promise<string>) | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -100,7 +102,7 @@ export class Metrics {
     try {
       if (path === '/metrics') {
         res.writeHead(200, { 'content-type': this.registry.contentType });
-        res.end(await this.registry.metrics());
+        res.end(this.render ? await this.render() : await this.registry.metrics());
       } else if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok\n');

@@ -22,6 +22,8 @@ export interface ConfigFlags {
   logFormat?: string;
   /** host:port for the metrics/health HTTP listener. */
   metrics?: string;
+  /** Worker processes (0: one per CPU). */
+  workers?: string | number;
 }
 
 /** Prefix of the environment variables; a setting's name is this + its path in UPPER_SNAKE. */
@@ -361,6 +363,7 @@ function flagsLayer(flags: ConfigFlags): Layer {
   put(['log', 'level'], flags.logLevel, '--log-level');
   put(['log', 'format'], flags.logFormat, '--log-format');
   put(['metrics', 'listen'], flags.metrics, '--metrics');
+  if (flags.workers !== undefined) put(['workers'], typeof flags.workers === 'string' && /^\d+$/.test(flags.workers) ? Number(flags.workers) : flags.workers, '--workers');
   return { data, labels };
 }
 
@@ -993,6 +996,7 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       get(m, 'tls') && typeof get(m, 'tls', 'cert') === 'string'
         ? { cert: resolve(cwd, get(m, 'tls', 'cert') as string), key: resolve(cwd, get(m, 'tls', 'key') as string) }
         : null,
+    workers: num(m, ['workers']) || Math.max(1, availableParallelism()),
     metrics: { listen: typeof get(m, 'metrics', 'listen') === 'string' ? (get(m, 'metrics', 'listen') as string) : null },
     db: {
       poolSize: num(m, ['db', 'poolSize']),

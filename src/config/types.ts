@@ -130,6 +130,8 @@ export interface BridgeConfig {
     };
   };
   tls: { cert: string; key: string } | null;
+  /** Worker processes (resolved: at least 1). */
+  workers: number;
   /** host:port of the metrics/health HTTP listener, or null. */
   metrics: { listen: string | null };
   db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number };

@@ -1,0 +1,59 @@
+// Several worker processes (serve --workers N): one listener shared by all, brute-force
+// counters exact across workers, metrics summed over them, SIGTERM stops them all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { client } from './helpers/bridge.js';
+import { demoDatabase, userDn, password } from './helpers/demo-bridge.js';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+
+test('two workers share the port, the lockout counts across them, metrics add up, SIGTERM stops all', async () => {
+  const db = await demoDatabase(2000);
+  const child = spawn(process.execPath, [BIN, 'serve', '--database', db.url, '--base-dn', 'dc=example,dc=com', '--listen', 'ldap://127.0.0.1:0', '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'], { env: { PATH: process.env.PATH } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  try {
+    const start = await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no start: ${out}`)), 20000);
+      child.stdout.on('data', () => {
+        const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started') && l.includes('"workers":2'));
+        if (line) {
+          clearTimeout(t);
+          resolve(JSON.parse(line));
+        }
+      });
+    });
+    const url = start.listen[0];
+    const bind = async (u, pw) => {
+      const c = client(url);
+      try {
+        await c.bind(userDn(u), pw);
+        return 0;
+      } catch (e) {
+        return e.code;
+      } finally {
+        c.raw.destroy();
+      }
+    };
+    for (let i = 0; i < 8; i++) assert.equal(await bind('alice', password('alice')), 0);
+    const workersSeen = new Set(out.split('\n').filter((l) => l.includes('"op":"bind"')).map((l) => JSON.parse(l).worker));
+    assert.equal(workersSeen.size, 2, 'connections reach both workers');
+    for (let i = 0; i < 5; i++) assert.equal(await bind('bob', 'wrong'), 49);
+    assert.equal(await bind('bob', password('bob')), 49, 'five failures spread over two workers lock bob out');
+    const metrics = await (await fetch(`${start.metrics}/metrics`)).text();
+    const value = (label) => Number(metrics.split('\n').find((l) => l.startsWith(`django_ldap_bridge_binds_total{outcome="${label}"}`))?.split(' ').pop());
+    assert.equal(value('success'), 8);
+    assert.equal(value('wrong-password'), 5);
+    assert.equal(value('locked-out'), 1);
+    assert.equal((await fetch(`${start.metrics}/readyz`)).status, 200);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
+  assert.match(out, /"worker":1.*django-ldap-bridge stopped|django-ldap-bridge stopped/);
+});
