@@ -3,7 +3,7 @@
 // change or deactivation counts at once), the credential cache, the hashing budget, and the
 // Django hasher. Every failure without a real hash to check spends a dummy check of the same
 // cost, so timing does not tell whether an account exists.
-import { dummyVerify, hashCost, verifyPassword } from '../django/hashers.js';
+import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers.js';
 
 /** The most common (hasher, cost) among stored hashes, as one of them. */
 export function chooseSampleHash(hashes: string[]): string | undefined {
@@ -60,6 +60,20 @@ export class Authenticator {
     private readonly caseInsensitive: boolean,
   ) {}
 
+  /** Checks in flight, by credential-cache key: identical binds arriving together (an Apache
+   * child starting binds its whole pool as the service account) share one hash. */
+  private readonly inFlight = new Map<string, Promise<VerifyResult>>();
+
+  private verifyShared(password: string, encoded: string, key: string | undefined): Promise<VerifyResult> {
+    if (key === undefined) return this.gate.run(() => verifyPassword(password, encoded));
+    let p = this.inFlight.get(key);
+    if (!p) {
+      p = this.gate.run(() => verifyPassword(password, encoded)).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, p);
+    }
+    return p;
+  }
+
   private userKey(name: string): string {
     return this.caseInsensitive ? name.toLowerCase() : name;
   }
@@ -97,7 +111,7 @@ export class Authenticator {
     }
     let r;
     try {
-      r = await this.gate.run(() => verifyPassword(a.password, user.password));
+      r = await this.verifyShared(a.password, user.password, cacheKey);
     } catch (e) {
       if (e instanceof BusyError) return { outcome: 'busy' };
       throw e;
@@ -123,7 +137,7 @@ export class Authenticator {
     if (cacheKey && this.cache.has(cacheKey)) return { outcome: 'success', cached: true };
     let r;
     try {
-      r = await this.gate.run(() => verifyPassword(a.password, hash));
+      r = await this.verifyShared(a.password, hash, cacheKey);
     } catch (e) {
       if (e instanceof BusyError) return { outcome: 'busy' };
       throw e;

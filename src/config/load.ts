@@ -975,7 +975,8 @@ function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       anonymousSearchEntries: num(m, ['limits', 'anonymousSearchEntries']),
     },
     security: {
-      hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, availableParallelism()),
+      // Auto: the CPUs shared among the worker processes.
+      hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, Math.floor(availableParallelism() / (num(m, ['workers']) || availableParallelism()))),
       hashQueue: num(m, ['security', 'hashQueue']),
       credentialCacheSeconds: num(m, ['security', 'credentialCacheSeconds']),
       credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),

@@ -67,6 +67,13 @@ export class Connection {
   /** For ldaps:// listeners the socket is already a TLSSocket. */
   write = (b: Buffer): void => {
     if (this.closed || this.transport.destroyed) return;
+    // Writes of one event-loop turn (a search's entries and its result, answers to pipelined
+    // requests) leave in one syscall: cork on the first, uncork once the turn is over.
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      setImmediate(this.uncork);
+    }
     // A client that does not read its answers must not make us buffer them without bound:
     // past the socket's high-water mark, stop reading its requests until the answers drain.
     if (!this.transport.write(b) && !this.throttled) {
@@ -77,6 +84,12 @@ export class Connection {
         this.raw.resume();
       });
     }
+  };
+
+  private corked = false;
+  private uncork = (): void => {
+    this.corked = false;
+    if (!this.transport.destroyed) this.transport.uncork();
   };
 
   /** Resolves when the socket has room again (queued operations wait for it before starting). */
@@ -241,6 +254,8 @@ export class Connection {
     this.raw.off('data', this.onData);
     this.raw.pause();
     this.write(encodeExtendedResult(msg.id, { code: ResultCode.success }, STARTTLS));
+    // The answer must leave in the clear now, before TLS takes the socket over.
+    if (this.corked) this.uncork();
     const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: ctx });
     secure.on('error', () => this.raw.destroy());
     secure.on('secure', () => {

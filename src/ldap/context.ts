@@ -28,6 +28,8 @@ export interface Session {
   readonly tlsRequired: boolean;
   /** Has bound as a service account: exempt from per-address brute-force counting. */
   trusted: boolean;
+  /** This connection's logger (conn and peer bound), made at its first operation. */
+  log?: Logger;
   /** Simple Paged Results cursors of this connection, by cookie. */
   readonly paged: Map<string, { key: string; resume: { pos: { phase: number; after: number }; count: number } }>;
   /** Message ids of searches in progress, to honour Abandon. */

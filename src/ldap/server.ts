@@ -175,7 +175,10 @@ export class LdapServer {
     const req = msg.request;
     const started = process.hrtime.bigint();
     const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const base = { conn: session.id, peer: session.peer, msgid: msg.id };
+    // One child logger per connection: conn and peer are serialised once, not per line.
+    const log = (session.log ??= ctx.log.child({ conn: session.id, peer: session.peer }));
+    const info = log.isLevelEnabled('info');
+    const base = { msgid: msg.id };
     // A critical control we do not implement must fail the operation (RFC 4511 §4.1.11).
     const unknownCritical = msg.controls.find((c) => c.critical && !(c.oid === PAGED_RESULTS && req.op === 'search'));
     if (unknownCritical && req.op !== 'bind') {
@@ -190,7 +193,7 @@ export class LdapServer {
         const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
         ctx.metrics.bind(r.outcome, r.cached);
         ctx.metrics.op('bind', r.code, ms() / 1000);
-        ctx.log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: ms() }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
+        log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: ms() }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
         return;
       }
       case 'search': {
@@ -242,7 +245,7 @@ export class LdapServer {
           }
           if (r.code >= 0) write(encodeResult(msg.id, RESPONSE_TAG.search, r, [], controls));
           ctx.metrics.op('search', r.code, ms() / 1000);
-          ctx.log.info({ ...base, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries: r.entries, ms: ms() }, 'search');
+          if (info) log.info({ ...base, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries: r.entries, ms: ms() }, 'search');
         } finally {
           session.running.delete(msg.id);
         }
@@ -252,14 +255,14 @@ export class LdapServer {
         const r = await compare(ctx, session, req);
         write(encodeResult(msg.id, RESPONSE_TAG.compare, r));
         ctx.metrics.op('compare', r.code, ms() / 1000);
-        ctx.log.info({ ...base, op: 'compare', dn: req.entry, attr: req.attribute, result: r.code, ms: ms() }, 'compare');
+        if (info) log.info({ ...base, op: 'compare', dn: req.entry, attr: req.attribute, result: r.code, ms: ms() }, 'compare');
         return;
       }
       case 'extended': {
         const r = extended(ctx, session, req);
         write(r.encoded(msg.id));
         ctx.metrics.op('extended', r.code, ms() / 1000);
-        ctx.log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
+        log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
         return;
       }
       case 'add':
@@ -268,7 +271,7 @@ export class LdapServer {
       case 'modifyDN': {
         write(encodeResult(msg.id, RESPONSE_TAG[req.op], { code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' }));
         ctx.metrics.op(req.op, ResultCode.unwillingToPerform, ms() / 1000);
-        ctx.log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
+        log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
         return;
       }
     }
