@@ -1,0 +1,851 @@
+#!/usr/bin/env node
+// `npm run bench`: the "Speed and scale" benchmark. Builds what it needs, starts every server as
+// its own child process on a free loopback port, replays what Apache's mod_authnz_ldap sends
+// (bench/ldap-load.mjs) against the bridge and against OpenLDAP slapd in the same invocation,
+// runs Apache httpd in front of both (and Django's own mod_wsgi handler), measures the bridge
+// at 1,000,000 users on PostgreSQL, holds 10,000 idle connections, profiles what misses its
+// target, and writes a markdown table to bench/results/latest.md (and into BENCHMARKS.md).
+//
+//   npm run bench                      everything (about 8 minutes on 2 cores, databases cached)
+//   npm run bench -- --fresh           rebuild the cached databases (PostgreSQL 1M users: ~1 min)
+//   npm run bench -- --only=ldap,cold  some sections: ldap, cold, apache, scale, idle
+//   npm run bench -- --quick           short runs, to try the harness (figures not comparable)
+//   npm run bench -- --runs=5          repetitions of the headline comparisons (default 3)
+//   npm run bench -- --no-profile      skip the CPU profiles of missed targets
+//   npm run bench -- --workers=1       bridge worker processes (default: one per core)
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR, ROOT, postgresAvailable, postgresDatabase, sqliteDatabase, writeLdif } from './lib/datasets.mjs';
+import { APACHE_BIN, APACHE_MODULES, apacheUser, memoryOf, slapdVersion, startApache, startBridge, startSlapd } from './lib/servers.mjs';
+import { barePbkdf2 } from './lib/pbkdf2.mjs';
+import { runWrk } from './lib/wrk.mjs';
+import { profileMarkdown, summarizeProfile } from './lib/profile.mjs';
+import { simultaneousBinds, warmCredentials } from './ldap-load.mjs';
+import * as D from './lib/data.mjs';
+
+const SECTIONS = ['ldap', 'cold', 'apache', 'scale', 'idle'];
+
+// ------------------------------------------------------------------ arguments, fd limit
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const opt = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+for (const a of argv) {
+  if (!/^--(fresh|quick|keep|no-profile|help|(only|skip|runs|workers)=.+)$/.test(a)) {
+    process.stderr.write(`bench: unknown argument ${a}\n`);
+    process.exit(2);
+  }
+}
+if (flag('help')) {
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+const QUICK = flag('quick');
+/** Bridge worker processes (serve --workers): one per core by default, as a deployment would. */
+const WORKERS = Number(opt('workers') ?? availableParallelism());
+const RUNS = Number(opt('runs') ?? (QUICK ? 1 : 3));
+const only = opt('only')?.split(',') ?? SECTIONS;
+const skip = opt('skip')?.split(',') ?? [];
+for (const s of [...only, ...skip]) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (${SECTIONS.join(', ')})`);
+const want = (s) => only.includes(s) && !skip.includes(s);
+if (!SECTIONS.some(want)) {
+  process.stderr.write('bench: no section left to run\n');
+  process.exit(2);
+}
+const IDLE_TARGET = 10000;
+
+/** 10,000 idle connections need ~10,100 descriptors in the generator and in the bridge. */
+function fdLimit() {
+  return Number(execFileSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+}
+if (fdLimit() < 30000 && !process.env.DLB_BENCH_REEXEC) {
+  // Raise `ulimit -n` for this process and its children (the servers inherit it), then re-run.
+  const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, DLB_BENCH_REEXEC: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+// ------------------------------------------------------------------ durations
+
+const T = QUICK
+  ? { apache: 2, mix: 1.5, warm: 0.5, cold1: 2, cold8: 3, coldMix: 3, wrk: 2, wsgi: 4, lat: 1.5, pagedCap: 6, profile: 3, idle: 3 }
+  : { apache: 4, mix: 3, warm: 1, cold1: 4, cold8: 6, coldMix: 6, wrk: 5, wsgi: 10, lat: 3, pagedCap: 25, profile: 6, idle: 5 };
+const HOT = 16; // users whose credentials are warm (each costs one PBKDF2 to warm)
+const SMALL = 1000;
+const BIG = 1_000_000;
+
+const t0 = performance.now();
+const since = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
+const log = (m) => process.stderr.write(`[${since()}] ${m}\n`);
+
+// ------------------------------------------------------------------ prerequisites
+
+function which(cmd) {
+  return spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+}
+function pythonHas(mod) {
+  const r = spawnSync('/usr/bin/python3', ['-c', `import ${mod}; print(getattr(${mod}, '__version__', getattr(${mod}, 'get_version', lambda: '?')()) if '${mod}' == 'django' else 'ok')`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+async function prerequisites() {
+  const missing = [];
+  const need = (ok, what, pkg, sections) => {
+    if (!ok && sections.some(want)) missing.push(`${what} (Debian: ${pkg}) for --only=${sections.filter(want).join(',')}`);
+  };
+  const major = Number(process.versions.node.split('.')[0]);
+  need(major >= 20, `Node.js >= 20 (found ${process.versions.node})`, 'nodejs', SECTIONS);
+  need(existsSync(join(ROOT, 'dist/cli.js')), 'the compiled bridge in dist/ (npm run build)', 'npm run build', SECTIONS);
+  need(existsSync('/usr/sbin/slapd') && existsSync('/usr/sbin/slapadd'), '/usr/sbin/slapd and slapadd', 'slapd', ['ldap', 'apache']);
+  need(existsSync('/usr/lib/ldap/back_mdb.la') || existsSync('/usr/lib/ldap/back_mdb-2.5.so.0') || existsSync('/usr/lib/ldap/back_mdb.so'), 'slapd back-mdb module', 'slapd', ['ldap', 'apache']);
+  need(!!which('ldapsearch'), 'ldapsearch', 'ldap-utils', ['scale']);
+  need(existsSync(APACHE_BIN), APACHE_BIN, 'apache2', ['apache']);
+  for (const m of ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap']) need(existsSync(join(APACHE_MODULES, `mod_${m}.so`)), `mod_${m}.so`, 'apache2', ['apache']);
+  need(existsSync(join(APACHE_MODULES, 'mod_wsgi.so')), 'mod_wsgi.so', 'libapache2-mod-wsgi-py3', ['apache']);
+  need(!!which('wrk'), 'wrk', 'wrk', ['apache']);
+  const django = pythonHas('django');
+  need(!!django, 'Django for /usr/bin/python3', 'python3-django', ['apache', 'scale']);
+  need(!!pythonHas('psycopg2'), 'psycopg2 for /usr/bin/python3', 'python3-psycopg2', ['scale']);
+  let pgv;
+  if (want('scale')) {
+    const p = await postgresAvailable();
+    need(p.ok, `PostgreSQL at 127.0.0.1:5432 as user postgres, trust auth (${p.reason ?? ''})`, 'postgresql', ['scale']);
+    pgv = p.version;
+  }
+  return { missing, django, pg: pgv };
+}
+
+// ------------------------------------------------------------------ helpers
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** One run of bench/ldap-load.mjs in its own process; resolves its JSON report. */
+function load(url, mix, { duration = T.mix, warmup = T.warm, users = SMALL, hot = HOT, hotList, victims, idle, seed = 1, pids } = {}) {
+  const args = [join(BENCH_DIR, 'ldap-load.mjs'), '--url', url, '--mix', mix, '--duration', String(duration), '--warmup', String(warmup), '--users', String(users), '--seed', String(seed), '--json'];
+  if (hotList) args.push('--hot-list', hotList.join(','));
+  else args.push('--hot', String(hot));
+  if (victims) args.push('--victims', victims.join('-'));
+  if (idle) args.push('--idle', String(idle));
+  if (pids?.length) args.push('--server-pids', pids.join(','));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', () => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop());
+        const total = r.streams.reduce((a, st) => a + st.tps, 0);
+        for (const st of r.streams) {
+          st.genCpuPct = r.genCpuPct;
+          st.serverCores = r.serverCores;
+          // Server CPU per transaction (all streams of the run share it), microseconds.
+          st.cpuUsPerTx = r.serverCores !== undefined && total > 0 ? (r.serverCores * 1e6) / total : undefined;
+        }
+        resolve(r);
+      } catch {
+        reject(new Error(`ldap-load ${mix} failed: ${err || out}`));
+      }
+    });
+  });
+}
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
+const ms = (x) => (Number.isFinite(x) ? (x < 1 ? x.toFixed(2) : x < 10 ? x.toFixed(1) : x.toFixed(0)) : '–');
+const ratio = (x) => (Number.isFinite(x) ? (x >= 100 ? fmt(x) : x.toFixed(2)) : '–');
+/** "bridge / slapd" CPU per transaction, with the cores each used. */
+const cpuPair = (b, s, bc, sc) => `${fmt(b)}${bc !== undefined ? ` (${fmt(bc * 100)}%)` : ''}${s !== undefined ? ` / ${fmt(s)}${sc !== undefined ? ` (${fmt(sc * 100)}%)` : ''}` : ''}`;
+const yes = (b) => (b === undefined ? 'not run' : b ? '**met**' : '**MISSED**');
+
+function bridgeConfig(database, svcHash, over = {}) {
+  return {
+    database,
+    baseDn: D.BASE,
+    serviceAccounts: [{ dn: D.SVC_DN, password: svcHash }],
+    workers: over.workers ?? WORKERS,
+    log: { level: 'warn', format: 'json', ...(over.log ?? {}) },
+    limits: { maxConnections: 20000, maxConnectionsPerAddress: 20000, ...(over.limits ?? {}) },
+    // Apache's own LDAPCacheTTL is 600 s: keep warm credentials through the whole benchmark.
+    security: { credentialCacheSeconds: 600, ...(over.security ?? {}) },
+  };
+}
+
+const hotUsers = () => Array.from({ length: HOT }, (_, k) => k + 1);
+
+// ------------------------------------------------------------------ the run
+
+const R = { started: new Date().toISOString(), sections: {}, targets: {}, profiles: [], notes: [] };
+
+async function main() {
+  const pre = await prerequisites();
+  if (pre.missing.length) {
+    process.stderr.write(`bench: missing prerequisites:\n${pre.missing.map((m) => `  - ${m}`).join('\n')}\nInstall them (apt-get install -y ...), or leave sections out with --skip=<section>.\n`);
+    process.exit(2);
+  }
+  const work = mkdtempSync('/tmp/dlb-bench-');
+  chmodSync(work, 0o755); // slapd and Apache's children run unprivileged and must reach it
+  const cache = join(BENCH_DIR, '.cache');
+  mkdirSync(cache, { recursive: true });
+  chmodSync(cache, 0o755);
+  const profDir = join(work, 'profiles');
+  mkdirSync(profDir);
+  const cleanup = [];
+  const stopAll = async () => {
+    for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
+  };
+  process.once('SIGINT', () => stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => stopAll().then(() => process.exit(143)));
+
+  R.machine = {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    slapd: slapdVersion(),
+    apache: spawnSync(APACHE_BIN, ['-v'], { encoding: 'utf8' }).stdout?.match(/Apache\/(\S+)/)?.[1],
+    django: pre.django,
+    postgres: pre.pg,
+    wrk: which('wrk') ? spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout?.match(/wrk (\S+)/)?.[1] ?? 'yes' : undefined,
+    fdLimit: fdLimit(),
+    loadBefore: loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+  log(`machine: ${R.machine.nproc} cores (${R.machine.cpu}), node ${R.machine.node}, load ${R.machine.loadBefore}, fd limit ${R.machine.fdLimit}`);
+
+  // (f) the bare PBKDF2 rate
+  log('bare PBKDF2-SHA256 at 1,000,000 iterations ...');
+  R.pbkdf2 = await barePbkdf2(D.PBKDF2_ITERATIONS, QUICK ? { singles: 1, perCore: 1 } : {});
+  log(`  one hash ${R.pbkdf2.singleMs.toFixed(0)} ms (${R.pbkdf2.perCoreRate.toFixed(2)}/s per core), all ${R.pbkdf2.cores} cores ${R.pbkdf2.allCoresRate.toFixed(2)}/s`);
+
+  // The data
+  const { makePassword } = await import(join(ROOT, 'dist/django/hashers.js'));
+  const hash = await makePassword(D.USER_PW, { iterations: D.PBKDF2_ITERATIONS, salt: D.SHARED_SALT });
+  const svcHash = await makePassword(D.SVC_PW, { iterations: D.PBKDF2_ITERATIONS });
+  const sqlite = sqliteDatabase(join(cache, 'bench-1k.sqlite3'), SMALL, hash);
+  chmodSync(sqlite.path, 0o644);
+  log(`SQLite database (${SMALL} users): ${sqlite.built ? 'built' : 'cached'} ${sqlite.path}`);
+  const sqliteUrl = `sqlite://${sqlite.path}`;
+
+  let bridge;
+  let slapd;
+  if (want('ldap') || want('apache')) {
+    const ldif = join(work, 'data.ldif');
+    await writeLdif(ldif, SMALL);
+    slapd = await startSlapd(join(work, 'slapd'), ldif);
+    cleanup.push(() => slapd.stop());
+    bridge = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-sqlite' });
+    cleanup.push(() => bridge.stop());
+    // Each worker keeps its own credential cache: warm them all (connections are spread).
+    let w = 0;
+    for (let i = 0; i < WORKERS * 3; i++) w += await warmCredentials(bridge.url, hotUsers(), 2 * WORKERS);
+    await warmCredentials(slapd.url, hotUsers());
+    log(`slapd ${R.machine.slapd} (as ${slapd.runsAs}) on ${slapd.url}; bridge (SQLite) on ${bridge.url}; ${HOT} users' credentials warmed in ${w.toFixed(1)} s`);
+  }
+
+  if (want('ldap')) await sectionLdap(bridge, slapd, work, sqliteUrl, svcHash);
+  if (want('cold')) await sectionCold(work, sqliteUrl, svcHash);
+  if (want('apache')) await sectionApache(bridge, slapd, work, sqlite.path);
+  await stopAll();
+  if (want('scale')) await sectionScale(work, hash, svcHash);
+  if (want('idle')) await sectionIdle(work, sqliteUrl, svcHash);
+
+  evaluateTargets();
+  if (!flag('no-profile')) await profiles(work, profDir, sqliteUrl, svcHash, hash);
+  R.machine.loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
+  R.seconds = (performance.now() - t0) / 1000;
+  const md = renderMarkdown();
+  mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+  writeFileSync(join(BENCH_DIR, 'results', 'latest.md'), md);
+  writeFileSync(join(BENCH_DIR, 'results', 'latest.json'), JSON.stringify(R, null, 2));
+  if (!QUICK && only.length === SECTIONS.length && !skip.length) updateBenchmarksMd(md);
+  process.stdout.write(md + '\n');
+  log(`done in ${R.seconds.toFixed(0)} s; wrote bench/results/latest.md${!QUICK && only.length === SECTIONS.length && !skip.length ? ' and BENCHMARKS.md' : ''}`);
+  if (!flag('keep')) rmSync(work, { recursive: true, force: true });
+  else log(`kept ${work}`);
+}
+
+// ------------------------------------------------------------------ 1. LDAP workload: bridge vs slapd
+
+async function sectionLdap(bridge, slapd, work, sqliteUrl, svcHash) {
+  const S = (R.sections.ldap = { runs: RUNS, apache: { 8: { bridge: [], slapd: [] }, 64: { bridge: [], slapd: [] } }, mixes: [] });
+  log(`LDAP: Apache mix, ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections, bridge and slapd alternating ...`);
+  for (let rep = 0; rep < RUNS; rep++) {
+    for (const conc of [8, 64]) {
+      const order = rep % 2 ? [['slapd', slapd], ['bridge', bridge]] : [['bridge', bridge], ['slapd', slapd]];
+      for (const [name, srv] of order) {
+        const r = await load(srv.url, `apache:${conc}`, { duration: T.apache, seed: rep * 100 + conc, pids: [srv.pid] });
+        S.apache[conc][name].push(r.streams[0]);
+        log(`  run ${rep + 1} c=${conc} ${name.padEnd(6)} ${fmt(r.streams[0].tps)} tx/s p50 ${ms(r.streams[0].p50)} p99 ${ms(r.streams[0].p99)} ms, ${r.streams[0].failures} failures (server ${fmt(r.serverCores * 100)}% CPU = ${fmt(r.streams[0].cpuUsPerTx)} µs/tx; generator ${r.genCpuPct}%)`);
+      }
+    }
+  }
+  // With one worker, what both cores would give: two single-process bridges side by side.
+  if (WORKERS === 1) {
+  const b2 = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-sqlite-2' });
+  try {
+    await warmCredentials(b2.url, hotUsers());
+    const [x, y] = (await Promise.all([load(bridge.url, 'apache:32', { duration: T.apache, seed: 7, pids: [bridge.pid, b2.pid] }), load(b2.url, 'apache:32', { duration: T.apache, seed: 8 })])).map((r) => r.streams[0]);
+    S.twoProcesses = { tps: x.tps + y.tps, p50: (x.p50 + y.p50) / 2, p99: Math.max(x.p99, y.p99), failures: x.failures + y.failures, serverCores: x.serverCores, cpuUsPerTx: (x.serverCores * 1e6) / (x.tps + y.tps) };
+    log(`  two bridge processes, 32 + 32 connections: ${fmt(S.twoProcesses.tps)} tx/s`);
+  } finally {
+    await b2.stop();
+  }
+  }
+  log('LDAP: other mixes (one run each) ...');
+  const mixes = [
+    ['bind', 8, 1],
+    ['bind', 64, 1],
+    ['search', 8, 4],
+    ['search', 64, 4],
+    ['compare', 8, 4],
+    ['compare', 64, 4],
+    ['unknown', 8, 4],
+    ['unknown', 64, 4],
+  ];
+  for (const [mix, conc, depth] of mixes) {
+    const row = { mix, conc, depth };
+    for (const [name, srv] of [['bridge', bridge], ['slapd', slapd]]) row[name] = (await load(srv.url, `${mix}:${conc}${depth > 1 ? `:${depth}` : ''}`, { pids: [srv.pid] })).streams[0];
+    S.mixes.push(row);
+    log(`  ${mix} c=${conc}x${depth}: bridge ${fmt(row.bridge.tps)}/s, slapd ${fmt(row.slapd.tps)}/s, failures ${row.bridge.failures}/${row.slapd.failures}`);
+  }
+  // Wrong passwords: Apache's path for a failed login, on victims nobody else uses.
+  const victims = [SMALL - 7, SMALL];
+  const row = { mix: 'wrongpw', conc: 8, depth: 1 };
+  const before = { ...bridge.outcomes() };
+  row.bridge = (await load(bridge.url, 'wrongpw:8', { victims, pids: [bridge.pid] })).streams[0];
+  const after = bridge.outcomes();
+  row.bridgeOutcomes = Object.fromEntries(['bind:wrong-password', 'bind:locked-out', 'bind:busy'].map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
+  row.slapd = (await load(slapd.url, 'wrongpw:8', { victims, pids: [slapd.pid] })).streams[0];
+  S.mixes.push(row);
+  log(`  wrongpw c=8: bridge ${fmt(row.bridge.tps)}/s (${JSON.stringify(row.bridgeOutcomes)}), slapd ${fmt(row.slapd.tps)}/s`);
+  // The default log level (info: one JSON line per operation) for comparison.
+  const info = await startBridge(bridgeConfig(sqliteUrl, svcHash, { log: { level: 'info' } }), { dir: work, name: 'bridge-sqlite-loginfo' });
+  try {
+    await warmCredentials(info.url, hotUsers());
+    S.logInfo = (await load(info.url, 'apache:64', { duration: T.apache, pids: [info.pid] })).streams[0];
+    log(`  apache c=64 with log.level info: ${fmt(S.logInfo.tps)}/s`);
+  } finally {
+    await info.stop();
+  }
+  for (const conc of [8, 64]) {
+    const b = median(S.apache[conc].bridge.map((s) => s.tps));
+    const s = median(S.apache[conc].slapd.map((s) => s.tps));
+    S.apache[conc].ratio = b / s;
+  }
+}
+
+// ------------------------------------------------------------------ 2. cold binds
+
+async function sectionCold(work, sqliteUrl, svcHash) {
+  const S = (R.sections.cold = {});
+  // The bare rate again, next to the cold binds, so both see the same machine; the best of
+  // the two measurements is the floor the bridge is held to.
+  const again = await barePbkdf2(D.PBKDF2_ITERATIONS, QUICK ? { singles: 1, perCore: 1, rounds: 1 } : {});
+  S.bare = {
+    singleMs: Math.min(R.pbkdf2.singleMs, again.singleMs),
+    allCoresRate: Math.max(R.pbkdf2.allCoresRate, again.allCoresRate),
+  };
+  log(`cold binds: bare PBKDF2 again: ${ms(again.singleMs)} ms, ${again.allCoresRate.toFixed(2)}/s on all cores; bridge with the credential cache off ...`);
+  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash, { security: { credentialCacheSeconds: 0 } }), { dir: work, name: 'bridge-cold' });
+  try {
+    S.c1 = (await load(b.url, 'bind:1', { duration: T.cold1, warmup: 0.5, pids: [b.pid] })).streams[0];
+    log(`  c=1: ${S.c1.tps.toFixed(2)} binds/s, p50 ${ms(S.c1.p50)} ms (bare hash ${ms(S.bare.singleMs)} ms)`);
+    S.c8 = (await load(b.url, 'bind:8', { duration: T.cold8, warmup: 1, pids: [b.pid] })).streams[0];
+    log(`  c=8: ${S.c8.tps.toFixed(2)} binds/s (bare all cores ${S.bare.allCoresRate.toFixed(2)}/s)`);
+    // Warm operations while cold binds keep every core hashing. The search/compare
+    // connections bind as the service account first: with the cache off that is a hash too,
+    // so the warm-up is long enough for those binds to be done.
+    const mixed = await load(b.url, 'bind:8,search:4,compare:4', { duration: T.coldMix, warmup: 4, pids: [b.pid] });
+    S.mixed = Object.fromEntries(mixed.streams.map((s) => [s.mix, s]));
+    log(`  under cold binds: search p99 ${ms(S.mixed.search.p99)} ms, compare p99 ${ms(S.mixed.compare.p99)} ms, binds ${S.mixed.bind.tps.toFixed(2)}/s`);
+  } finally {
+    await b.stop();
+  }
+  S.costRatioThroughput = S.bare.allCoresRate / S.c8.tps;
+  S.costRatioLatency = S.c1.p50 / S.bare.singleMs;
+  // An Apache child starting with an empty pool: 64 connections bind the service account at
+  // once on a bridge whose cache is still cold (cache on, as deployed).
+  const fresh = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-stampede' });
+  try {
+    S.stampede = await simultaneousBinds(fresh.url, 64);
+    log(`  64 simultaneous service-account binds on a fresh bridge: p50 ${ms(S.stampede.p50)} ms, last ${ms(S.stampede.max)} ms, ${S.stampede.failures} failures`);
+  } finally {
+    await fresh.stop();
+  }
+}
+
+// ------------------------------------------------------------------ 3. Apache httpd
+
+async function sectionApache(bridge, slapd, work, sqlitePath) {
+  const S = (R.sections.apache = { runs: RUNS, bridge: { 8: [], 64: [] }, slapd: { 8: [], 64: [] }, wsgi: {} });
+  const { apacheLocation } = await import(join(ROOT, 'dist/apache/config.js'));
+  const tree = { baseDn: D.BASE, usersOu: 'users', groupsOu: 'groups', permissionsOu: 'permissions', rolesOu: 'roles', servicesOu: 'services' };
+  const group = D.groupName(D.groupOf(1, 0)); // u0000001 is a member
+  const loc = (location, url) =>
+    apacheLocation({ location, require: 'group', names: [group], ldapUrl: url, tree, bind: { as: 'service', dn: D.SVC_DN, password: { env: 'DLB_BIND_PASSWORD' } }, authName: 'bench', generatedBy: 'bench/run.mjs (apacheLocation from dist/apache/config.js)' });
+  const wsgiDir = join(BENCH_DIR, 'django');
+  const body = [
+    loc('/bridge', bridge.url),
+    loc('/slapd', slapd.url).replace(/^#.*\n/, '# The same block, pointed at slapd\n'),
+    `# Django's documented mod_wsgi authentication (django.contrib.auth.handlers.modwsgi)`,
+    `WSGIPythonPath "${wsgiDir}"`,
+    '<Location "/wsgi">',
+    '    AuthType Basic',
+    '    AuthName "bench"',
+    '    AuthBasicProvider wsgi',
+    `    WSGIAuthUserScript "${join(wsgiDir, 'wsgi_auth.py')}"`,
+    '    Require valid-user',
+    '</Location>',
+  ].join('\n');
+  const ap = await startApache(join(work, 'apache'), {
+    modules: ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap', 'wsgi'],
+    body,
+    env: { DLB_BIND_PASSWORD: D.SVC_PW, BENCH_DB_ENGINE: 'sqlite', BENCH_DB_NAME: sqlitePath, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  S.conf = readFileSync(join(work, 'apache', 'httpd.conf'), 'utf8');
+  try {
+    // Correctness first: the right password gets 200, a wrong one 401, on every location.
+    const get = async (path, pw) => {
+      const r = await fetch(`${ap.origin}${path}`, { headers: { Authorization: `Basic ${Buffer.from(`${D.username(1)}:${pw}`).toString('base64')}` } });
+      await r.arrayBuffer();
+      return r.status;
+    };
+    const expectedErrors = () => ap.errorLog().split('\n').length;
+    for (const p of ['/bridge', '/slapd', '/wsgi']) {
+      const ok = await get(`${p}/ok.txt`, D.USER_PW);
+      const bad = await get(`${p}/ok.txt`, D.WRONG_PW);
+      if (ok !== 200 || bad !== 401) throw new Error(`Apache ${p}: right password ${ok}, wrong password ${bad} (expected 200/401)\n${ap.errorLog()}`);
+    }
+    // u0000002 is not in the group: authenticated, not authorised.
+    const r2 = await fetch(`${ap.origin}/bridge/ok.txt`, { headers: { Authorization: `Basic ${Buffer.from(`${D.username(2)}:${D.USER_PW}`).toString('base64')}` } });
+    await r2.arrayBuffer();
+    if (r2.status !== 401) throw new Error(`Apache /bridge: a non-member got ${r2.status}`);
+    const logLinesAfterChecks = expectedErrors(); // the refusals above are logged on purpose
+    log(`Apache ${R.machine.apache} on ${ap.origin}: 200/401 checked on /bridge, /slapd, /wsgi; wrk ${RUNS} run(s) x ${T.wrk} s ...`);
+    for (let rep = 0; rep < RUNS; rep++) {
+      for (const conc of [8, 64]) {
+        const order = rep % 2 ? ['slapd', 'bridge'] : ['bridge', 'slapd'];
+        for (const name of order) {
+          const r = await runWrk({ url: `${ap.origin}/${name}/ok.txt`, user: D.username(1), password: D.USER_PW, conc, seconds: T.wrk });
+          S[name][conc].push(r);
+          S.command ??= r.command;
+          log(`  run ${rep + 1} c=${conc} Apache+${name.padEnd(6)} ${fmt(r.rps)} req/s p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${r.failures} failures`);
+        }
+      }
+    }
+    log(`  Apache+mod_wsgi (Django check_password, PBKDF2 1,000,000) c=8 for ${T.wsgi} s ...`);
+    S.wsgi[8] = await runWrk({ url: `${ap.origin}/wsgi/ok.txt`, user: D.username(1), password: D.USER_PW, conc: 8, seconds: T.wsgi });
+    log(`  Apache+mod_wsgi ${S.wsgi[8].rps.toFixed(2)} req/s p50 ${ms(S.wsgi[8].p50)} ms, ${S.wsgi[8].failures} failures`);
+    const errs = ap.errorLog().split('\n').slice(logLinesAfterChecks - 1).filter((l) => /\[(error|crit|alert|emerg)\]|:error\]/.test(l));
+    if (errs.length) R.notes.push(`Apache error log during the run: ${errs.length} error lines, e.g. ${errs[0]}`);
+  } finally {
+    await ap.stop();
+  }
+  for (const conc of [8, 64]) {
+    S[`ratio${conc}`] = median(S.bridge[conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
+  }
+  S.vsWsgi = median(S.bridge[8].map((r) => r.rps)) / S.wsgi[8].rps;
+}
+
+// ------------------------------------------------------------------ 4. scale on PostgreSQL
+
+/** Runs ldapsearch (paged or not), counting entries as they stream; stops after capSeconds. */
+function ldapsearchCount(url, { paged, attrs = [], capSeconds = 600, pwFile, onSample }) {
+  const args = ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', url, '-D', D.SVC_DN, '-y', pwFile, '-b', D.USERS_BASE, '-s', 'sub'];
+  if (paged) args.push('-E', `pr=${paged}/noprompt`);
+  args.push('(objectClass=*)', ...attrs);
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const child = spawn('ldapsearch', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LDAPCONF: '/dev/null', LDAPRC: '/dev/null' } });
+    let entries = 0;
+    let tail = '';
+    let stderr = '';
+    let capped = false;
+    let first = true;
+    child.stdout.on('data', (d) => {
+      const s = tail + d.toString('latin1');
+      let i = first && s.startsWith('dn: ') ? 0 : s.indexOf('\ndn: ');
+      first = false;
+      while (i !== -1) {
+        entries++;
+        i = s.indexOf('\ndn: ', i + 1);
+      }
+      tail = s.slice(-5); // a "\ndn: " split across chunks
+      if (tail.includes('\ndn: ')) tail = '';
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    const sampler = setInterval(() => onSample?.(), 250);
+    const timer = setTimeout(() => {
+      capped = true;
+      child.kill('SIGTERM');
+    }, capSeconds * 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      clearInterval(sampler);
+      const seconds = (performance.now() - t) / 1000;
+      resolve({ entries, seconds, rate: entries / seconds, exit: capped ? null : code, capped, stderr: stderr.trim(), command: `ldapsearch ${args.map((a) => (/[\s()*]/.test(a) ? `'${a}'` : a)).join(' ')}` });
+    });
+  });
+}
+
+async function sectionScale(work, hash, svcHash) {
+  const S = (R.sections.scale = { lat: {} });
+  log('scale: PostgreSQL databases ...');
+  const small = await postgresDatabase('dlb_bench_1k', SMALL, hash, { fresh: flag('fresh'), log });
+  const big = await postgresDatabase('dlb_bench_1m', BIG, hash, { fresh: flag('fresh'), log });
+  S.build = { small, big };
+  log(`  ${SMALL} users: ${small.built ? `built in ${small.seconds.toFixed(0)} s` : 'cached'}; ${fmt(BIG)} users: ${big.built ? `built in ${big.seconds.toFixed(0)} s` : `cached (checked in ${big.seconds.toFixed(1)} s)`}`);
+  const pwFile = join(work, 'svc.pw');
+  writeFileSync(pwFile, D.SVC_PW, { mode: 0o600 });
+  const hot = { [SMALL]: [1, 250, 500, 750, 1000], [BIG]: [1, 250000, 500000, 750000, 1000000] };
+  const bridges = {};
+  try {
+    for (const [n, db] of [[SMALL, small], [BIG, big]]) {
+      bridges[n] = await startBridge(bridgeConfig(db.url, svcHash), { dir: work, name: `bridge-pg-${n}` });
+      await warmCredentials(bridges[n].url, hot[n]);
+    }
+    log(`  latency at 1 connection (p50), ${T.lat} s each ...`);
+    for (const op of ['bind', 'search', 'compare']) {
+      S.lat[op] = {};
+      for (const n of [SMALL, BIG]) S.lat[op][n] = (await load(bridges[n].url, `${op}:1`, { users: n, hotList: hot[n], duration: T.lat, warmup: 0.5 })).streams[0];
+      log(`    ${op}: ${ms(S.lat[op][SMALL].p50)} ms at ${SMALL} users, ${ms(S.lat[op][BIG].p50)} ms at ${fmt(BIG)} (x${(S.lat[op][BIG].p50 / S.lat[op][SMALL].p50).toFixed(2)})`);
+    }
+    S.lat.bigcompare = { [BIG]: (await load(bridges[BIG].url, 'bigcompare:1', { users: BIG, duration: T.lat, warmup: 0.5 })).streams[0] };
+    log(`    compare on the 100,000-member group: p50 ${ms(S.lat.bigcompare[BIG].p50)} ms (an ordinary group ${ms(S.lat.compare[BIG].p50)} ms)`);
+    S.apacheMix = {};
+    for (const n of [SMALL, BIG]) S.apacheMix[n] = (await load(bridges[n].url, 'apache:64', { users: n, hotList: hot[n], duration: T.apache })).streams[0];
+    log(`  Apache mix c=64 on PostgreSQL: ${fmt(S.apacheMix[SMALL].tps)} tx/s at ${SMALL} users, ${fmt(S.apacheMix[BIG].tps)} at ${fmt(BIG)}`);
+    // No paging: the server cap (limits.maxSearchEntries, 100,000 by default) ends the search.
+    let peak = 0;
+    const sample = () => (peak = Math.max(peak, bridges[BIG].memory().rss));
+    S.unpaged = await ldapsearchCount(bridges[BIG].url, { attrs: ['uid'], pwFile, onSample: sample });
+    S.unpaged.peakRss = peak;
+    S.unpaged.hwm = bridges[BIG].memory().hwm;
+    log(`  unpaged search of every user: exit ${S.unpaged.exit} after ${fmt(S.unpaged.entries)} entries in ${S.unpaged.seconds.toFixed(1)} s; bridge VmHWM ${S.unpaged.hwm.toFixed(0)} MiB`);
+    S.hwmDefault = bridges[BIG].memory().hwm;
+  } finally {
+    for (const b of Object.values(bridges)) await b.stop();
+  }
+  // Paged searches of every user: on a bridge whose cap admits 1,000,000 entries in one
+  // (paged) search. (The cap counts a paged search's entries in total, as slapd's size.prtotal.)
+  const exp = await startBridge(bridgeConfig(big.url, svcHash, { limits: { maxSearchEntries: 2_000_000 } }), { dir: work, name: 'bridge-pg-1m-export' });
+  try {
+    let peak = 0;
+    const sample = () => (peak = Math.max(peak, exp.memory().rss));
+    log(`  paged search (pr=1000) of every user, attribute uid ...`);
+    S.pagedUid = await ldapsearchCount(exp.url, { paged: 1000, attrs: ['uid'], pwFile, onSample: sample, capSeconds: QUICK ? 10 : 120 });
+    log(`    ${fmt(S.pagedUid.entries)} entries in ${S.pagedUid.seconds.toFixed(1)} s = ${fmt(S.pagedUid.rate)}/s, exit ${S.pagedUid.exit}`);
+    log(`  paged search (pr=1000) of every user, all user attributes (memberOf, djangoPermission, ...), stopped after ${T.pagedCap} s ...`);
+    S.pagedAll = await ldapsearchCount(exp.url, { paged: 1000, pwFile, onSample: sample, capSeconds: T.pagedCap });
+    log(`    ${fmt(S.pagedAll.entries)} entries in ${S.pagedAll.seconds.toFixed(1)} s = ${fmt(S.pagedAll.rate)}/s`);
+    S.pagedPeakRss = peak;
+    S.pagedHwm = exp.memory().hwm;
+    log(`    bridge peak RSS ${peak.toFixed(0)} MiB, VmHWM ${S.pagedHwm.toFixed(0)} MiB`);
+  } finally {
+    await exp.stop();
+  }
+}
+
+// ------------------------------------------------------------------ 5. idle connections
+
+async function sectionIdle(work, sqliteUrl, svcHash) {
+  const S = (R.sections.idle = {});
+  const lim = fdLimit();
+  const idle = Math.min(IDLE_TARGET, lim - 500);
+  if (idle < IDLE_TARGET) R.notes.push(`ulimit -n is ${lim}: only ${idle} idle connections could be held`);
+  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-idle' });
+  try {
+    await warmCredentials(b.url, hotUsers());
+    S.baseline = b.memory();
+    log(`idle: ${idle} idle connections (each bound as the service account) while 8 connections search; bridge RSS ${S.baseline.rss.toFixed(0)} MiB before ...`);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, b.memory().rss)), 200);
+    const r = await load(b.url, 'search:8', { duration: T.idle, warmup: 1, idle });
+    clearInterval(sampler);
+    S.run = r;
+    S.peakRss = peak;
+    S.hwm = b.memory().hwm;
+    S.idle = idle;
+    log(`  held ${r.idle.stillOpen}/${r.idle.requested} (open failures ${r.idle.openFailures}); searches ${fmt(r.streams[0].tps)}/s p99 ${ms(r.streams[0].p99)} ms; bridge peak RSS ${peak.toFixed(0)} MiB, VmHWM ${S.hwm.toFixed(0)} MiB`);
+  } finally {
+    await b.stop();
+  }
+}
+
+// ------------------------------------------------------------------ targets
+
+function evaluateTargets() {
+  const T_ = R.targets;
+  const L = R.sections.ldap;
+  if (L) {
+    T_.a = { measured: `${ratio(L.apache[8].ratio)} (8 conns), ${ratio(L.apache[64].ratio)} (64 conns)`, goal: '>= 0.5 x slapd', met: L.apache[8].ratio >= 0.5 && L.apache[64].ratio >= 0.5 };
+  }
+  const A = R.sections.apache;
+  if (A) {
+    T_.b = {
+      measured: `${ratio(A.ratio8)} / ${ratio(A.ratio64)} of Apache+slapd (8 / 64 conns); ${ratio(A.vsWsgi)} x Apache+mod_wsgi (8 conns)`,
+      goal: '>= 0.8 x Apache+slapd and >= 1000 x Apache+mod_wsgi',
+      met: A.ratio8 >= 0.8 && A.ratio64 >= 0.8 && A.vsWsgi >= 1000,
+      metSlapd: A.ratio8 >= 0.8 && A.ratio64 >= 0.8,
+      metWsgi: A.vsWsgi >= 1000,
+    };
+  }
+  const C = R.sections.cold;
+  if (C) {
+    const p99 = Math.max(C.mixed.search.p99, C.mixed.compare.p99);
+    T_.c = {
+      measured: `${ratio(C.costRatioThroughput)} x (throughput, 8 conns), ${ratio(C.costRatioLatency)} x (p50, 1 conn); warm p99 ${ms(p99)} ms under cold binds`,
+      goal: '<= 1.10 x bare PBKDF2; warm p99 < 20 ms',
+      met: C.costRatioThroughput <= 1.1 && C.costRatioLatency <= 1.1 && p99 < 20,
+      metCost: C.costRatioThroughput <= 1.1 && C.costRatioLatency <= 1.1,
+      metP99: p99 < 20,
+    };
+  }
+  const Sc = R.sections.scale;
+  if (Sc) {
+    const r = (op) => Sc.lat[op][BIG].p50 / Sc.lat[op][SMALL].p50;
+    const latOk = ['bind', 'search', 'compare'].every((op) => r(op) <= 1.5);
+    const bigOk = Sc.lat.bigcompare[BIG].p50 <= 1.5 * Sc.lat.compare[BIG].p50 && Sc.lat.bigcompare[BIG].failures === 0;
+    const paged = Math.min(Sc.pagedUid.rate, Sc.pagedAll.rate);
+    const pagedOk = Sc.pagedUid.entries === BIG + 1 && Sc.pagedUid.exit === 0 && paged >= 20000; // every user + ou=users itself
+    const memOk = Math.max(Sc.pagedHwm, Sc.hwmDefault) < 256;
+    const capOk = Sc.unpaged.exit === 4 && Sc.unpaged.entries === 100000;
+    T_.d = {
+      measured: `p50 x${r('bind').toFixed(2)} bind, x${r('search').toFixed(2)} search, x${r('compare').toFixed(2)} compare; paged ${fmt(Sc.pagedUid.rate)}/s (uid), ${fmt(Sc.pagedAll.rate)}/s (all attributes); peak ${Math.max(Sc.pagedHwm, Sc.hwmDefault).toFixed(0)} MiB; big group ${ms(Sc.lat.bigcompare[BIG].p50)} ms; unpaged exit ${Sc.unpaged.exit} at ${fmt(Sc.unpaged.entries)}`,
+      goal: 'p50 <= 1.5 x at 1,000 users; paged >= 20,000 entries/s; VmHWM < 256 MB; big-group compare O(1); unpaged -> 4 at the cap',
+      met: latOk && bigOk && pagedOk && memOk && capOk,
+      parts: { latOk, bigOk, pagedOk, memOk, capOk },
+    };
+  }
+  const I = R.sections.idle;
+  if (I) {
+    const ok = I.run.idle.stillOpen === IDLE_TARGET && Math.max(I.peakRss, I.hwm) < 512 && I.run.streams[0].failures === 0;
+    T_.e = { measured: `${fmt(I.run.idle.stillOpen)} held, peak RSS ${I.peakRss.toFixed(0)} MiB, searches ${fmt(I.run.streams[0].tps)}/s meanwhile, ${I.run.streams[0].failures} failures`, goal: '10,000 held, RSS < 512 MB, others served', met: ok };
+  }
+  T_.f = { measured: `${R.pbkdf2.perCoreRate.toFixed(2)} hashes/s per core (${ms(R.pbkdf2.singleMs)} ms each); ${R.pbkdf2.allCoresRate.toFixed(2)}/s on all ${R.pbkdf2.cores} cores`, goal: 'documented', met: true };
+}
+
+// ------------------------------------------------------------------ profiles of missed targets
+
+async function profiles(work, profDir, sqliteUrl, svcHash) {
+  const T_ = R.targets;
+  const runs = [];
+  if (T_.a && !T_.a.met) runs.push({ target: 'a', title: 'Apache mix, 64 connections (bridge on SQLite, credentials warm)', url: sqliteUrl, window: T.profile + T.warm, work: (url) => load(url, 'apache:64', { duration: T.profile }) });
+  if (T_.b && !T_.b.metSlapd && R.sections.apache) runs.push({ target: 'b', title: 'the same Apache mix driven by Apache httpd (wrk, 64 connections)', url: sqliteUrl, window: T.profile, apache: true });
+  if (T_.c && !T_.c.metP99) runs.push({ target: 'c', title: 'warm searches and compares while cold binds run (cache off)', url: sqliteUrl, over: { security: { credentialCacheSeconds: 0 } }, warmup: false, window: T.profile, work: (url) => load(url, 'bind:8,search:4,compare:4', { duration: T.profile, warmup: 4 }) });
+  if (T_.d && !T_.d.met && R.sections.scale) {
+    const Sc = R.sections.scale;
+    const bigUrl = Sc.build.big.url;
+    if (!T_.d.parts.pagedOk) {
+      const pwFile = join(work, 'svc.pw');
+      writeFileSync(pwFile, D.SVC_PW, { mode: 0o600 });
+      runs.push({ target: 'd', title: 'paged search of every user, all attributes (1,000,000 users, PostgreSQL)', url: bigUrl, over: { limits: { maxSearchEntries: 2_000_000 } }, warmup: false, window: T.profile * 2, work: (url) => ldapsearchCount(url, { paged: 1000, pwFile, capSeconds: T.profile * 2 }) });
+    }
+    if (!T_.d.parts.latOk) runs.push({ target: 'd', title: 'search-by-uid and compare at 1 connection (1,000,000 users, PostgreSQL)', url: bigUrl, warmup: false, window: T.profile + 1, work: async (url) => (await load(url, 'search:1', { users: BIG, duration: T.profile / 2 }), await load(url, 'compare:1', { users: BIG, duration: T.profile / 2 })) });
+  }
+  if (T_.e && !T_.e.met) runs.push({ target: 'e', title: '10,000 idle connections while 8 connections search', url: sqliteUrl, window: T.profile, work: (url) => load(url, 'search:8', { duration: T.profile, idle: IDLE_TARGET }) });
+  for (const p of runs) {
+    const name = `profile-${p.target}-${R.profiles.length + 1}`;
+    log(`profile for missed target (${p.target}): ${p.title} ...`);
+    const b = await startBridge(bridgeConfig(p.url, svcHash, p.over ?? {}), { dir: work, name, cpuProfDir: profDir });
+    try {
+      if (p.warmup !== false) await warmCredentials(b.url, hotUsers());
+      if (p.apache) {
+        const { apacheLocation } = await import(join(ROOT, 'dist/apache/config.js'));
+        const tree = { baseDn: D.BASE, usersOu: 'users', groupsOu: 'groups', permissionsOu: 'permissions', rolesOu: 'roles', servicesOu: 'services' };
+        const body = apacheLocation({ location: '/bridge', require: 'group', names: [D.groupName(D.groupOf(1, 0))], ldapUrl: b.url, tree, bind: { as: 'service', dn: D.SVC_DN, password: { env: 'DLB_BIND_PASSWORD' } } });
+        const ap = await startApache(join(work, `apache-${name}`), { modules: ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap'], body, env: { DLB_BIND_PASSWORD: D.SVC_PW } });
+        try {
+          await runWrk({ url: `${ap.origin}/bridge/ok.txt`, user: D.username(1), password: D.USER_PW, conc: 64, seconds: T.profile });
+        } finally {
+          await ap.stop();
+        }
+      } else await p.work(b.url);
+    } finally {
+      await b.stop();
+    }
+    const file = join(profDir, `${name}.cpuprofile`);
+    if (!existsSync(file)) {
+      R.notes.push(`no CPU profile was written for ${p.title}`);
+      continue;
+    }
+    const s = summarizeProfile(file, { lastSeconds: p.window });
+    R.profiles.push({ target: p.target, title: p.title, summary: s });
+    const topFiles = s.files.slice(0, 4).map((f) => `${f.file} ${f.pct.toFixed(0)}%`).join(', ');
+    log(`  busy ${(s.busyMs / 1000).toFixed(1)} s; top files: ${topFiles}`);
+  }
+}
+
+// ------------------------------------------------------------------ report
+
+function renderMarkdown() {
+  const L = [];
+  const m = R.machine;
+  L.push(`## Results (${R.started.slice(0, 16).replace('T', ' ')} UTC${QUICK ? ', --quick: NOT comparable' : ''})`);
+  L.push('');
+  L.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}; Node ${m.node}; slapd ${m.slapd}; Apache ${m.apache}; Django ${m.django}${m.postgres ? `; PostgreSQL ${m.postgres}` : ''}; wrk ${m.wrk}. The bridge runs ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (\`serve --workers ${WORKERS}\`; CPU figures count all of them), slapd its default threads. Load average before ${m.loadBefore}, after ${m.loadAfter} (other work on the machine adds noise to every figure; bridge and slapd runs alternate so their ratio shares it). Whole run ${R.seconds.toFixed(0)} s.`);
+  L.push('');
+  L.push('### Targets');
+  L.push('');
+  L.push('| | target | measured | goal | |');
+  L.push('|---|---|---|---|---|');
+  const names = {
+    a: 'Apache-mix tx/s, bridge / slapd (PBKDF2 1M hashes, credentials warm)',
+    b: 'Apache+bridge req/s vs Apache+slapd and Apache+mod_wsgi',
+    c: 'cold bind cost vs bare PBKDF2; warm p99 while cold binds run',
+    d: 'scale: 1,000,000 users, 10,000 groups, 20 groups/user (PostgreSQL)',
+    e: '10,000 idle connections',
+    f: 'bare PBKDF2-SHA256 (1,000,000 iterations): the floor of a cold bind',
+  };
+  for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) {
+    const t = R.targets[k];
+    L.push(`| (${k}) | ${names[k]} | ${t ? t.measured : '–'} | ${t ? t.goal : ''} | ${t ? (k === 'f' ? 'documented' : yes(t.met)) : 'not run'} |`);
+  }
+  L.push('');
+  L.push(`(f) Bare PBKDF2-SHA256, 1,000,000 iterations, in Node: **${R.pbkdf2.singleMs.toFixed(0)} ms per hash = ${R.pbkdf2.perCoreRate.toFixed(2)} hashes/s per core**, ${R.pbkdf2.allCoresRate.toFixed(2)}/s on all ${R.pbkdf2.cores} cores (${R.pbkdf2.allCoresPerCore.toFixed(2)} per core). No server can check more Django passwords of this cost than that: cold binds are bounded by it.`);
+  L.push('');
+
+  const Ld = R.sections.ldap;
+  if (Ld) {
+    L.push(`### LDAP workload: bridge (SQLite, ${SMALL} users) vs slapd ${m.slapd} (back-mdb), same generator, same data`);
+    L.push('');
+    L.push(`\`node bench/ldap-load.mjs\`; tx/s are transactions per second (the Apache mix is 4 operations: search, bind user, rebind service account, compare member). Apache mix: median of ${Ld.runs} runs × ${T.apache} s; other mixes one run of ${T.mix} s; ×4 = 4 requests pipelined per connection. Latency in ms per transaction.`);
+    L.push('');
+    L.push('| mix | conns | bridge tx/s | bridge p50 / p99 | slapd tx/s | slapd p50 / p99 | bridge / slapd | server CPU µs/tx, bridge / slapd | failures |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const conc of [8, 64]) {
+      const b = Ld.apache[conc].bridge;
+      const s = Ld.apache[conc].slapd;
+      const mid = (xs, k) => median(xs.map((x) => x[k]));
+      L.push(`| **apache** (runs: ${b.map((x) => fmt(x.tps)).join(', ')} / ${s.map((x) => fmt(x.tps)).join(', ')}) | ${conc} | **${fmt(mid(b, 'tps'))}** | ${ms(mid(b, 'p50'))} / ${ms(mid(b, 'p99'))} | **${fmt(mid(s, 'tps'))}** | ${ms(mid(s, 'p50'))} / ${ms(mid(s, 'p99'))} | **${ratio(Ld.apache[conc].ratio)}** | ${cpuPair(mid(b, 'cpuUsPerTx'), mid(s, 'cpuUsPerTx'), mid(b, 'serverCores'), mid(s, 'serverCores'))} | ${sum(b.map((x) => x.failures))} / ${sum(s.map((x) => x.failures))} |`);
+    }
+    for (const r of Ld.mixes) {
+      const note = r.mix === 'wrongpw' ? ` (new connection each; bridge: ${r.bridgeOutcomes['bind:wrong-password']} hashed, ${r.bridgeOutcomes['bind:locked-out']} locked out after 5 failures/user)` : '';
+      L.push(`| ${r.mix}${note} | ${r.conc}${r.depth > 1 ? `×${r.depth}` : ''} | ${fmt(r.bridge.tps)} | ${ms(r.bridge.p50)} / ${ms(r.bridge.p99)} | ${fmt(r.slapd.tps)} | ${ms(r.slapd.p50)} / ${ms(r.slapd.p99)} | ${ratio(r.bridge.tps / r.slapd.tps)} | ${cpuPair(r.bridge.cpuUsPerTx, r.slapd.cpuUsPerTx, r.bridge.serverCores, r.slapd.serverCores)} | ${r.bridge.failures} / ${r.slapd.failures} |`);
+    }
+    if (Ld.twoProcesses) L.push(`| apache, TWO bridge processes, 32 + 32 connections (what a multi-process bridge could do; not a feature today) | 64 | ${fmt(Ld.twoProcesses.tps)} | ${ms(Ld.twoProcesses.p50)} / ${ms(Ld.twoProcesses.p99)} | | | ${ratio(Ld.twoProcesses.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.twoProcesses.cpuUsPerTx, undefined, Ld.twoProcesses.serverCores)} | ${Ld.twoProcesses.failures} |`);
+    if (Ld.logInfo) L.push(`| apache, bridge at log.level info (the default; one JSON line per operation, to a file) | 64 | ${fmt(Ld.logInfo.tps)} | ${ms(Ld.logInfo.p50)} / ${ms(Ld.logInfo.p99)} | | | ${ratio(Ld.logInfo.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.logInfo.cpuUsPerTx, undefined, Ld.logInfo.serverCores)} | ${Ld.logInfo.failures} |`);
+    L.push('');
+    const gen = (name) => fmt(median([8, 64].flatMap((c) => Ld.apache[c][name].map((x) => x.genCpuPct))));
+    L.push(`Server CPU is read from \`/proc/<pid>/stat\` over the measured window (all threads; 100% = one core busy) and divided by the transactions: it does not depend on how busy the rest of the machine is. The load generator (one Node process on the same ${m.nproc} cores) used a median ${gen('bridge')}% of one core while driving the bridge and ${gen('slapd')}% while driving slapd.`);
+    L.push('');
+    L.push('The bridge runs with `log.level: warn` (slapd with `loglevel 0`), `security.credentialCacheSeconds: 600` (Apache\'s own LDAPCacheTTL; the default is 60 s) and every other setting at its default.');
+    L.push('');
+  }
+
+  const A = R.sections.apache;
+  if (A) {
+    L.push(`### Apache ${m.apache} (event MPM, 1 child × 128 threads, LDAP caches off) with wrk, Basic auth`);
+    L.push('');
+    L.push(`\`/bridge\` and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s; mod_wsgi one run of ${T.wsgi} s.`);
+    L.push('');
+    L.push('| backend | conns | req/s | p50 / p99 ms | failures (non-2xx, socket errors) |');
+    L.push('|---|---:|---:|---:|---:|');
+    for (const conc of [8, 64]) {
+      for (const name of ['bridge', 'slapd']) {
+        const xs = A[name][conc];
+        L.push(`| Apache + mod_authnz_ldap + ${name === 'bridge' ? 'bridge' : 'slapd'} (runs: ${xs.map((x) => fmt(x.rps)).join(', ')}) | ${conc} | **${fmt(median(xs.map((x) => x.rps)))}** | ${ms(median(xs.map((x) => x.p50)))} / ${ms(median(xs.map((x) => x.p99)))} | ${sum(xs.map((x) => x.failures))} |`);
+      }
+    }
+    L.push(`| Apache + mod_wsgi + Django \`check_password\` | 8 | **${A.wsgi[8].rps.toFixed(2)}** | ${ms(A.wsgi[8].p50)} / ${ms(A.wsgi[8].p99)} | ${A.wsgi[8].failures} |`);
+    L.push('');
+    const slapdVsWsgi = median(A.slapd[8].map((r) => r.rps)) / A.wsgi[8].rps;
+    L.push(`Apache+bridge / Apache+slapd: **${ratio(A.ratio8)}** (8), **${ratio(A.ratio64)}** (64). Apache+bridge / Apache+mod_wsgi (8): **${ratio(A.vsWsgi)}×** (Apache+slapd / Apache+mod_wsgi: ${ratio(slapdVsWsgi)}×; mod_wsgi runs at the machine's PBKDF2 rate, ${R.pbkdf2.allCoresRate.toFixed(1)}/s, so 1000× asks ${fmt(1000 * A.wsgi[8].rps)} req/s of Apache on ${m.nproc} cores).`);
+    L.push('');
+  }
+
+  const C = R.sections.cold;
+  if (C) {
+    L.push('### Cold binds (`security.credentialCacheSeconds: 0`: every bind hashes)');
+    L.push('');
+    L.push('| measure | value | bare PBKDF2 | ratio |');
+    L.push('|---|---:|---:|---:|');
+    L.push(`| bind latency p50, 1 connection | ${ms(C.c1.p50)} ms | ${ms(C.bare.singleMs)} ms (fastest) | ${ratio(C.costRatioLatency)} |`);
+    L.push(`| binds/s, 8 connections (all cores hashing) | ${C.c8.tps.toFixed(2)} (bridge CPU ${fmt(C.c8.serverCores * 100)}%) | ${C.bare.allCoresRate.toFixed(2)}/s (best round) | ${ratio(C.costRatioThroughput)} (bare / bridge) |`);
+    L.push(`| warm search p50 / p99 while 8 connections bind cold | ${ms(C.mixed.search.p50)} / ${ms(C.mixed.search.p99)} ms (${fmt(C.mixed.search.tps)}/s) | | goal p99 < 20 ms |`);
+    L.push(`| warm compare p50 / p99 while 8 connections bind cold | ${ms(C.mixed.compare.p50)} / ${ms(C.mixed.compare.p99)} ms (${fmt(C.mixed.compare.tps)}/s) | | goal p99 < 20 ms |`);
+    L.push(`| cold binds/s meanwhile | ${C.mixed.bind.tps.toFixed(2)} (p50 ${ms(C.mixed.bind.p50)} ms) | | |`);
+    if (C.stampede) L.push(`| 64 connections bind the service account at once on a fresh bridge (cache on but empty: an Apache child starting) | all bound after ${ms(C.stampede.max)} ms (p50 ${ms(C.stampede.p50)} ms) | one hash: ${ms(C.bare.singleMs)} ms | ${ratio(C.stampede.max / C.bare.singleMs)} hashes' time |`);
+    L.push('');
+  }
+
+  const Sc = R.sections.scale;
+  if (Sc) {
+    L.push(`### Scale: PostgreSQL ${m.postgres ?? ''}, ${fmt(BIG)} users, 10,001 groups, 20 groups per user (+ one group of 100,000), 500 permissions`);
+    L.push('');
+    L.push(`Built with SQL \`generate_series\` into a schema made by Django's own \`migrate\` (${Sc.build.big.built ? `built this run in ${Sc.build.big.seconds.toFixed(0)} s` : 'cached from an earlier run: kept because its row counts and data version match; `--fresh` rebuilds it (about a minute)'}). One connection, ${T.lat} s per figure; binds are warm (5 users spread over the id range).`);
+    L.push('');
+    L.push(`| operation | p50 at ${fmt(SMALL)} users | p50 at ${fmt(BIG)} users | ratio (goal <= 1.5) | p99 at ${fmt(BIG)} |`);
+    L.push('|---|---:|---:|---:|---:|');
+    for (const op of ['bind', 'search', 'compare']) L.push(`| ${op === 'search' ? 'search by uid' : op === 'compare' ? 'compare member' : 'bind (credentials warm)'} | ${ms(Sc.lat[op][SMALL].p50)} ms | ${ms(Sc.lat[op][BIG].p50)} ms | ${(Sc.lat[op][BIG].p50 / Sc.lat[op][SMALL].p50).toFixed(2)} | ${ms(Sc.lat[op][BIG].p99)} ms |`);
+    L.push(`| compare member on the 100,000-member group | | ${ms(Sc.lat.bigcompare[BIG].p50)} ms | ${(Sc.lat.bigcompare[BIG].p50 / Sc.lat.compare[BIG].p50).toFixed(2)} × an ordinary group | ${ms(Sc.lat.bigcompare[BIG].p99)} ms |`);
+    L.push(`| Apache mix, 64 connections (tx/s) | ${fmt(Sc.apacheMix[SMALL].tps)} | ${fmt(Sc.apacheMix[BIG].tps)} | ${(Sc.apacheMix[BIG].tps / Sc.apacheMix[SMALL].tps).toFixed(2)} | ${ms(Sc.apacheMix[BIG].p99)} ms |`);
+    L.push('');
+    L.push('| search of every user | entries | seconds | entries/s | exit | bridge peak |');
+    L.push('|---|---:|---:|---:|---:|---:|');
+    L.push(`| paged (\`-E pr=1000/noprompt\`), attribute \`uid\` (every user + \`ou=users\` itself) | ${fmt(Sc.pagedUid.entries)} | ${Sc.pagedUid.seconds.toFixed(1)} | **${fmt(Sc.pagedUid.rate)}** | ${Sc.pagedUid.exit ?? 'stopped'} | |`);
+    L.push(`| paged, all user attributes (memberOf, djangoPermission, ...)${Sc.pagedAll.capped ? `, stopped after ${T.pagedCap} s` : ''} | ${fmt(Sc.pagedAll.entries)} | ${Sc.pagedAll.seconds.toFixed(1)} | **${fmt(Sc.pagedAll.rate)}** | ${Sc.pagedAll.exit ?? 'stopped'} | VmHWM ${Sc.pagedHwm.toFixed(0)} MiB |`);
+    L.push(`| not paged, attribute \`uid\` (server cap \`limits.maxSearchEntries\` 100,000) | ${fmt(Sc.unpaged.entries)} | ${Sc.unpaged.seconds.toFixed(1)} | ${fmt(Sc.unpaged.rate)} | ${Sc.unpaged.exit}${Sc.unpaged.exit === 4 ? ' (sizeLimitExceeded)' : ''} | VmHWM ${Sc.hwmDefault.toFixed(0)} MiB |`);
+    L.push('');
+    L.push(`The paged searches run on a bridge with \`limits.maxSearchEntries: 2000000\`: the cap counts all the pages of one paged search together (like slapd's \`size.prtotal\`), so at the default 100,000 a paged search of every user ends with sizeLimitExceeded too. Commands: \`${Sc.pagedAll.command.replace(/-y \S+/, '-y <password file>').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}\`.`);
+    L.push('');
+  }
+
+  const I = R.sections.idle;
+  if (I) {
+    L.push(`### ${fmt(I.idle)} idle connections`);
+    L.push('');
+    L.push(`Each opened and bound as the service account (an Apache pool's connections), held while 8 other connections search for ${T.idle} s. \`limits.maxConnections\` and \`maxConnectionsPerAddress\` 20,000; \`ulimit -n\` ${R.machine.fdLimit}.`);
+    L.push('');
+    L.push('| held at the end | bridge RSS before | peak RSS while held | VmHWM | searches meanwhile | p50 / p99 | failures |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|');
+    L.push(`| ${fmt(I.run.idle.stillOpen)} / ${fmt(I.run.idle.requested)} | ${I.baseline.rss.toFixed(0)} MiB | **${I.peakRss.toFixed(0)} MiB** | ${I.hwm.toFixed(0)} MiB | ${fmt(I.run.streams[0].tps)}/s | ${ms(I.run.streams[0].p50)} / ${ms(I.run.streams[0].p99)} ms | ${I.run.streams[0].failures} |`);
+    L.push('');
+  }
+
+  if (R.profiles.length) {
+    L.push('### Where the time goes (missed targets)');
+    L.push('');
+    L.push('`node --cpu-prof` on the bridge child during the workload; self time of the main thread (PBKDF2 runs on libuv\'s pool and does not show here).');
+    L.push('');
+    for (const p of R.profiles) {
+      L.push(profileMarkdown(`(${p.target}) ${p.title}`, p.summary));
+      L.push('');
+    }
+  }
+  if (R.notes.length) {
+    L.push('### Notes');
+    L.push('');
+    for (const n of R.notes) L.push(`- ${n}`);
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+function updateBenchmarksMd(md) {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  const a = '<!-- bench:results:begin -->';
+  const b = '<!-- bench:results:end -->';
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  if (i < 0 || j < i) return;
+  writeFileSync(file, `${text.slice(0, i + a.length)}\n${md}\n${text.slice(j)}`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
