@@ -24,6 +24,8 @@
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
+// CPU seconds of a process and its live descendants (a bridge with --workers).
+import { cpuSecondsOf } from './lib/servers.mjs';
 import { bindRequest, compareRequest, decodeResponse, fAnd, fEq, fPresent, FrameReader, searchRequest, unbindRequest } from './lib/ber.mjs';
 import { BIG_ID, groupDn, groupOf, isMember, nonGroupOf, rng, SVC_DN, SVC_PW, USER_PW, userDn, username, USERS_BASE, WRONG_PW } from './lib/data.mjs';
 
@@ -116,15 +118,6 @@ export class Conn {
   }
 }
 
-/** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat. */
-function cpuSecondsOf(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 // ------------------------------------------------------------------ checks
 

@@ -255,7 +255,17 @@ async function main() {
 
   if (want('ldap')) await sectionLdap(bridge, slapd, work, sqliteUrl, svcHash);
   if (want('cold')) await sectionCold(work, sqliteUrl, svcHash);
-  if (want('apache')) await sectionApache(bridge, slapd, work, sqlite.path);
+  if (want('apache')) {
+    // Apache and wrk share this machine's cores with the server: the bridge runs one process
+    // here (two workers measured lower, competing with Apache for the same two cores).
+    const single = await startBridge(bridgeConfig(sqliteUrl, svcHash, { workers: 1 }), { dir: work, name: 'bridge-apache' });
+    try {
+      await warmCredentials(single.url, hotUsers());
+      await sectionApache(single, slapd, work, sqlite.path);
+    } finally {
+      await single.stop();
+    }
+  }
   await stopAll();
   if (want('scale')) await sectionScale(work, hash, svcHash);
   if (want('idle')) await sectionIdle(work, sqliteUrl, svcHash);
@@ -357,7 +367,7 @@ async function sectionCold(work, sqliteUrl, svcHash) {
     allCoresRate: Math.max(R.pbkdf2.allCoresRate, again.allCoresRate),
   };
   log(`cold binds: bare PBKDF2 again: ${ms(again.singleMs)} ms, ${again.allCoresRate.toFixed(2)}/s on all cores; bridge with the credential cache off ...`);
-  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash, { security: { credentialCacheSeconds: 0 } }), { dir: work, name: 'bridge-cold' });
+  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash, { workers: 1, security: { credentialCacheSeconds: 0 } }), { dir: work, name: 'bridge-cold' });
   try {
     S.c1 = (await load(b.url, 'bind:1', { duration: T.cold1, warmup: 0.5, pids: [b.pid] })).streams[0];
     log(`  c=1: ${S.c1.tps.toFixed(2)} binds/s, p50 ${ms(S.c1.p50)} ms (bare hash ${ms(S.bare.singleMs)} ms)`);
@@ -512,7 +522,7 @@ async function sectionScale(work, hash, svcHash) {
   const bridges = {};
   try {
     for (const [n, db] of [[SMALL, small], [BIG, big]]) {
-      bridges[n] = await startBridge(bridgeConfig(db.url, svcHash), { dir: work, name: `bridge-pg-${n}` });
+      bridges[n] = await startBridge(bridgeConfig(db.url, svcHash, { workers: 1 }), { dir: work, name: `bridge-pg-${n}` });
       await warmCredentials(bridges[n].url, hot[n]);
     }
     log(`  latency at 1 connection (p50), ${T.lat} s each ...`);
@@ -539,7 +549,7 @@ async function sectionScale(work, hash, svcHash) {
   }
   // Paged searches of every user: on a bridge whose cap admits 1,000,000 entries in one
   // (paged) search. (The cap counts a paged search's entries in total, as slapd's size.prtotal.)
-  const exp = await startBridge(bridgeConfig(big.url, svcHash, { limits: { maxSearchEntries: 2_000_000 } }), { dir: work, name: 'bridge-pg-1m-export' });
+  const exp = await startBridge(bridgeConfig(big.url, svcHash, { workers: 1, limits: { maxSearchEntries: 2_000_000 } }), { dir: work, name: 'bridge-pg-1m-export' });
   try {
     let peak = 0;
     const sample = () => (peak = Math.max(peak, exp.memory().rss));
@@ -564,7 +574,7 @@ async function sectionIdle(work, sqliteUrl, svcHash) {
   const lim = fdLimit();
   const idle = Math.min(IDLE_TARGET, lim - 500);
   if (idle < IDLE_TARGET) R.notes.push(`ulimit -n is ${lim}: only ${idle} idle connections could be held`);
-  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-idle' });
+  const b = await startBridge(bridgeConfig(sqliteUrl, svcHash, { workers: 1 }), { dir: work, name: 'bridge-idle' });
   try {
     await warmCredentials(b.url, hotUsers());
     S.baseline = b.memory();
@@ -694,7 +704,7 @@ function renderMarkdown() {
   const m = R.machine;
   L.push(`## Results (${R.started.slice(0, 16).replace('T', ' ')} UTC${QUICK ? ', --quick: NOT comparable' : ''})`);
   L.push('');
-  L.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}; Node ${m.node}; slapd ${m.slapd}; Apache ${m.apache}; Django ${m.django}${m.postgres ? `; PostgreSQL ${m.postgres}` : ''}; wrk ${m.wrk}. The bridge runs ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (\`serve --workers ${WORKERS}\`; CPU figures count all of them), slapd its default threads. Load average before ${m.loadBefore}, after ${m.loadAfter} (other work on the machine adds noise to every figure; bridge and slapd runs alternate so their ratio shares it). Whole run ${R.seconds.toFixed(0)} s.`);
+  L.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memGiB} GiB, Linux ${m.kernel}; Node ${m.node}; slapd ${m.slapd}; Apache ${m.apache}; Django ${m.django}${m.postgres ? `; PostgreSQL ${m.postgres}` : ''}; wrk ${m.wrk}. The bridge runs ${WORKERS} worker process${WORKERS === 1 ? '' : 'es'} (\`serve --workers ${WORKERS}\`; CPU figures count all of them) in the LDAP section, one process in the Apache, cold-bind, scale and idle sections (per-process latency and memory; Apache and wrk need the cores there); slapd its default threads. Load average before ${m.loadBefore}, after ${m.loadAfter} (other work on the machine adds noise to every figure; bridge and slapd runs alternate so their ratio shares it). Whole run ${R.seconds.toFixed(0)} s.`);
   L.push('');
   L.push('### Targets');
   L.push('');

@@ -40,17 +40,19 @@ export async function waitForPort(port, timeoutMs, exited) {
 
 /** A pid and its live descendants (a bridge with --workers is a primary and its workers). */
 function family(pid) {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
+  // Parent links from /proc/<pid>/stat (task/*/children needs a kernel option).
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
     try {
-      for (const t of readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      parent.set(Number(d), Number(f[1]));
     } catch {
       // gone
     }
   }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [p, pp] of parent) if (pp === out[i]) out.push(p);
   return out;
 }
 
