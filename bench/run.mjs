@@ -668,7 +668,8 @@ async function profiles(work, profDir, sqliteUrl, svcHash) {
   for (const p of runs) {
     const name = `profile-${p.target}-${R.profiles.length + 1}`;
     log(`profile for missed target (${p.target}): ${p.title} ...`);
-    const b = await startBridge(bridgeConfig(p.url, svcHash, p.over ?? {}), { dir: work, name, cpuProfDir: profDir });
+    // One process: --cpu-prof profiles the process it starts, which must be the one doing the work.
+    const b = await startBridge(bridgeConfig(p.url, svcHash, { workers: 1, ...(p.over ?? {}) }), { dir: work, name, cpuProfDir: profDir });
     try {
       if (p.warmup !== false) await warmCredentials(b.url, hotUsers());
       if (p.apache) {
