@@ -54,8 +54,16 @@ export class Dit {
   userDn(username: string): string {
     return `uid=${escapeDnValue(username)},${this.containerDn.users}`;
   }
+  /** Group DNs repeat in every member's memberOf: escape each name once. */
+  private readonly groupDns = new Map<string, string>();
   groupDn(name: string): string {
-    return `cn=${escapeDnValue(name)},${this.containerDn.groups}`;
+    let dn = this.groupDns.get(name);
+    if (dn === undefined) {
+      dn = `cn=${escapeDnValue(name)},${this.containerDn.groups}`;
+      if (this.groupDns.size >= 100_000) this.groupDns.clear();
+      this.groupDns.set(name, dn);
+    }
+    return dn;
   }
   permissionDn(p: Pick<Permission, 'appLabel' | 'codename'>): string {
     return `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`;

@@ -84,7 +84,10 @@ export class Selection {
   }
 }
 
-export const GENERALIZED_TIME = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+/** RFC 4517 GeneralizedTime in UTC, to the second: YYYYMMDDHHMMSSZ. */
+export const GENERALIZED_TIME = (d: Date): string =>
+  `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
 const bool = (b: boolean | null): string | null => (b === null ? null : b ? 'TRUE' : 'FALSE');
 
 /** A stable UUID per object (name-based, RFC 4122 §4.3 style) so entryUUID survives restarts. */
