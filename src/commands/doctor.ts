@@ -3,6 +3,7 @@
 // password is identified, page by page; no hash is ever printed), who can never bind,
 // usernames equal under case-insensitive matching, and the indexes the bridge's queries rely
 // on. Errors (the bridge would not start) exit 1; warnings exit 0 and are marked WARNING.
+import { mappedTables } from '../django/mapping.js';
 import { existsSync } from 'node:fs';
 import type { ConfigFlags } from '../config/load.js';
 import type { BridgeConfig, DjangoMapping } from '../config/types.js';
@@ -87,100 +88,6 @@ const WEAK: Record<string, string> = {
 
 const LIST_MAX = 1000;
 const PAGE = 1000;
-
-/** Every mapped table with its columns, in the order (and with the settings) verifySchema uses. */
-function mappedTables(m: DjangoMapping): Array<Omit<TableReport, 'found' | 'columns'> & { columns: Array<Omit<ColumnReport, 'status'>> }> {
-  const u = m.users;
-  const out: Array<Omit<TableReport, 'found' | 'columns'> & { columns: Array<Omit<ColumnReport, 'status'>> }> = [
-    {
-      role: 'users',
-      setting: 'users.table',
-      table: u.table,
-      columns: [
-        { attribute: 'djangoId', setting: 'users.columns.id', column: u.id },
-        { attribute: 'uid', setting: 'users.usernameField', column: u.username },
-        { attribute: '(password: checked, never served)', setting: 'users.columns.password', column: u.password },
-        { attribute: 'djangoIsActive', setting: 'users.columns.isActive', column: u.isActive },
-        { attribute: 'djangoIsStaff, cn=staff', setting: 'users.columns.isStaff', column: u.isStaff },
-        { attribute: 'djangoIsSuperuser, cn=superusers', setting: 'users.columns.isSuperuser', column: u.isSuperuser },
-        { attribute: 'givenName, cn', setting: 'users.columns.firstName', column: u.firstName },
-        { attribute: 'sn, cn', setting: 'users.columns.lastName', column: u.lastName },
-        { attribute: 'mail', setting: 'users.columns.email', column: u.email },
-        { attribute: 'djangoDateJoined', setting: 'users.columns.dateJoined', column: u.dateJoined },
-        { attribute: 'djangoLastLogin', setting: 'users.columns.lastLogin', column: u.lastLogin },
-      ],
-    },
-  ];
-  if (m.userGroups && m.groups) {
-    out.push({
-      role: 'user groups',
-      setting: 'users.groups.table',
-      table: m.userGroups.table,
-      columns: [
-        { attribute: 'the user', setting: 'users.groups.userColumn', column: m.userGroups.userColumn },
-        { attribute: 'the group', setting: 'users.groups.groupColumn', column: m.userGroups.otherColumn },
-      ],
-    });
-  }
-  if (m.groups) {
-    out.push({
-      role: 'groups',
-      setting: 'groups.table',
-      table: m.groups.table,
-      columns: [
-        { attribute: 'djangoId', setting: 'groups.id', column: m.groups.id },
-        { attribute: 'cn', setting: 'groups.name', column: m.groups.name },
-      ],
-    });
-    if (m.groups.permissions && m.permissions) {
-      const gp = m.groups.permissions;
-      out.push({
-        role: 'group permissions',
-        setting: 'groups.permissions.table',
-        table: gp.table,
-        columns: [
-          { attribute: 'the group', setting: 'groups.permissions.groupColumn', column: gp.groupColumn },
-          { attribute: 'the permission', setting: 'groups.permissions.permissionColumn', column: gp.permissionColumn },
-        ],
-      });
-    }
-  }
-  if (m.permissions) {
-    const p = m.permissions;
-    out.push({
-      role: 'permissions',
-      setting: 'permissions.table',
-      table: p.table,
-      columns: [
-        { attribute: 'djangoId', setting: 'permissions.id', column: p.id },
-        { attribute: 'cn (codename part)', setting: 'permissions.codename', column: p.codename },
-        { attribute: 'description', setting: 'permissions.name', column: p.name },
-        { attribute: 'the content type', setting: 'permissions.contentType', column: p.contentType },
-      ],
-    });
-    out.push({
-      role: 'content types',
-      setting: 'permissions.contentTypeTable',
-      table: p.contentTypeTable,
-      columns: [
-        { attribute: 'the content type', setting: 'permissions.contentTypeId', column: p.contentTypeId },
-        { attribute: 'cn (app_label part)', setting: 'permissions.appLabel', column: p.appLabel },
-      ],
-    });
-    if (m.userPermissions) {
-      out.push({
-        role: 'user permissions',
-        setting: 'users.permissions.table',
-        table: m.userPermissions.table,
-        columns: [
-          { attribute: 'the user', setting: 'users.permissions.userColumn', column: m.userPermissions.userColumn },
-          { attribute: 'the permission', setting: 'users.permissions.permissionColumn', column: m.userPermissions.otherColumn },
-        ],
-      });
-    }
-  }
-  return out;
-}
 
 /** Checks of the configuration that need no database (what startBridge would refuse). */
 function configProblems(config: BridgeConfig, errors: string[], warnings: string[]): void {

@@ -4,6 +4,7 @@
 // are quoted.
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
+import { mappedTables } from '../django/mapping.js';
 import { SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from './store.js';
 
 export interface Dialect {
@@ -151,43 +152,7 @@ export abstract class SqlStore implements DirectoryStore {
   // ------------------------------------------------------------ schema
 
   async verifySchema(): Promise<void> {
-    const m = this.map;
-    const u = m.users;
-    const checks: Array<[string, string, Array<[string, string | null]>]> = [
-      [
-        'users.table',
-        u.table,
-        [
-          ['users.columns.id', u.id],
-          ['users.usernameField', u.username],
-          ['users.columns.password', u.password],
-          ['users.columns.isActive', u.isActive],
-          ['users.columns.isStaff', u.isStaff],
-          ['users.columns.isSuperuser', u.isSuperuser],
-          ['users.columns.firstName', u.firstName],
-          ['users.columns.lastName', u.lastName],
-          ['users.columns.email', u.email],
-          ['users.columns.dateJoined', u.dateJoined],
-          ['users.columns.lastLogin', u.lastLogin],
-        ],
-      ],
-    ];
-    if (m.userGroups && m.groups) {
-      checks.push(['users.groups.table', m.userGroups.table, [['users.groups.userColumn', m.userGroups.userColumn], ['users.groups.groupColumn', m.userGroups.otherColumn]]]);
-      checks.push(['groups.table', m.groups.table, [['groups.id', m.groups.id], ['groups.name', m.groups.name]]]);
-      if (m.groups.permissions && m.permissions) {
-        const gp = m.groups.permissions;
-        checks.push(['groups.permissions.table', gp.table, [['groups.permissions.groupColumn', gp.groupColumn], ['groups.permissions.permissionColumn', gp.permissionColumn]]]);
-      }
-    }
-    if (m.permissions) {
-      const p = m.permissions;
-      checks.push(['permissions.table', p.table, [['permissions.id', p.id], ['permissions.codename', p.codename], ['permissions.name', p.name], ['permissions.contentType', p.contentType]]]);
-      checks.push(['permissions.contentTypeTable', p.contentTypeTable, [['permissions.contentTypeId', p.contentTypeId], ['permissions.appLabel', p.appLabel]]]);
-      if (m.userPermissions) {
-        checks.push(['users.permissions.table', m.userPermissions.table, [['users.permissions.userColumn', m.userPermissions.userColumn], ['users.permissions.permissionColumn', m.userPermissions.otherColumn]]]);
-      }
-    }
+    const checks = mappedTables(this.map);
     // Reach the database first, so "cannot connect" or "password authentication failed" is
     // said as such and not as a missing table. Unavailability propagates (callers retry).
     try {
@@ -197,7 +162,7 @@ export abstract class SqlStore implements DirectoryStore {
       throw new SchemaError(`database: ${(e as Error).message}`);
     }
     const problems: string[] = [];
-    for (const [tableSetting, table, cols] of checks) {
+    for (const { setting: tableSetting, table, columns } of checks) {
       try {
         await this.run(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
       } catch (e) {
@@ -205,12 +170,13 @@ export abstract class SqlStore implements DirectoryStore {
         problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
         continue;
       }
-      for (const [setting, c] of cols) {
-        if (!c) continue;
+      for (const { setting, column } of columns) {
+        if (!column) continue;
         try {
-          await this.run(`SELECT ${this.q(c)} FROM ${this.q(table)} WHERE 1=0`, []);
-        } catch {
-          problems.push(`${setting}: column "${c}" not found in table "${table}"`);
+          await this.run(`SELECT ${this.q(column)} FROM ${this.q(table)} WHERE 1=0`, []);
+        } catch (e) {
+          if (e instanceof StoreUnavailableError) throw e;
+          problems.push(`${setting}: column "${column}" not found in table "${table}"`);
         }
       }
     }
