@@ -1,6 +1,7 @@
 // The command line as an operator meets it: `serve` refuses a broken configuration or
 // database with a message naming the setting to fix; `hash-password` makes hashes Django and
 // the bridge accept; the bridge serves a database it found and says what it serves.
+import { serve } from './helpers/serve.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,28 +19,6 @@ const run = (args, opts = {}) => spawnSync(process.execPath, [BIN, ...args], { e
 const djangoSkip = need('Django 3.2 (python3-django)', djangoAvailable().ok, djangoAvailable().reason);
 const toolsSkip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');
 
-/** Starts `serve`, resolves when it logged its start line (or rejects with its stderr). */
-function serve(args, env = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line; stderr: ${err}`)), 15000);
-    child.stdout.on('data', () => {
-      const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ child, start: JSON.parse(line), logs: () => out });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`exited ${code}: ${err}`), { code, stderr: err }));
-    });
-  });
-}
 
 test('hash-password reads stdin and prints a pbkdf2_sha256 hash that verifies', async () => {
   const r = run(['hash-password', '--iterations', '2000'], { input: 'sëcret pass\n' });

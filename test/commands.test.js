@@ -2,6 +2,7 @@
 // databases made by real Django: `doctor` reports what Django says is there, `test-bind` answers
 // as a bind would, `search` prints what ldapsearch sees from a running bridge, and `init` writes
 // a config that loads, passes `doctor` and serves.
+import { serve } from './helpers/serve.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -51,28 +52,6 @@ function cli(args, { input = '', env = {} } = {}) {
   });
 }
 
-/** Starts `serve`; resolves when it logged its start line. */
-function serve(args, env = {}) {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...ENV, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line; stderr: ${err}`)), 15000);
-    child.stdout.on('data', () => {
-      const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ child, start: JSON.parse(line) });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`exited ${code}: ${err}`), { code, stderr: err }));
-    });
-  });
-}
 
 /** A config file for a database, with the test service account. */
 async function configFile(url, extra = {}) {
