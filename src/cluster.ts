@@ -2,8 +2,15 @@
 // core: one Node process runs LDAP on one core, and a bridge's work per operation is CPU.
 //
 // The primary forks the workers and keeps what must be one for all of them: the brute-force
-// counters (unless Redis holds them), so a lockout is exact however connections are spread, and
-// the metrics listener, which sums the workers' registries. Signals go to the primary: SIGHUP is
+// counters (unless Redis holds them), so a lockout counts every worker's failures, and the
+// metrics listener, which sums the workers' registries.
+//
+// Most binds succeed for names with no failure on record, so asking the primary about each of
+// them would put two IPC round trips on every bind (a lock check, then a reset). Instead the
+// primary tells every worker which keys it holds anything for ("marks"); a worker asks only
+// about marked keys and answers "not locked" / "nothing to reset" for the rest itself. A mark
+// is sent to all workers before the failure that made it is acknowledged, so a worker sees its
+// own failures at once and another worker's within one IPC hop. Signals go to the primary: SIGHUP is
 // passed on (each worker re-reads its config), SIGTERM drains every worker and exits 0.
 import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
@@ -13,19 +20,33 @@ import { MemoryCounters, type CounterStore } from './auth/throttle.js';
 import type { RunningBridge } from './bridge.js';
 import { Metrics } from './metrics.js';
 
+type CounterOp = 'fail' | 'lockRemaining' | 'lock' | 'reset';
 type Request =
-  | { t: 'bf'; id: number; op: 'fail' | 'lockRemaining' | 'lock' | 'reset'; key: string; arg?: number }
+  | { t: 'bf'; id: number; op: CounterOp; key: string; arg?: number }
+  | { t: 'bf-marks'; id: number }
   | { t: 'metrics'; id: number }
   | { t: 'ready'; id: number };
 type Reply = { t: 'reply'; id: number; value?: unknown; error?: string };
 type Note = { t: 'started'; urls: string[] };
+/** From the primary: keys that now have (on) or no longer have (off) counter state. */
+type Marks = { t: 'bf-mark'; on: boolean; keys: string[] };
 
-/** A worker's view of the primary's counters, over IPC. */
+/** A worker's view of the primary's counters, over IPC, asked only about marked keys. */
 export class PrimaryCounters implements CounterStore {
   private next = 1;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly marked = new Set<string>();
+  /** Until the primary's list of marks has arrived every key is asked about. */
+  private synced = false;
   constructor() {
-    process.on('message', (m: Reply) => {
+    process.on('message', (m: Reply | Marks) => {
+      if (m?.t === 'bf-mark') {
+        for (const k of m.keys) {
+          if (m.on) this.marked.add(k);
+          else this.marked.delete(k);
+        }
+        return;
+      }
       if (m?.t !== 'reply') return;
       const w = this.waiting.get(m.id);
       if (!w) return;
@@ -33,25 +54,33 @@ export class PrimaryCounters implements CounterStore {
       if (m.error) w.reject(new Error(m.error));
       else w.resolve(m.value);
     });
+    void this.ask<string[]>('bf-marks').then((keys) => {
+      for (const k of keys) this.marked.add(k);
+      this.synced = true;
+    });
   }
-  private ask<T>(op: 'fail' | 'lockRemaining' | 'lock' | 'reset', key: string, arg?: number): Promise<T> {
+  private ask<T>(op: CounterOp | 'bf-marks', key = '', arg?: number): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      process.send!({ t: 'bf', id, op, key, arg } satisfies Request);
+      process.send!((op === 'bf-marks' ? { t: op, id } : { t: 'bf', id, op, key, arg }) satisfies Request);
     });
+  }
+  /** Whether the primary may hold something for this key. */
+  private mayHold(key: string): boolean {
+    return !this.synced || this.marked.has(key);
   }
   fail(key: string, windowSeconds: number) {
     return this.ask<number>('fail', key, windowSeconds);
   }
   lockRemaining(key: string) {
-    return this.ask<number>('lockRemaining', key);
+    return this.mayHold(key) ? this.ask<number>('lockRemaining', key) : Promise.resolve(0);
   }
   lock(key: string, ms: number) {
     return this.ask<void>('lock', key, ms);
   }
   reset(key: string) {
-    return this.ask<void>('reset', key);
+    return this.mayHold(key) ? this.ask<void>('reset', key) : Promise.resolve();
   }
   async close() {}
 }
@@ -77,6 +106,26 @@ export function serveWorker(bridge: RunningBridge): void {
 export async function runPrimary(config: BridgeConfig, log: Logger): Promise<void> {
   const counters = new MemoryCounters();
   const workers = new Set<Worker>();
+  /** Keys the workers have been told the primary holds state for. */
+  const marked = new Set<string>();
+  const broadcast = (on: boolean, keys: string[]) => {
+    for (const w of workers) if (w.isConnected()) w.send({ t: 'bf-mark', on, keys } satisfies Marks);
+  };
+  const remark = (key: string) => {
+    const holds = counters.holds(key);
+    if (holds === marked.has(key)) return;
+    if (holds) marked.add(key);
+    else marked.delete(key);
+    broadcast(holds, [key]);
+  };
+  // Expired counters are forgotten now and then, and their marks with them, so a spray of
+  // random names does not leave every worker asking about them (or holding them) for ever.
+  setInterval(() => {
+    counters.sweep();
+    const gone = [...marked].filter((k) => !counters.holds(k));
+    for (const k of gone) marked.delete(k);
+    if (gone.length) broadcast(false, gone);
+  }, 30_000).unref();
   let stopping = false;
   let nextQ = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -113,10 +162,13 @@ export async function runPrimary(config: BridgeConfig, log: Logger): Promise<voi
         try {
           const s = counters;
           const value = m.op === 'fail' ? await s.fail(m.key, m.arg!) : m.op === 'lockRemaining' ? await s.lockRemaining(m.key) : m.op === 'lock' ? await s.lock(m.key, m.arg!) : await s.reset(m.key);
+          remark(m.key); // before the reply: the asking worker sees its own failure's mark first
           w.send({ t: 'reply', id: m.id, value } satisfies Reply);
         } catch (e) {
           w.send({ t: 'reply', id: m.id, error: (e as Error).message } satisfies Reply);
         }
+      } else if (m.t === 'bf-marks') {
+        w.send({ t: 'reply', id: m.id, value: [...marked] } satisfies Reply);
       } else if (m.t === 'reply') {
         const p = pending.get(m.id);
         if (!p) return;

@@ -51,8 +51,12 @@ export class MemoryCounters implements CounterStore {
     this.locks.delete(key);
   }
   async close(): Promise<void> {}
+  /** Whether anything (a failure count or a lock, expired or not) is kept for this key. */
+  holds(key: string): boolean {
+    return this.counts.has(key) || this.locks.has(key);
+  }
   /** Drops expired counters so a spray of random names cannot grow memory without bound. */
-  private sweep(now: number): void {
+  sweep(now = Date.now()): void {
     for (const [k, c] of this.counts) if (c.until <= now) this.counts.delete(k);
     for (const [k, t] of this.locks) if (t <= now) this.locks.delete(k);
   }
