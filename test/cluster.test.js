@@ -45,10 +45,16 @@ test('two workers share the port, the lockout counts across them, metrics add up
     assert.equal(workersSeen.size, 2, 'connections reach both workers');
     for (let i = 0; i < 5; i++) assert.equal(await bind('bob', 'wrong'), 49);
     assert.equal(await bind('bob', password('bob')), 49, 'five failures spread over two workers lock bob out');
+    // A success on either worker clears what the others counted: 4 failures, a success, then
+    // 4 more failures do not lock carol out (the counters were reset, not left at 8).
+    for (let i = 0; i < 4; i++) assert.equal(await bind('carol', 'wrong'), 49);
+    assert.equal(await bind('carol', password('carol')), 0);
+    for (let i = 0; i < 4; i++) assert.equal(await bind('carol', 'wrong'), 49);
+    assert.equal(await bind('carol', password('carol')), 0, 'the success in between reset carol\'s failures on every worker');
     const metrics = await (await fetch(`${start.metrics}/metrics`)).text();
     const value = (label) => Number(metrics.split('\n').find((l) => l.startsWith(`django_ldap_bridge_binds_total{outcome="${label}"}`))?.split(' ').pop());
-    assert.equal(value('success'), 8);
-    assert.equal(value('wrong-password'), 5);
+    assert.equal(value('success'), 10);
+    assert.equal(value('wrong-password'), 13);
     assert.equal(value('locked-out'), 1);
     assert.equal((await fetch(`${start.metrics}/readyz`)).status, 200);
   } finally {
