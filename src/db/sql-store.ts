@@ -28,6 +28,8 @@ export interface Dialect {
   };
   /** A bound integer as a 64-bit integer; default `CAST(p AS BIGINT)`. */
   bigint?(param: string): string;
+  /** A LIMIT's bound row count; default the placeholder as it is. */
+  limit?(param: string): string;
 }
 
 export type Row = Record<string, unknown>;
@@ -299,8 +301,12 @@ export abstract class SqlStore implements DirectoryStore {
     const bools = new Set(['isStaff', 'isSuperuser', 'isActive']);
     const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const sql = `SELECT ${this.userCols} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    const sql = `SELECT ${this.userCols} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
     return (await this.run(sql, ps.values)).map((r) => this.rowToUser(r));
+  }
+
+  private limit(param: string): string {
+    return this.dialect.limit ? this.dialect.limit(param) : param;
   }
 
   private inList(ids: number[], ps: Params): string {
@@ -357,7 +363,7 @@ export abstract class SqlStore implements DirectoryStore {
     const ps = new Params(this.dialect);
     const w = this.where(pred, (f) => this.groupColumn(f), ps, new Set());
     const gid = `g.${this.q(g.id)}`;
-    const sql = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w} AND ${gid} > ${ps.add(page.afterId)} ORDER BY ${gid} LIMIT ${ps.add(page.limit)}`;
+    const sql = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w} AND ${gid} > ${ps.add(page.afterId)} ORDER BY ${gid} LIMIT ${this.limit(ps.add(page.limit))}`;
     return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
@@ -377,7 +383,7 @@ export abstract class SqlStore implements DirectoryStore {
     if (!ug) return [];
     const ps = new Params(this.dialect);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = ${ps.add(groupId)}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = ${ps.add(groupId)}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
     return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
   }
 
@@ -457,7 +463,7 @@ export abstract class SqlStore implements DirectoryStore {
     const holds = this.holdsPermission(ps, permissionId);
     const cond = this.usuper ? `(${this.usuper} OR ${holds})` : `(${holds})`;
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.U} u WHERE ${cond}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${ps.add(page.limit)}`;
+    const sql = `SELECT ${this.uid} AS id, ${this.uname} AS username FROM ${this.U} u WHERE ${cond}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
     return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), username: String(r.username) }));
   }
 
@@ -537,7 +543,7 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async caseInsensitiveDuplicates(limit: number): Promise<string[][]> {
-    const keys = await this.run(`SELECT lower(${this.uname}) AS k FROM ${this.U} u GROUP BY lower(${this.uname}) HAVING COUNT(*) > 1 ORDER BY lower(${this.uname}) LIMIT ${this.dialect.param(1)}`, [limit]);
+    const keys = await this.run(`SELECT lower(${this.uname}) AS k FROM ${this.U} u GROUP BY lower(${this.uname}) HAVING COUNT(*) > 1 ORDER BY lower(${this.uname}) LIMIT ${this.limit(this.dialect.param(1))}`, [limit]);
     const out: string[][] = [];
     for (const k of keys) {
       // Matched as usersByUsername matches (exactly, where a collation would fold more).

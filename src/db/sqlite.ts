@@ -26,7 +26,19 @@ export class SqliteStore extends SqlStore {
   };
 
   constructor(path: string, map: DjangoMapping) {
-    super(map, { param: () => '?', quote: (s) => `"${s.replace(/"/g, '""')}"`, likeIsCaseSensitive: false });
+    super(map, {
+      // `+?`, not `?`: on a database that has been ANALYZEd (sqlite_stat4), a bare parameter
+      // compared in a join lets the planner look at its value, and then SQLite re-prepares
+      // the statement whenever the value changes, i.e. on every run (~12 µs, five times the
+      // lookup). Unary plus is a no-op on the value and on the comparison's affinity (the
+      // column's applies, as to a bare parameter) and still uses the index.
+      param: () => '+?',
+      quote: (s) => `"${s.replace(/"/g, '""')}"`,
+      likeIsCaseSensitive: false,
+      // A bare `LIMIT ?` costs SQLite a re-prepare of the statement on every run (about 10 µs,
+      // three times the indexed lookup it limits); the same bound value through CAST does not.
+      limit: (p) => `CAST(${p} AS INTEGER)`,
+    });
     try {
       this.db = new Database(path, { readonly: true, fileMustExist: true });
       // Django writes while we read: wait briefly for its write lock instead of failing.
