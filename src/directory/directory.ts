@@ -10,6 +10,8 @@ export interface DirectoryOptions {
 }
 
 const BATCH = 500;
+/** The largest page of users read at once when the caller says how many it wants. */
+const MAX_BATCH = 1000;
 const PERMISSION_CACHE_MS = 5000;
 
 export class Directory {
@@ -52,13 +54,16 @@ export class Directory {
     return u && this.isVisible(u) ? u : undefined;
   }
 
-  /** Streams users matching a predicate in id order, a page at a time. */
-  async *users(pred: UserPredicate, restrictToId?: number, startAfterId = 0): AsyncGenerator<User[]> {
+  /** Streams users matching a predicate in id order, a page at a time. `wanted`, asked
+   * before each page, says how many more users the caller can still use (a paged search near
+   * the end of its page, a size limit): the page is cut to that, so no user is read, nor its
+   * groups and permissions, only to be thrown away. */
+  async *users(pred: UserPredicate, restrictToId?: number, startAfterId = 0, wanted?: () => number): AsyncGenerator<User[]> {
     let afterId = restrictToId !== undefined ? Math.max(restrictToId - 1, startAfterId) : startAfterId;
     if (restrictToId !== undefined && afterId >= restrictToId) return;
     const activeOnly = !this.opts.showInactiveUsers;
     for (;;) {
-      const limit = restrictToId !== undefined ? 1 : BATCH;
+      const limit = restrictToId !== undefined ? 1 : wanted ? Math.max(1, Math.min(MAX_BATCH, wanted())) : BATCH;
       const page = await this.store.findUsers(pred, { afterId, limit }, activeOnly);
       const rows = restrictToId !== undefined ? page.filter((u) => u.id === restrictToId) : page;
       if (rows.length) yield rows;

@@ -150,6 +150,8 @@ export async function search(
     count++;
     send(e, sel);
   };
+  /** How many more entries this search (page) can send, plus one to learn that more exist. */
+  const wanted = () => Math.min(page !== undefined ? page - inPage : Infinity, sizeLimit - total) + 1;
   const checkTime = async () => {
     await drained();
     if (Date.now() > deadline) throw new Stop(ResultCode.timeLimitExceeded);
@@ -163,7 +165,7 @@ export async function search(
         if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
         continue;
       }
-      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime);
+      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted);
     }
   } catch (e) {
     if (e instanceof Stop) {
@@ -254,11 +256,12 @@ async function searchContainer(
   after: number,
   emit: (e: Entry, before: Position) => void,
   checkTime: () => Promise<void>,
+  wanted: () => number,
 ): Promise<void> {
   if (c === 'users') {
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
-    for await (const page of ctx.directory.users(pred, selfOnly?.userId, Math.max(after, 0))) {
+    for await (const page of ctx.directory.users(pred, selfOnly?.userId, Math.max(after, 0), wanted)) {
       await checkTime();
       const entries = await usersWithExtras(ctx, page, needs);
       for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
