@@ -30,6 +30,8 @@ export interface Dialect {
   bigint?(param: string): string;
   /** A LIMIT's bound row count; default the placeholder as it is. */
   limit?(param: string): string;
+  /** `expr` is one of a bound array of integers; absent: an IN list of one parameter each. */
+  anyOf?(expr: string, param: string): string;
 }
 
 export type Row = Record<string, unknown>;
@@ -309,8 +311,10 @@ export abstract class SqlStore implements DirectoryStore {
     return this.dialect.limit ? this.dialect.limit(param) : param;
   }
 
-  private inList(ids: number[], ps: Params): string {
-    return ids.map((id) => ps.add(id)).join(', ');
+  /** `expr` is one of the ids. */
+  private inIds(expr: string, ids: number[], ps: Params): string {
+    if (this.dialect.anyOf) return this.dialect.anyOf(expr, ps.add(ids));
+    return `${expr} IN (${ids.map((id) => ps.add(id)).join(', ')})`;
   }
 
   async groupsOfUsers(userIds: number[]): Promise<Map<number, Group[]>> {
@@ -319,7 +323,7 @@ export abstract class SqlStore implements DirectoryStore {
     const g = this.map.groups;
     if (!ug || !g || userIds.length === 0) return out;
     const ps = new Params(this.dialect);
-    const sql = `SELECT ug.${this.q(ug.userColumn)} AS uid, g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(ug.table)} ug JOIN ${this.q(g.table)} g ON g.${this.q(g.id)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} IN (${this.inList(userIds, ps)})`;
+    const sql = `SELECT ug.${this.q(ug.userColumn)} AS uid, g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(ug.table)} ug JOIN ${this.q(g.table)} g ON g.${this.q(g.id)} = ug.${this.q(ug.otherColumn)} WHERE ${this.inIds(`ug.${this.q(ug.userColumn)}`, userIds, ps)}`;
     for (const r of await this.run(sql, ps.values)) {
       const uid = Number(r.uid);
       let list = out.get(uid);
@@ -336,13 +340,13 @@ export abstract class SqlStore implements DirectoryStore {
     const ps = new Params(this.dialect);
     const up = this.map.userPermissions;
     if (up) {
-      parts.push(`SELECT up.${this.q(up.userColumn)} AS uid, up.${this.q(up.otherColumn)} AS pid FROM ${this.q(up.table)} up WHERE up.${this.q(up.userColumn)} IN (${this.inList(userIds, ps)})`);
+      parts.push(`SELECT up.${this.q(up.userColumn)} AS uid, up.${this.q(up.otherColumn)} AS pid FROM ${this.q(up.table)} up WHERE ${this.inIds(`up.${this.q(up.userColumn)}`, userIds, ps)}`);
     }
     const ug = this.map.userGroups;
     const gp = this.map.groups?.permissions;
     if (ug && gp) {
       parts.push(
-        `SELECT ug.${this.q(ug.userColumn)} AS uid, gp.${this.q(gp.permissionColumn)} AS pid FROM ${this.q(ug.table)} ug JOIN ${this.q(gp.table)} gp ON gp.${this.q(gp.groupColumn)} = ug.${this.q(ug.otherColumn)} WHERE ug.${this.q(ug.userColumn)} IN (${this.inList(userIds, ps)})`,
+        `SELECT ug.${this.q(ug.userColumn)} AS uid, gp.${this.q(gp.permissionColumn)} AS pid FROM ${this.q(ug.table)} ug JOIN ${this.q(gp.table)} gp ON gp.${this.q(gp.groupColumn)} = ug.${this.q(ug.otherColumn)} WHERE ${this.inIds(`ug.${this.q(ug.userColumn)}`, userIds, ps)}`,
       );
     }
     if (!parts.length) return out;
@@ -400,7 +404,7 @@ export abstract class SqlStore implements DirectoryStore {
     const gp = this.map.groups?.permissions;
     if (!gp || !this.map.permissions || groupIds.length === 0) return out;
     const ps = new Params(this.dialect);
-    const sql = `SELECT ${this.q(gp.groupColumn)} AS gid, ${this.q(gp.permissionColumn)} AS pid FROM ${this.q(gp.table)} WHERE ${this.q(gp.groupColumn)} IN (${this.inList(groupIds, ps)})`;
+    const sql = `SELECT ${this.q(gp.groupColumn)} AS gid, ${this.q(gp.permissionColumn)} AS pid FROM ${this.q(gp.table)} WHERE ${this.inIds(`${this.q(gp.groupColumn)}`, groupIds, ps)}`;
     for (const r of await this.run(sql, ps.values)) {
       const gid = Number(r.gid);
       let list = out.get(gid);
