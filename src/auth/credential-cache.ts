@@ -2,10 +2,11 @@
 // million-iteration PBKDF2 per request. The key is an HMAC (with a random per-process key) of
 // the user id, the password and the stored hash: no password is kept, a changed password hash
 // misses at once, and the caller re-reads is_active from the database on every bind.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 
 export class CredentialCache {
-  private readonly secret = randomBytes(32);
+  // A KeyObject, not a Buffer: createHmac then skips importing the key on every bind.
+  private readonly secret = createSecretKey(randomBytes(32));
   private readonly entries = new Map<string, number>(); // key -> expiry (ms)
 
   constructor(
@@ -18,7 +19,7 @@ export class CredentialCache {
   }
 
   key(userId: number, password: string, storedHash: string): string {
-    return createHmac('sha256', this.secret).update(`${userId}\0${storedHash}\0`).update(password, 'utf8').digest('base64');
+    return createHmac('sha256', this.secret).update(`${userId}\0${storedHash}\0${password}`, 'utf8').digest('base64');
   }
 
   has(key: string, now = Date.now()): boolean {

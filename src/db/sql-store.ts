@@ -122,14 +122,14 @@ export abstract class SqlStore implements DirectoryStore {
 
   private async run(sql: string, params: unknown[]): Promise<Row[]> {
     if (!this.onQuery) return this.query(sql, params);
-    const t = process.hrtime.bigint();
+    const t = performance.now();
     let ok = false;
     try {
       const rows = await this.query(sql, params);
       ok = true;
       return rows;
     } finally {
-      this.onQuery(Number(process.hrtime.bigint() - t) / 1e9, ok);
+      this.onQuery((performance.now() - t) / 1000, ok);
     }
   }
 

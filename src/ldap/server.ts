@@ -173,8 +173,8 @@ export class LdapServer {
   private async handle(session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>): Promise<void> {
     const ctx = this.ctx;
     const req = msg.request;
-    const started = process.hrtime.bigint();
-    const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
+    const started = performance.now();
+    const ms = () => performance.now() - started;
     // One child logger per connection: conn and peer are serialised once, not per line.
     const log = (session.log ??= ctx.log.child({ conn: session.id, peer: session.peer }));
     const info = log.isLevelEnabled('info');
@@ -191,9 +191,10 @@ export class LdapServer {
         const r = await bind(ctx, session, req);
         write(encodeResult(msg.id, RESPONSE_TAG.bind, r));
         const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
+        const took = ms();
         ctx.metrics.bind(r.outcome, r.cached);
-        ctx.metrics.op('bind', r.code, ms() / 1000);
-        log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: ms() }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
+        ctx.metrics.op('bind', r.code, took / 1000);
+        if (level === 'warn' || info) log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: took }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
         return;
       }
       case 'search': {
@@ -262,7 +263,7 @@ export class LdapServer {
         const r = extended(ctx, session, req);
         write(r.encoded(msg.id));
         ctx.metrics.op('extended', r.code, ms() / 1000);
-        log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
+        if (info) log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
         return;
       }
       case 'add':
@@ -271,7 +272,7 @@ export class LdapServer {
       case 'modifyDN': {
         write(encodeResult(msg.id, RESPONSE_TAG[req.op], { code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' }));
         ctx.metrics.op(req.op, ResultCode.unwillingToPerform, ms() / 1000);
-        log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
+        if (info) log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
         return;
       }
     }
