@@ -30,7 +30,10 @@ export class Entry implements EvalEntry {
 
   /** Adds an attribute under its schema name; empty values are dropped (LDAP has none). */
   set(name: string, values: readonly (string | null | undefined)[]): this {
-    const vs = values.filter((v): v is string => typeof v === 'string' && v !== '');
+    // Most lists are already clean (memberOf's twenty DNs): keep them as they are.
+    let clean = values.length > 0;
+    for (let i = 0; clean && i < values.length; i++) clean = typeof values[i] === 'string' && values[i] !== '';
+    const vs = clean ? (values as string[]) : values.filter((v): v is string => typeof v === 'string' && v !== '');
     if (vs.length) this.attrs.set(key(name), { name, values: vs });
     return this;
   }
@@ -121,7 +124,7 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const full = `${first} ${last}`.trim();
   const cn = full || u.username;
   const e = new Entry(dit.userDn(u.username))
-    .set('objectClass', ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'])
+    .set('objectClass', USER_CLASSES)
     .set('uid', [u.username])
     .set('cn', [cn])
     .set('sn', [last || u.username])
@@ -135,11 +138,11 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
     .set('djangoDateJoined', [u.dateJoined ? GENERALIZED_TIME(u.dateJoined) : null])
     .set('djangoLastLogin', [u.lastLogin ? GENERALIZED_TIME(u.lastLogin) : null]);
   if (x.groups || x.permissions || x.roles) {
-    e.set('memberOf', [
-      ...(x.groups ?? []).map((g) => dit.groupDn(g.name)),
-      ...(x.permissions ?? []).map((p) => dit.permissionDn(p)),
-      ...(x.roles ?? []).map((r) => dit.roleDn(r)),
-    ]);
+    const memberOf: string[] = [];
+    if (x.groups) for (const g of x.groups) memberOf.push(dit.groupDn(g.name));
+    if (x.permissions) for (const p of x.permissions) memberOf.push(dit.permissionDn(p));
+    if (x.roles) for (const r of x.roles) memberOf.push(dit.roleDn(r));
+    e.set('memberOf', memberOf);
   }
   if (x.permissions) e.set('djangoPermission', x.permissions.map((p) => `${p.appLabel}.${p.codename}`));
   return operational(e, 'user', u.id, false);

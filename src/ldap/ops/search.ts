@@ -214,8 +214,8 @@ async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
 }
 
 async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
-  const groups = needs.memberOf ? await ctx.directory.groupsOf(users) : undefined;
-  const perms = needs.permissions ? await ctx.directory.permissionsOf(users) : undefined;
+  // Independent reads: on a pooled database they run side by side.
+  const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
   return users.map((u) => {
     const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
     return userEntry(ctx.dit, u, {
