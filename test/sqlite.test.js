@@ -32,6 +32,51 @@ function djangoLikeWriter(path, n) {
   });
 }
 
+/** Runs SQL statements in another process, as Django would change its data. */
+function djangoWrites(path, statements) {
+  const script = `
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1], { timeout: 5000 });
+    for (const s of JSON.parse(process.argv[2])) db.prepare(s).run();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, path, JSON.stringify(statements)], { cwd: process.cwd() });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err))));
+  });
+}
+
+test('memberOf: a removed membership is gone on the next search; a renamed group shows its new name within 5 seconds', async () => {
+  const db = await demoDatabase();
+  const b = await startDemoBridge(db.url, { log: { level: 'warn', format: 'json' } });
+  const c = client(b.url);
+  try {
+    await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const memberOf = async (u) => (await c.search(`uid=${u},ou=users,dc=example,dc=com`, { scope: 'base', attributes: ['memberOf'] })).entries[0].attrs.memberOf ?? [];
+    assert.ok((await memberOf('alice')).includes('cn=secret-agents,ou=groups,dc=example,dc=com'));
+    assert.ok((await memberOf('bob')).includes('cn=committers,ou=groups,dc=example,dc=com'));
+    await djangoWrites(db.path, [
+      "DELETE FROM auth_user_groups WHERE user_id = (SELECT id FROM auth_user WHERE username = 'bob') AND group_id = (SELECT id FROM auth_group WHERE name = 'committers')",
+      "UPDATE auth_group SET name = 'double-agents' WHERE name = 'secret-agents'",
+    ]);
+    assert.ok(!(await memberOf('bob')).includes('cn=committers,ou=groups,dc=example,dc=com'), 'membership removal is seen at once');
+    const group = await c.search('cn=double-agents,ou=groups,dc=example,dc=com', { scope: 'base', attributes: ['cn'] });
+    assert.equal(group.entries.length, 1, 'the group under its new name is found at once');
+    const started = Date.now();
+    let now = await memberOf('alice');
+    while (!now.includes('cn=double-agents,ou=groups,dc=example,dc=com') && Date.now() - started < 8000) {
+      await new Promise((r) => setTimeout(r, 250));
+      now = await memberOf('alice');
+    }
+    assert.ok(now.includes('cn=double-agents,ou=groups,dc=example,dc=com'), `new name in memberOf: ${now}`);
+    assert.ok(!now.includes('cn=secret-agents,ou=groups,dc=example,dc=com'));
+    assert.ok(Date.now() - started < 6000, 'within the 5 s the group names are remembered');
+  } finally {
+    c.raw.destroy();
+    await b.close();
+  }
+});
+
 test('Django commits while the bridge answers a steady search load: no writer times out, every search answers, the next search sees the commit', async () => {
   const db = await demoDatabase();
   const b = await startDemoBridge(db.url, { log: { level: 'warn', format: 'json' } });

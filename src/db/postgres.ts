@@ -21,6 +21,7 @@ export class PostgresStore extends SqlStore {
       // One array parameter, not a thousand: PostgreSQL parses and plans an IN list of a
       // page's user ids every time, and that costs more than the lookup.
       anyOf: (expr, p) => `${expr} = ANY(${p}::bigint[])`,
+      joinIds: (expr) => `string_agg(${expr}::text, ',')`,
     });
     const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
     this.pool = new pg.Pool({

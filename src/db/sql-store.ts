@@ -32,6 +32,9 @@ export interface Dialect {
   limit?(param: string): string;
   /** `expr` is one of a bound array of integers; absent: an IN list of one parameter each. */
   anyOf?(expr: string, param: string): string;
+  /** An aggregate joining a group's integer `expr` values with commas, with no length limit
+   * (so not MySQL's GROUP_CONCAT, cut at group_concat_max_len); absent: one row per value. */
+  joinIds?(expr: string): string;
 }
 
 export type Row = Record<string, unknown>;
@@ -317,20 +320,38 @@ export abstract class SqlStore implements DirectoryStore {
     return `${expr} IN (${ids.map((id) => ps.add(id)).join(', ')})`;
   }
 
-  async groupsOfUsers(userIds: number[]): Promise<Map<number, Group[]>> {
-    const out = new Map<number, Group[]>();
+  async groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
     const ug = this.map.userGroups;
-    const g = this.map.groups;
-    if (!ug || !g || userIds.length === 0) return out;
+    if (!ug || !this.map.groups || userIds.length === 0) return out;
+    // Ids only, no join for the names: the directory knows the names of the groups it has
+    // seen, and a page of users repeats the same groups many times over.
     const ps = new Params(this.dialect);
-    const sql = `SELECT ug.${this.q(ug.userColumn)} AS uid, g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(ug.table)} ug JOIN ${this.q(g.table)} g ON g.${this.q(g.id)} = ug.${this.q(ug.otherColumn)} WHERE ${this.inIds(`ug.${this.q(ug.userColumn)}`, userIds, ps)}`;
+    const user = `ug.${this.q(ug.userColumn)}`;
+    const where = this.inIds(user, userIds, ps);
+    const agg = this.dialect.joinIds;
+    if (agg) {
+      // One row per user with its ids joined by commas: twenty times fewer rows to decode.
+      const rows = await this.run(`SELECT ${user} AS uid, ${agg(`ug.${this.q(ug.otherColumn)}`)} AS gids FROM ${this.q(ug.table)} ug WHERE ${where} GROUP BY ${user}`, ps.values);
+      for (const r of rows) out.set(Number(r.uid), String(r.gids).split(',').map(Number));
+      return out;
+    }
+    const sql = `SELECT ${user} AS uid, ug.${this.q(ug.otherColumn)} AS gid FROM ${this.q(ug.table)} ug WHERE ${where}`;
     for (const r of await this.run(sql, ps.values)) {
       const uid = Number(r.uid);
       let list = out.get(uid);
       if (!list) out.set(uid, (list = []));
-      list.push({ id: Number(r.id), name: String(r.name) });
+      list.push(Number(r.gid));
     }
     return out;
+  }
+
+  async groupsByIds(ids: number[]): Promise<Group[]> {
+    const g = this.map.groups;
+    if (!g || ids.length === 0) return [];
+    const ps = new Params(this.dialect);
+    const sql = `SELECT g.${this.q(g.id)} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${this.inIds(`g.${this.q(g.id)}`, ids, ps)}`;
+    return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
   async permissionIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>> {

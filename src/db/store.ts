@@ -32,8 +32,10 @@ export interface DirectoryStore {
   /** Users whose username matches exactly, or case-insensitively (at most a few rows). */
   usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]>;
   findUsers(pred: UserPredicate, page: Page, activeOnly: boolean): Promise<User[]>;
-  /** Group memberships of a batch of users. */
-  groupsOfUsers(userIds: number[]): Promise<Map<number, Group[]>>;
+  /** Group memberships of a batch of users, as group ids. */
+  groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
+  /** The groups with these ids (those that exist). */
+  groupsByIds(ids: number[]): Promise<Group[]>;
   /** Permission ids held directly or through a group, for a batch of users (not superuser rules). */
   permissionIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
 

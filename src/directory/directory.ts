@@ -11,8 +11,11 @@ export interface DirectoryOptions {
 
 const BATCH = 500;
 /** The largest page of users read at once when the caller says how many it wants. */
-const MAX_BATCH = 1000;
+const MAX_BATCH = 2000;
 const PERMISSION_CACHE_MS = 5000;
+const GROUP_NAME_CACHE_MS = 5000;
+/** Beyond this many remembered group names the cache starts over (memory stays bounded). */
+const GROUP_NAME_CACHE_MAX = 200_000;
 
 export class Directory {
   private permCache: { at: number; list: Permission[]; byId: Map<number, Permission>; rank: Map<number, number>; byName: Map<string, Permission> } | undefined;
@@ -72,11 +75,41 @@ export class Directory {
     }
   }
 
+  /** Each user's groups, by name. Memberships are read live; the names of groups by id are
+   * remembered for GROUP_NAME_CACHE_MS (as the permission list is), so a page of a thousand
+   * users sharing the same groups reads their names once, and a renamed group shows its new
+   * name within that time. A deleted group takes its memberships with it, so it never
+   * lingers in anyone's list. */
   async groupsOf(users: User[]): Promise<Map<number, Group[]>> {
-    if (!this.store.hasGroups) return new Map();
-    const m = await this.store.groupsOfUsers(users.map((u) => u.id));
-    for (const list of m.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return m;
+    const out = new Map<number, Group[]>();
+    if (!this.store.hasGroups || users.length === 0) return out;
+    const ids = await this.store.groupIdsOfUsers(users.map((u) => u.id));
+    const names = await this.groupNames(ids.values());
+    for (const [uid, gids] of ids) {
+      const list: Group[] = [];
+      for (const id of gids) {
+        const g = names.get(id);
+        if (g) list.push(g);
+      }
+      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      out.set(uid, list);
+    }
+    return out;
+  }
+
+  private groupCache: { at: number; byId: Map<number, Group> } | undefined;
+
+  private async groupNames(idLists: Iterable<number[]>): Promise<Map<number, Group>> {
+    const now = Date.now();
+    if (!this.groupCache || now - this.groupCache.at > GROUP_NAME_CACHE_MS || this.groupCache.byId.size > GROUP_NAME_CACHE_MAX) this.groupCache = { at: now, byId: new Map() };
+    const byId = this.groupCache.byId;
+    const missing = new Set<number>();
+    for (const list of idLists) for (const id of list) if (!byId.has(id)) missing.add(id);
+    const want = [...missing];
+    for (let i = 0; i < want.length; i += MAX_BATCH) {
+      for (const g of await this.store.groupsByIds(want.slice(i, i + MAX_BATCH))) byId.set(g.id, g);
+    }
+    return byId;
   }
 
   /** Effective permissions as Django's ModelBackend computes them. */
