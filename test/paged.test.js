@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { need, hasCommand } from './helpers/require.js';
 import { ldapTool, parseLdif } from './helpers/bridge.js';
 import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
+import { client } from './helpers/bridge.js';
+import { sqliteWrites } from './helpers/writes.js';
 
 const skip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');
 
@@ -39,6 +41,40 @@ test('paged searches return every entry once, page by page', { skip }, async () 
     assert.equal(critical.code, 0, critical.stderr);
     assert.equal(parseLdif(critical.stdout).length, dns.length);
   } finally {
+    await b.close();
+  }
+});
+
+test('the next page is read ahead, but never served more than 2 s old: a user deactivated meanwhile is not in it', async () => {
+  const db = await demoDatabase(1000);
+  const b = await startDemoBridge(db.url, { log: { level: 'warn', format: 'json' } });
+  const c = client(b.url);
+  try {
+    await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const pages = [];
+    await new Promise((resolve, reject) => {
+      c.raw.search('ou=users,dc=example,dc=com', { scope: 'one', filter: '(uid=*)', attributes: ['uid'], paged: { pageSize: 1, pagePause: true } }, (err, res) => {
+        if (err) return reject(err);
+        let current = [];
+        res.on('searchEntry', (e) => current.push(e.pojo.attributes.find((a) => a.type === 'uid').values[0]));
+        res.on('page', (_r, next) => {
+          pages.push(current);
+          current = [];
+          if (!next) return;
+          if (pages.length === 1) {
+            // alice came first; bob's page is being read ahead. Deactivate him, wait past 2 s.
+            sqliteWrites(db.path, ["UPDATE auth_user SET is_active = 0 WHERE username = 'bob'"])
+              .then(() => new Promise((r) => setTimeout(r, 2500)))
+              .then(() => next(), reject);
+          } else next();
+        });
+        res.on('error', reject);
+        res.on('end', () => resolve());
+      });
+    });
+    assert.deepEqual(pages.flat(), ['alice', 'carol']);
+  } finally {
+    c.raw.destroy();
     await b.close();
   }
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { client } from './helpers/bridge.js';
+import { sqliteWrites } from './helpers/writes.js';
 import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
 
 /** A separate process (as Django is) committing `n` updates, one transaction each, with
@@ -32,20 +33,6 @@ function djangoLikeWriter(path, n) {
   });
 }
 
-/** Runs SQL statements in another process, as Django would change its data. */
-function djangoWrites(path, statements) {
-  const script = `
-    const Database = require('better-sqlite3');
-    const db = new Database(process.argv[1], { timeout: 5000 });
-    for (const s of JSON.parse(process.argv[2])) db.prepare(s).run();`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, path, JSON.stringify(statements)], { cwd: process.cwd() });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err))));
-  });
-}
-
 test('memberOf: a removed membership is gone on the next search; a renamed group shows its new name within 5 seconds', async () => {
   const db = await demoDatabase();
   const b = await startDemoBridge(db.url, { log: { level: 'warn', format: 'json' } });
@@ -55,7 +42,7 @@ test('memberOf: a removed membership is gone on the next search; a renamed group
     const memberOf = async (u) => (await c.search(`uid=${u},ou=users,dc=example,dc=com`, { scope: 'base', attributes: ['memberOf'] })).entries[0].attrs.memberOf ?? [];
     assert.ok((await memberOf('alice')).includes('cn=secret-agents,ou=groups,dc=example,dc=com'));
     assert.ok((await memberOf('bob')).includes('cn=committers,ou=groups,dc=example,dc=com'));
-    await djangoWrites(db.path, [
+    await sqliteWrites(db.path, [
       "DELETE FROM auth_user_groups WHERE user_id = (SELECT id FROM auth_user WHERE username = 'bob') AND group_id = (SELECT id FROM auth_group WHERE name = 'committers')",
       "UPDATE auth_group SET name = 'double-agents' WHERE name = 'secret-agents'",
     ]);

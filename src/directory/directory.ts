@@ -57,6 +57,14 @@ export class Directory {
     return u && this.isVisible(u) ? u : undefined;
   }
 
+  /** One page of users matching a predicate, in id order after `afterId`: at most `limit`
+   * (capped), and whether more may follow. */
+  async userPage(pred: UserPredicate, afterId: number, limit: number): Promise<{ users: User[]; more: boolean }> {
+    const n = Math.max(1, Math.min(MAX_BATCH, limit));
+    const users = await this.store.findUsers(pred, { afterId, limit: n }, !this.opts.showInactiveUsers);
+    return { users, more: users.length >= n };
+  }
+
   /** Streams users matching a predicate in id order, a page at a time. `wanted`, asked
    * before each page, says how many more users the caller can still use (a paged search near
    * the end of its page, a size limit): the page is cut to that, so no user is read, nor its

@@ -9,6 +9,7 @@ import { attributeType } from './schema.js';
 import type { MatchContext } from './filter.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics.js';
+import type { Resume } from './ops/search.js';
 
 export type Identity =
   | { kind: 'anonymous' }
@@ -31,7 +32,7 @@ export interface Session {
   /** This connection's logger (conn and peer bound), made at its first operation. */
   log?: Logger;
   /** Simple Paged Results cursors of this connection, by cookie. */
-  readonly paged: Map<string, { key: string; resume: { pos: { phase: number; after: number }; count: number } }>;
+  readonly paged: Map<string, { key: string; resume: Resume }>;
   /** Message ids of searches in progress, to honour Abandon. */
   readonly running: Map<number, { abandoned: boolean }>;
 }

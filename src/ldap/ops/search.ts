@@ -18,16 +18,64 @@ export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.4203.1.11.3'];
 export const PAGED_RESULTS = '1.2.840.113556.1.4.319';
 export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
+/** Where a paged search goes on: the position, the entries sent so far by all its pages,
+ * and maybe the next page's users, already being read. */
+export interface Resume {
+  pos: Position;
+  count: number;
+  ahead?: ReadAhead;
+}
+
 export interface SearchOutcome extends Result {
   entries: number;
   /** Set when a page is full and more entries follow (Simple Paged Results). */
-  resume?: { pos: Position; count: number };
+  resume?: Resume;
 }
 
 /** RFC 2696 paging for this request: the page size, and where the previous page stopped. */
 export interface Paging {
   size: number;
-  resume?: { pos: Position; count: number };
+  resume?: Resume;
+}
+
+/** A page of users with their entries built. */
+interface UserBatch {
+  users: User[];
+  entries: Entry[];
+  more: boolean;
+}
+
+/** The next page of a paged export, read while the client takes in the current one: without
+ * it the database and the bridge would take turns being idle at every page. At most a few
+ * are held at once (each is a page of built entries), and one not claimed within
+ * READ_AHEAD_MS is dropped. Its data is read one client round trip early; a page was never
+ * a snapshot anyway. */
+interface ReadAhead {
+  phase: number;
+  after: number;
+  take(): Promise<UserBatch> | undefined;
+}
+const READ_AHEAD_MAX = 8;
+const READ_AHEAD_PAGE_MAX = 2000;
+const READ_AHEAD_MS = 2_000;
+let readAheadsHeld = 0;
+
+function readAhead(phase: number, after: number, load: () => Promise<UserBatch>): ReadAhead | undefined {
+  if (readAheadsHeld >= READ_AHEAD_MAX) return undefined;
+  readAheadsHeld++;
+  let batch: Promise<UserBatch> | undefined = load();
+  batch.catch(() => {}); // a failure is reported to the page that claims it, if any does
+  const release = () => {
+    if (!batch) return undefined;
+    clearTimeout(timer);
+    readAheadsHeld--;
+    const b = batch;
+    batch = undefined;
+    return b;
+  };
+  const timer = setTimeout(release, READ_AHEAD_MS);
+  timer.unref();
+  return { phase, after, take: release };
 }
 
 /** What one search needs beyond the base columns, from its attribute list and filter. */
@@ -152,6 +200,9 @@ export async function search(
   };
   /** How many more entries this search (page) can send, plus one to learn that more exist. */
   const wanted = () => Math.min(page !== undefined ? page - inPage : Infinity, sizeLimit - total) + 1;
+  /** The same for the next page of a paged search, when it is worth reading ahead. */
+  const nextPage = () => (page !== undefined && page <= READ_AHEAD_PAGE_MAX && total < sizeLimit ? Math.min(page, sizeLimit - total) + 1 : undefined);
+  const ahead = paging?.resume?.ahead;
   const checkTime = async () => {
     await drained();
     if (Date.now() > deadline) throw new Stop(ResultCode.timeLimitExceeded);
@@ -165,12 +216,12 @@ export async function search(
         if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
         continue;
       }
-      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted);
+      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead);
     }
   } catch (e) {
     if (e instanceof Stop) {
       if (e.code === -1) return { code: -1, entries: count };
-      if (e.resume) return { code: ResultCode.success, entries: count, resume: { pos: e.resume, count: total } };
+      if (e.resume) return { code: ResultCode.success, entries: count, resume: { pos: e.resume, count: total, ahead: e.ahead } };
       return { code: e.code, entries: count };
     }
     if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: count };
@@ -189,6 +240,8 @@ type Phase = { kind: 'static'; entry: () => Entry } | { kind: 'container'; c: Co
 
 /** Ends a search early: a limit (code), an abandon (-1), or a full page (resume position). */
 class Stop extends Error {
+  /** The next page's users, when they are being read ahead. */
+  ahead?: ReadAhead;
   constructor(
     readonly code: number,
     readonly resume?: Position,
@@ -257,16 +310,44 @@ async function searchContainer(
   emit: (e: Entry, before: Position) => void,
   checkTime: () => Promise<void>,
   wanted: () => number,
+  nextPage: () => number | undefined,
+  ahead: ReadAhead | undefined,
 ): Promise<void> {
   if (c === 'users') {
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
-    for await (const page of ctx.directory.users(pred, selfOnly?.userId, Math.max(after, 0), wanted)) {
-      await checkTime();
-      const entries = await usersWithExtras(ctx, page, needs);
-      for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
+    if (selfOnly) {
+      for await (const page of ctx.directory.users(pred, selfOnly.userId, Math.max(after, 0), wanted)) {
+        await checkTime();
+        const entries = await usersWithExtras(ctx, page, needs);
+        for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
+      }
+      return;
     }
-    return;
+    const load = async (afterId: number, limit: number): Promise<UserBatch> => {
+      const { users, more } = await ctx.directory.userPage(pred, afterId, limit);
+      return { users, more, entries: await usersWithExtras(ctx, users, needs) };
+    };
+    let afterId = Math.max(after, 0);
+    let pending = ahead && ahead.phase === phase && ahead.after === after ? ahead.take() : undefined;
+    for (;;) {
+      await checkTime();
+      const b = await (pending ?? load(afterId, wanted()));
+      pending = undefined;
+      for (let i = 0; i < b.users.length; i++) {
+        const before = { phase, after: b.users[i].id - 1 };
+        try {
+          emit(b.entries[i], before);
+        } catch (e) {
+          // The page is full: start reading the next one while the client takes this one.
+          const limit = e instanceof Stop && e.resume ? nextPage() : undefined;
+          if (limit !== undefined) (e as Stop).ahead = readAhead(phase, before.after, () => load(Math.max(before.after, 0), limit));
+          throw e;
+        }
+      }
+      if (!b.more) return;
+      afterId = b.users[b.users.length - 1].id;
+    }
   }
   if (selfOnly) return; // users do not list groups, permissions or roles
   if (c === 'groups') {
