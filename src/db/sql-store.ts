@@ -74,6 +74,40 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
+/** A user row. The dates are parsed only when read: binds and Apache's searches never do. */
+class StoredUser implements User {
+  readonly id: number;
+  readonly username: string;
+  readonly password: string;
+  readonly isActive: boolean;
+  readonly isStaff: boolean | null;
+  readonly isSuperuser: boolean | null;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly email: string | null;
+  private readonly joined: unknown;
+  private readonly login: unknown;
+  constructor(r: Row) {
+    this.id = Number(r.id);
+    this.username = String(r.username);
+    this.password = r.password === null || r.password === undefined ? '' : String(r.password);
+    this.isActive = toBool(r.is_active);
+    this.isStaff = r.is_staff === null || r.is_staff === undefined ? null : toBool(r.is_staff);
+    this.isSuperuser = r.is_superuser === null || r.is_superuser === undefined ? null : toBool(r.is_superuser);
+    this.firstName = str(r.first_name);
+    this.lastName = str(r.last_name);
+    this.email = str(r.email);
+    this.joined = r.date_joined;
+    this.login = r.last_login;
+  }
+  get dateJoined(): Date | null {
+    return toDate(this.joined);
+  }
+  get lastLogin(): Date | null {
+    return toDate(this.login);
+  }
+}
+
 export abstract class SqlStore implements DirectoryStore {
   abstract readonly kind: string;
   readonly hasGroups: boolean;
@@ -141,19 +175,7 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   private rowToUser(r: Row): User {
-    return {
-      id: Number(r.id),
-      username: String(r.username),
-      password: r.password === null || r.password === undefined ? '' : String(r.password),
-      isActive: toBool(r.is_active),
-      isStaff: r.is_staff === null || r.is_staff === undefined ? null : toBool(r.is_staff),
-      isSuperuser: r.is_superuser === null || r.is_superuser === undefined ? null : toBool(r.is_superuser),
-      firstName: str(r.first_name),
-      lastName: str(r.last_name),
-      email: str(r.email),
-      dateJoined: toDate(r.date_joined),
-      lastLogin: toDate(r.last_login),
-    };
+    return new StoredUser(r);
   }
 
   // ------------------------------------------------------------ schema

@@ -113,30 +113,33 @@ function operational(e: Entry, kind: string, id: string | number, hasChildren: b
 }
 
 export interface UserExtras {
+  /** Build only the attributes whose key this accepts (objectClass always); default all. */
+  only?: (key: string) => boolean;
   groups?: Group[];
   permissions?: Permission[];
   roles?: Role[];
 }
 
 export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
-  const first = u.firstName?.trim() ?? '';
-  const last = u.lastName?.trim() ?? '';
-  const full = `${first} ${last}`.trim();
-  const cn = full || u.username;
-  const e = new Entry(dit.userDn(u.username))
-    .set('objectClass', USER_CLASSES)
-    .set('uid', [u.username])
-    .set('cn', [cn])
-    .set('sn', [last || u.username])
-    .set('givenName', [first])
-    .set('displayName', [cn])
-    .set('mail', [u.email])
-    .set('djangoId', [String(u.id)])
-    .set('djangoIsActive', [bool(u.isActive)])
-    .set('djangoIsStaff', [bool(u.isStaff)])
-    .set('djangoIsSuperuser', [bool(u.isSuperuser)])
-    .set('djangoDateJoined', [u.dateJoined ? GENERALIZED_TIME(u.dateJoined) : null])
-    .set('djangoLastLogin', [u.lastLogin ? GENERALIZED_TIME(u.lastLogin) : null]);
+  const w = x.only;
+  const e = new Entry(dit.userDn(u.username)).set('objectClass', USER_CLASSES);
+  if (!w || w('uid')) e.set('uid', [u.username]);
+  if (!w || w('cn') || w('sn') || w('givenname') || w('displayname')) {
+    const first = u.firstName?.trim() ?? '';
+    const last = u.lastName?.trim() ?? '';
+    const cn = `${first} ${last}`.trim() || u.username;
+    e.set('cn', [cn])
+      .set('sn', [last || u.username])
+      .set('givenName', [first])
+      .set('displayName', [cn]);
+  }
+  if (!w || w('mail')) e.set('mail', [u.email]);
+  if (!w || w('djangoid')) e.set('djangoId', [String(u.id)]);
+  if (!w || w('djangoisactive')) e.set('djangoIsActive', [bool(u.isActive)]);
+  if (!w || w('djangoisstaff')) e.set('djangoIsStaff', [bool(u.isStaff)]);
+  if (!w || w('djangoissuperuser')) e.set('djangoIsSuperuser', [bool(u.isSuperuser)]);
+  if (!w || w('djangodatejoined')) e.set('djangoDateJoined', [u.dateJoined ? GENERALIZED_TIME(u.dateJoined) : null]);
+  if (!w || w('djangolastlogin')) e.set('djangoLastLogin', [u.lastLogin ? GENERALIZED_TIME(u.lastLogin) : null]);
   if (x.groups || x.permissions || x.roles) {
     const memberOf: string[] = [];
     if (x.groups) for (const g of x.groups) memberOf.push(dit.groupDn(g.name));

@@ -56,6 +56,7 @@ interface ReadAhead {
   take(): Promise<UserBatch> | undefined;
 }
 const READ_AHEAD_MAX = 8;
+const UNPAGED_BATCH = 500;
 const READ_AHEAD_PAGE_MAX = 2000;
 const READ_AHEAD_MS = 2_000;
 let readAheadsHeld = 0;
@@ -83,14 +84,19 @@ interface Needs {
   memberOf: boolean;
   permissions: boolean;
   members: boolean;
+  /** The user attributes to build (by key); undefined: all of them. Apache's search asks for
+   * [uid] and filters on objectClass and uid: no names, mail, flags or dates to format. */
+  userAttrs?: (key: string) => boolean;
 }
 
 function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
-  const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || filterKeys.has('*');
+  const all = filterKeys.has('*');
+  const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || all;
   return {
     memberOf: wants('memberof'),
     permissions: wants('djangopermission') || wants('memberof'),
     members: wants('member') || wants('memberuid'),
+    userAttrs: sel.allUser || all ? undefined : wants,
   };
 }
 
@@ -198,8 +204,9 @@ export async function search(
     count++;
     send(e, sel);
   };
-  /** How many more entries this search (page) can send, plus one to learn that more exist. */
-  const wanted = () => Math.min(page !== undefined ? page - inPage : Infinity, sizeLimit - total) + 1;
+  /** How many more entries this search (page) can send, plus one to learn that more exist;
+   * an unpaged search reads in pages of UNPAGED_BATCH (memory stays flat however long it runs). */
+  const wanted = () => Math.min(page !== undefined ? page - inPage : UNPAGED_BATCH, sizeLimit - total) + 1;
   /** The same for the next page of a paged search, when it is worth reading ahead. */
   const nextPage = () => (page !== undefined && page <= READ_AHEAD_PAGE_MAX && total < sizeLimit ? Math.min(page, sizeLimit - total) + 1 : undefined);
   const ahead = paging?.resume?.ahead;
@@ -272,6 +279,7 @@ async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs):
   return users.map((u) => {
     const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
     return userEntry(ctx.dit, u, {
+      only: needs.userAttrs,
       groups: groups ? (groups.get(u.id) ?? []) : undefined,
       permissions: perms ? (perms.get(u.id) ?? []) : undefined,
       roles,
