@@ -205,7 +205,47 @@ function resultParts(r: Result): Buffer[] {
 }
 
 export function encodeResult(id: number, tag: number, r: Result, extra: Buffer[] = [], controls?: Control[]): Buffer {
+  if (extra.length === 0 && !controls?.length) return encodePlainResult(id, tag, r.code, r.matchedDN ?? '', r.message ?? '');
   return envelope(id, tlv(tag, [...resultParts(r), ...extra]), controls?.length ? encodeControls(controls) : undefined);
+}
+
+/** Octets of a non-negative INTEGER/ENUMERATED value in minimal two's complement. */
+function uintLen(v: number): number {
+  let n = 1;
+  while (v >= 0x80 * 2 ** (8 * (n - 1))) n++;
+  return n;
+}
+function putUint(buf: Buffer, off: number, tag: number, v: number, n: number): number {
+  buf[off++] = tag;
+  buf[off++] = n;
+  for (let i = n - 1; i >= 0; i--) buf[off++] = Math.floor(v / 2 ** (8 * i)) & 0xff;
+  return off;
+}
+
+/** An LDAPResult with no extra fields or controls (every bind, compare and most search ends),
+ * written in one pass into one buffer: the same bytes as the general path. */
+function encodePlainResult(id: number, tag: number, code: number, dn: string, message: string): Buffer {
+  const dnLen = Buffer.byteLength(dn, 'utf8');
+  const msgLen = Buffer.byteLength(message, 'utf8');
+  const codeLen = uintLen(code);
+  const opLen = 2 + codeLen + 1 + lenSize(dnLen) + dnLen + 1 + lenSize(msgLen) + msgLen;
+  const idLen = uintLen(id);
+  const total = 2 + idLen + 1 + lenSize(opLen) + opLen;
+  const buf = Buffer.allocUnsafe(1 + lenSize(total) + total);
+  let o = 0;
+  buf[o++] = 0x30;
+  o = putLen(buf, o, total);
+  o = putUint(buf, o, 0x02, id, idLen);
+  buf[o++] = tag;
+  o = putLen(buf, o, opLen);
+  o = putUint(buf, o, 0x0a, code, codeLen);
+  buf[o++] = 0x04;
+  o = putLen(buf, o, dnLen);
+  o += buf.write(dn, o, 'utf8');
+  buf[o++] = 0x04;
+  o = putLen(buf, o, msgLen);
+  buf.write(message, o, 'utf8');
+  return buf;
 }
 
 export function encodeExtendedResult(id: number, r: Result, name?: string, value?: Buffer): Buffer {
