@@ -73,7 +73,7 @@ if (fdLimit() < 30000 && !process.env.DLB_BENCH_REEXEC) {
 
 const T = QUICK
   ? { apache: 2, mix: 1.5, warm: 0.5, cold1: 2, cold8: 3, coldMix: 3, wrk: 2, wsgi: 4, lat: 1.5, pagedCap: 6, profile: 3, idle: 3 }
-  : { apache: 4, mix: 3, warm: 1, cold1: 4, cold8: 6, coldMix: 6, wrk: 5, wsgi: 10, lat: 3, pagedCap: 25, profile: 6, idle: 5 };
+  : { apache: 4, mix: 3, warm: 1, cold1: 4, cold8: 4, coldMix: 6, wrk: 5, wsgi: 10, lat: 3, pagedCap: 25, profile: 6, idle: 5 };
 const HOT = 16; // users whose credentials are warm (each costs one PBKDF2 to warm)
 const SMALL = 1000;
 const BIG = 1_000_000;
@@ -364,15 +364,22 @@ async function sectionCold(work, sqliteUrl, svcHash) {
   const again = await barePbkdf2(D.PBKDF2_ITERATIONS, QUICK ? { singles: 1, perCore: 1, rounds: 1 } : {});
   S.bare = {
     singleMs: Math.min(R.pbkdf2.singleMs, again.singleMs),
+    // The bridge's latency is a p50, so it is held to the bare hashes' median, not their best.
+    singleMedianMs: median([...R.pbkdf2.singles, ...again.singles]),
     allCoresRate: Math.max(R.pbkdf2.allCoresRate, again.allCoresRate),
   };
   log(`cold binds: bare PBKDF2 again: ${ms(again.singleMs)} ms, ${again.allCoresRate.toFixed(2)}/s on all cores; bridge with the credential cache off ...`);
   const b = await startBridge(bridgeConfig(sqliteUrl, svcHash, { workers: 1, security: { credentialCacheSeconds: 0 } }), { dir: work, name: 'bridge-cold' });
   try {
     S.c1 = (await load(b.url, 'bind:1', { duration: T.cold1, warmup: 0.5, pids: [b.pid] })).streams[0];
-    log(`  c=1: ${S.c1.tps.toFixed(2)} binds/s, p50 ${ms(S.c1.p50)} ms (bare hash ${ms(S.bare.singleMs)} ms)`);
-    S.c8 = (await load(b.url, 'bind:8', { duration: T.cold8, warmup: 1, pids: [b.pid] })).streams[0];
-    log(`  c=8: ${S.c8.tps.toFixed(2)} binds/s (bare all cores ${S.bare.allCoresRate.toFixed(2)}/s)`);
+    log(`  c=1: ${S.c1.tps.toFixed(2)} binds/s, p50 ${ms(S.c1.p50)} ms (bare hash median ${ms(S.bare.singleMedianMs)} ms, fastest ${ms(S.bare.singleMs)} ms)`);
+    // Measured like the bare rate it is held to: the best of a few rounds (other work on the
+    // machine only ever slows a round down, for the bare hashes and the bridge alike).
+    const rounds = [];
+    for (let r = 0; r < (QUICK ? 1 : 3); r++) rounds.push((await load(b.url, 'bind:8', { duration: T.cold8, warmup: 1, pids: [b.pid] })).streams[0]);
+    S.c8 = rounds.reduce((best, x) => (x.tps > best.tps ? x : best));
+    S.c8Rounds = rounds.map((x) => x.tps);
+    log(`  c=8: ${S.c8.tps.toFixed(2)} binds/s, best of ${rounds.map((x) => x.tps.toFixed(2)).join(', ')} (bare all cores ${S.bare.allCoresRate.toFixed(2)}/s)`);
     // Warm operations while cold binds keep every core hashing. The search/compare
     // connections bind as the service account first: with the cache off that is a hash too,
     // so the warm-up is long enough for those binds to be done.
@@ -383,7 +390,7 @@ async function sectionCold(work, sqliteUrl, svcHash) {
     await b.stop();
   }
   S.costRatioThroughput = S.bare.allCoresRate / S.c8.tps;
-  S.costRatioLatency = S.c1.p50 / S.bare.singleMs;
+  S.costRatioLatency = S.c1.p50 / S.bare.singleMedianMs;
   // An Apache child starting with an empty pool: 64 connections bind the service account at
   // once on a bridge whose cache is still cold (cache on, as deployed).
   const fresh = await startBridge(bridgeConfig(sqliteUrl, svcHash), { dir: work, name: 'bridge-stampede' });
@@ -782,8 +789,8 @@ function renderMarkdown() {
     L.push('');
     L.push('| measure | value | bare PBKDF2 | ratio |');
     L.push('|---|---:|---:|---:|');
-    L.push(`| bind latency p50, 1 connection | ${ms(C.c1.p50)} ms | ${ms(C.bare.singleMs)} ms (fastest) | ${ratio(C.costRatioLatency)} |`);
-    L.push(`| binds/s, 8 connections (all cores hashing) | ${C.c8.tps.toFixed(2)} (bridge CPU ${fmt(C.c8.serverCores * 100)}%) | ${C.bare.allCoresRate.toFixed(2)}/s (best round) | ${ratio(C.costRatioThroughput)} (bare / bridge) |`);
+    L.push(`| bind latency p50, 1 connection | ${ms(C.c1.p50)} ms | ${ms(C.bare.singleMedianMs)} ms (median; fastest ${ms(C.bare.singleMs)} ms) | ${ratio(C.costRatioLatency)} |`);
+    L.push(`| binds/s, 8 connections (all cores hashing; best of ${C.c8Rounds?.length ?? 1} rounds: ${(C.c8Rounds ?? [C.c8.tps]).map((x) => x.toFixed(2)).join(', ')}) | ${C.c8.tps.toFixed(2)} (bridge CPU ${fmt(C.c8.serverCores * 100)}%) | ${C.bare.allCoresRate.toFixed(2)}/s (best round) | ${ratio(C.costRatioThroughput)} (bare / bridge) |`);
     L.push(`| warm search p50 / p99 while 8 connections bind cold | ${ms(C.mixed.search.p50)} / ${ms(C.mixed.search.p99)} ms (${fmt(C.mixed.search.tps)}/s) | | goal p99 < 20 ms |`);
     L.push(`| warm compare p50 / p99 while 8 connections bind cold | ${ms(C.mixed.compare.p50)} / ${ms(C.mixed.compare.p99)} ms (${fmt(C.mixed.compare.tps)}/s) | | goal p99 < 20 ms |`);
     L.push(`| cold binds/s meanwhile | ${C.mixed.bind.tps.toFixed(2)} (p50 ${ms(C.mixed.bind.p50)} ms) | | |`);
