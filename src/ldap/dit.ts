@@ -72,13 +72,37 @@ export class Dit {
     return `cn=${role},${this.containerDn.roles}`;
   }
 
+  // Apache names the same few DNs over and over (its service account, its users, its group):
+  // remember what each string parsed to. Bounded: a client spraying names only empties it.
+  private readonly keys = new Map<string, string>();
+  private readonly targets = new Map<string, Target>();
+  private static readonly MEMO_MAX = 10_000;
+
   /** Normalised key of a DN for equality tests (throws InvalidDnError). */
   key(dn: string | Rdn[]): string {
-    return normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+    if (typeof dn !== 'string') return normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+    let k = this.keys.get(dn);
+    if (k === undefined) {
+      k = normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+      if (this.keys.size >= Dit.MEMO_MAX) this.keys.clear();
+      this.keys.set(dn, k);
+    }
+    return k;
   }
 
-  /** What a DN names. Throws InvalidDnError on bad syntax. */
+  /** What a DN names (the same object for the same string: callers must not change it).
+   * Throws InvalidDnError on bad syntax. */
   classify(dn: string): Target {
+    let t = this.targets.get(dn);
+    if (t === undefined) {
+      t = Object.freeze(this.parseTarget(dn));
+      if (this.targets.size >= Dit.MEMO_MAX) this.targets.clear();
+      this.targets.set(dn, t);
+    }
+    return t;
+  }
+
+  private parseTarget(dn: string): Target {
     const rdns = parseDn(dn);
     if (rdns.length === 0) return { kind: 'root' };
     if (rdns.length === 1 && rdns[0].length === 1 && attributeKey(rdns[0][0].type) === 'cn' && rdns[0][0].value.toLowerCase() === 'subschema') {
