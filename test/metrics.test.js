@@ -36,7 +36,17 @@ test('/metrics counts operations, bind outcomes, cache hits and connections; /he
     assert.equal(metric(text, 'django_ldap_bridge_connections'), 1);
     assert.ok(metric(text, 'django_ldap_bridge_db_query_duration_seconds_count', 'ok="true"') > 0);
     assert.ok(metric(text, 'django_ldap_bridge_operation_duration_seconds_count', 'op="bind"') >= 5);
+    // A well-formed histogram: cumulative buckets ending in +Inf = _count.
+    const buckets = text.split('\n').filter((l) => l.startsWith('django_ldap_bridge_operation_duration_seconds_bucket{') && l.includes('op="bind"')).map((l) => Number(l.split(' ').pop()));
+    assert.ok(buckets.length > 2 && buckets.every((v, i) => i === 0 || v >= buckets[i - 1]));
+    assert.equal(buckets[buckets.length - 1], metric(text, 'django_ldap_bridge_operation_duration_seconds_count', 'op="bind"'));
+    assert.ok(text.includes('# TYPE django_ldap_bridge_operation_duration_seconds histogram'));
     assert.ok(!text.includes(password('alice')));
+    // Counts carry over between scrapes and grow with new operations.
+    await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const again = await (await fetch(`${b.bridge.metricsUrl}/metrics`)).text();
+    assert.equal(metric(again, 'django_ldap_bridge_binds_total', 'outcome="success"'), 4);
+    assert.equal(metric(again, 'django_ldap_bridge_operations_total', 'op="bind",result="49"'), 2);
     c.raw.destroy();
     const health = await fetch(`${b.bridge.metricsUrl}/healthz`);
     assert.equal(health.status, 200);
