@@ -95,7 +95,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
   const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth, metrics);
   // The dummy check for unknown users should cost what a real check on this site costs.
-  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 500 }, true);
+  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 500 }, true, true);
   const typical = chooseSampleHash(sample.map((u) => u.password));
   if (typical) auth.sampleHash = typical;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');

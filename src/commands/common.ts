@@ -99,7 +99,7 @@ export async function commandContext(config: BridgeConfig, store: DirectoryStore
   const throttle = new Throttle({ ...config.security.bruteForce, enabled: false }, new MemoryCounters());
   const auth = new Authenticator(directory, new HashGate(1, 16), new CredentialCache(0, 0), throttle, log, config.caseInsensitiveUsernames);
   // As startBridge: the dummy check for an unknown user costs what a real one on this site costs.
-  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true);
+  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true, true);
   const real = sample.find((u) => hashCost(u.password));
   if (real) auth.sampleHash = real.password;
   return new BridgeContext(config, dit, directory, log, services, VERSION, auth, new Metrics());

@@ -254,7 +254,7 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
     if (never[k].length < LIST_MAX) never[k].push(name);
   };
   for (let afterId = 0; ; ) {
-    const page = await store.findUsers({ op: 'all' }, { afterId, limit: PAGE }, false);
+    const page = await store.findUsers({ op: 'all' }, { afterId, limit: PAGE }, false, true);
     for (const u of page) {
       const kind = identifyHasher(u.password);
       const cost = kind === 'unusable' || kind === 'unknown' ? undefined : hashCost(u.password);

@@ -117,6 +117,8 @@ export abstract class SqlStore implements DirectoryStore {
   // Quoted identifiers, computed once.
   private readonly U: string;
   private readonly userCols: string;
+  /** The same without the stored hash (read as ''). */
+  private readonly userColsNoHash: string;
   private readonly uid: string;
   private readonly uname: string;
   private readonly uactive: string;
@@ -132,10 +134,10 @@ export abstract class SqlStore implements DirectoryStore {
     this.hasPermissions = !!map.permissions;
     this.U = this.q(u.table);
     const col = (c: string | null, alias: string) => (c ? `u.${this.q(c)} AS ${alias}` : `NULL AS ${alias}`);
-    this.userCols = [
+    const cols = (withHash: boolean) => [
       col(u.id, 'id'),
       col(u.username, 'username'),
-      col(u.password, 'password'),
+      withHash ? col(u.password, 'password') : `'' AS password`,
       col(u.isActive, 'is_active'),
       col(u.isStaff, 'is_staff'),
       col(u.isSuperuser, 'is_superuser'),
@@ -145,6 +147,8 @@ export abstract class SqlStore implements DirectoryStore {
       col(u.dateJoined, 'date_joined'),
       col(u.lastLogin, 'last_login'),
     ].join(', ');
+    this.userCols = cols(true);
+    this.userColsNoHash = cols(false);
     this.uid = `u.${this.q(u.id)}`;
     this.uname = `u.${this.q(u.username)}`;
     this.uactive = `u.${this.q(u.isActive)}`;
@@ -323,12 +327,12 @@ export abstract class SqlStore implements DirectoryStore {
     return rows.map((r) => this.rowToUser(r));
   }
 
-  async findUsers(pred: UserPredicate, page: Page, activeOnly: boolean): Promise<User[]> {
+  async findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes = false): Promise<User[]> {
     const ps = new Params(this.dialect);
     const bools = new Set(['isStaff', 'isSuperuser', 'isActive']);
     const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const sql = `SELECT ${this.userCols} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
+    const sql = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
     return (await this.run(sql, ps.values)).map((r) => this.rowToUser(r));
   }
 

@@ -31,7 +31,9 @@ export interface DirectoryStore {
 
   /** Users whose username matches exactly, or case-insensitively (at most a few rows). */
   usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]>;
-  findUsers(pred: UserPredicate, page: Page, activeOnly: boolean): Promise<User[]>;
+  /** Users matching a predicate, a page in id order. Their stored password hashes are read
+   * only with `withHashes` (sampling the hashers in use): a search never needs them. */
+  findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes?: boolean): Promise<User[]>;
   /** Group memberships of a batch of users, as group ids. */
   groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
   /** The groups with these ids (those that exist). */
