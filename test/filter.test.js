@@ -464,3 +464,24 @@ describe('evaluate: matching rules', () => {
     assert.equal(run('(description=*)', e), FALSE);
   });
 });
+
+describe('evaluate: long assertion values (remembered once normalised)', () => {
+  test('the same long value decides by each rule and each username mode, over and over', () => {
+    const long = 'x'.repeat(300);
+    const userLong = userEntry(
+      dit,
+      { id: 8, username: `Bob${long}`, password: '', isActive: true, isStaff: false, isSuperuser: false, firstName: 'B', lastName: 'L', email: '', dateJoined: null, lastLogin: null },
+      { groups: [], permissions: [], roles: [] },
+    );
+    const member = (u) => `uid=${u},ou=users,dc=example,dc=com`;
+    const g = groupEntry(dit, { id: 3, name: 'long' }, [`Bob${long}`], []);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(name(run(`(member=${member(`Bob${long}`)})`, g)), 'TRUE');
+      assert.equal(name(run(`(member=${member(`bob${long}`)})`, g)), 'FALSE', 'uid is case-exact by default');
+      assert.equal(name(run(`(member=${member(`bob${long}`)})`, g, ctxCi)), 'TRUE', 'case-insensitive usernames');
+      assert.equal(name(run(`(uid=bob${long})`, userLong)), 'FALSE');
+      assert.equal(name(run(`(uid:caseIgnoreMatch:=bob${long})`, userLong)), 'TRUE');
+      assert.equal(name(run(`(uid=Bob${long})`, userLong)), 'TRUE');
+    }
+  });
+});

@@ -288,7 +288,7 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
       // No ordering rule, or an invalid assertion: Undefined whether or not the entry has values.
       const eq = ctx.equalityOf(key);
       if (eq === 'dn' || eq === 'boolean' || eq === 'objectIdentifier') return UNDEFINED;
-      const a = normalizeValue(eq, f.value, ctx.caseExactDnTypes);
+      const a = normalizedAssertion(eq, f.value, ctx);
       if (a === undefined) return UNDEFINED;
       const vals = e.get(key);
       if (!vals) return FALSE;
@@ -333,7 +333,7 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
             for (const ava of rdn) {
               if (f.attr !== undefined && attributeKey(ava.type) !== attributeKey(f.attr)) continue;
               const eq = rule ?? ctx.equalityOf(attributeKey(ava.type));
-              const a = normalizeValue(eq, f.value, ctx.caseExactDnTypes);
+              const a = normalizedAssertion(eq, f.value, ctx);
               if (a !== undefined && normalizeValue(eq, ava.value, ctx.caseExactDnTypes) === a) return TRUE;
             }
           }
@@ -346,10 +346,28 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
   }
 }
 
+// A filter's assertion values are the same for every entry it is checked against, and some
+// normalisations are not cheap (a DN of 200 KB takes milliseconds): remember the last few.
+const assertionMemo = new WeakMap<object, Map<Equality, Map<string, string | undefined>>>();
+function normalizedAssertion(eq: Equality, value: string, ctx: MatchContext): string | undefined {
+  if (value.length < 64) return normalizeValue(eq, value, ctx.caseExactDnTypes);
+  // Keyed by the value string itself: V8 keeps a string's hash, so a long assertion is
+  // hashed once, not once per entry.
+  let byEq = assertionMemo.get(ctx.caseExactDnTypes);
+  if (!byEq) assertionMemo.set(ctx.caseExactDnTypes, (byEq = new Map()));
+  let memo = byEq.get(eq);
+  if (!memo) byEq.set(eq, (memo = new Map()));
+  if (memo.has(value)) return memo.get(value);
+  const a = normalizeValue(eq, value, ctx.caseExactDnTypes);
+  if (memo.size >= 64) memo.clear();
+  memo.set(value, a);
+  return a;
+}
+
 function matchEquality(key: string, value: string, e: EvalEntry, ctx: MatchContext, rule: Equality | undefined): Tri {
   if (!attributeType(key)) return UNDEFINED;
   const eq = rule ?? ctx.equalityOf(key);
-  const a = normalizeValue(eq, value, ctx.caseExactDnTypes);
+  const a = normalizedAssertion(eq, value, ctx);
   if (a === undefined) return UNDEFINED;
   if (key === 'objectclass') {
     // objectClass values are names; compare them by OID so aliases match.
