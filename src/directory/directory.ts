@@ -65,24 +65,6 @@ export class Directory {
     return { users, more: users.length >= n };
   }
 
-  /** Streams users matching a predicate in id order, a page at a time. `wanted`, asked
-   * before each page, says how many more users the caller can still use (a paged search near
-   * the end of its page, a size limit): the page is cut to that, so no user is read, nor its
-   * groups and permissions, only to be thrown away. */
-  async *users(pred: UserPredicate, restrictToId?: number, startAfterId = 0, wanted?: () => number): AsyncGenerator<User[]> {
-    let afterId = restrictToId !== undefined ? Math.max(restrictToId - 1, startAfterId) : startAfterId;
-    if (restrictToId !== undefined && afterId >= restrictToId) return;
-    const activeOnly = !this.opts.showInactiveUsers;
-    for (;;) {
-      const limit = restrictToId !== undefined ? 1 : wanted ? Math.max(1, Math.min(MAX_BATCH, wanted())) : BATCH;
-      const page = await this.store.findUsers(pred, { afterId, limit }, activeOnly);
-      const rows = restrictToId !== undefined ? page.filter((u) => u.id === restrictToId) : page;
-      if (rows.length) yield rows;
-      if (restrictToId !== undefined || page.length < limit) return;
-      afterId = page[page.length - 1].id;
-    }
-  }
-
   /** Each user's groups, by name. Memberships are read live; the names of groups by id are
    * remembered for GROUP_NAME_CACHE_MS (as the permission list is), so a page of a thousand
    * users sharing the same groups reads their names once, and a renamed group shows its new
@@ -263,6 +245,12 @@ export class Directory {
 
   async *roleMembers(role: Role): AsyncGenerator<User[]> {
     const field = role === 'staff' ? 'isStaff' : 'isSuperuser';
-    yield* this.users({ op: 'eq', field, value: true, ci: false });
+    const pred: UserPredicate = { op: 'eq', field, value: true, ci: false };
+    for (let afterId = 0; ; ) {
+      const { users, more } = await this.userPage(pred, afterId, BATCH);
+      if (users.length) yield users;
+      if (!more) return;
+      afterId = users[users.length - 1].id;
+    }
   }
 }

@@ -325,11 +325,13 @@ async function searchContainer(
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
     if (selfOnly) {
-      for await (const page of ctx.directory.users(pred, selfOnly.userId, Math.max(after, 0), wanted)) {
-        await checkTime();
-        const entries = await usersWithExtras(ctx, page, needs);
-        for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
-      }
+      // A bound user sees only their own entry: one row at most.
+      if (Math.max(after, 0) >= selfOnly.userId) return;
+      const { users } = await ctx.directory.userPage(pred, selfOnly.userId - 1, 1);
+      const mine = users.filter((u) => u.id === selfOnly.userId);
+      await checkTime();
+      const entries = await usersWithExtras(ctx, mine, needs);
+      for (let i = 0; i < mine.length; i++) emit(entries[i], { phase, after: mine[i].id - 1 });
       return;
     }
     const load = async (afterId: number, limit: number): Promise<UserBatch> => {
