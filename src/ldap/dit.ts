@@ -5,6 +5,7 @@
 //   ├── ou=groups        cn=<group name>     a Django group
 //   ├── ou=permissions   cn=<app>.<codename> users holding a permission
 //   └── ou=roles         cn=staff, cn=superusers
+import { BoundedMemo } from './memo.js';
 import type { TreeLayout } from '../config/types.js';
 import type { Permission, Role } from '../directory/model.js';
 import { escapeDnValue, formatDn, normalizeDn, parseDn, type Rdn } from './dn.js';
@@ -55,15 +56,9 @@ export class Dit {
     return `uid=${escapeDnValue(username)},${this.containerDn.users}`;
   }
   /** Group DNs repeat in every member's memberOf: escape each name once. */
-  private readonly groupDns = new Map<string, string>();
+  private readonly groupDns = new BoundedMemo<string, string>(100_000, (name) => `cn=${escapeDnValue(name)},${this.containerDn.groups}`);
   groupDn(name: string): string {
-    let dn = this.groupDns.get(name);
-    if (dn === undefined) {
-      dn = `cn=${escapeDnValue(name)},${this.containerDn.groups}`;
-      if (this.groupDns.size >= 100_000) this.groupDns.clear();
-      this.groupDns.set(name, dn);
-    }
-    return dn;
+    return this.groupDns.get(name);
   }
   permissionDn(p: Pick<Permission, 'appLabel' | 'codename'>): string {
     return `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`;
@@ -73,33 +68,19 @@ export class Dit {
   }
 
   // Apache names the same few DNs over and over (its service account, its users, its group):
-  // remember what each string parsed to. Bounded: a client spraying names only empties it.
-  private readonly keys = new Map<string, string>();
-  private readonly targets = new Map<string, Target>();
-  private static readonly MEMO_MAX = 10_000;
+  // remember what each string parsed to.
+  private readonly keys = new BoundedMemo<string, string>(10_000, (dn) => normalizeDn(dn, { caseExactTypes: this.caseExactTypes }));
+  private readonly targets = new BoundedMemo<string, Target>(10_000, (dn) => Object.freeze(this.parseTarget(dn)));
 
   /** Normalised key of a DN for equality tests (throws InvalidDnError). */
   key(dn: string | Rdn[]): string {
-    if (typeof dn !== 'string') return normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
-    let k = this.keys.get(dn);
-    if (k === undefined) {
-      k = normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
-      if (this.keys.size >= Dit.MEMO_MAX) this.keys.clear();
-      this.keys.set(dn, k);
-    }
-    return k;
+    return typeof dn === 'string' ? this.keys.get(dn) : normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
   }
 
   /** What a DN names (the same object for the same string: callers must not change it).
    * Throws InvalidDnError on bad syntax. */
   classify(dn: string): Target {
-    let t = this.targets.get(dn);
-    if (t === undefined) {
-      t = Object.freeze(this.parseTarget(dn));
-      if (this.targets.size >= Dit.MEMO_MAX) this.targets.clear();
-      this.targets.set(dn, t);
-    }
-    return t;
+    return this.targets.get(dn);
   }
 
   private parseTarget(dn: string): Target {

@@ -1,6 +1,7 @@
 // LDAP search filters: one AST, read from BER (RFC 4511 §4.5.1.7) or from the string form
 // (RFC 4515), written back as a string for logs, and evaluated against an entry with each
 // attribute's matching rule and RFC 4511's three-valued logic.
+import { BoundedMemo } from './memo.js';
 import { BerError, BerReader } from './ber.js';
 import { attributeKey, attributeType, compareValues, foldCase, normalizeValue, type Equality } from './schema.js';
 import { parseDn } from './dn.js';
@@ -348,20 +349,17 @@ export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
 
 // A filter's assertion values are the same for every entry it is checked against, and some
 // normalisations are not cheap (a DN of 200 KB takes milliseconds): remember the last few.
-const assertionMemo = new WeakMap<object, Map<Equality, Map<string, string | undefined>>>();
+const assertionMemo = new WeakMap<object, Map<Equality, BoundedMemo<string, string | undefined>>>();
 function normalizedAssertion(eq: Equality, value: string, ctx: MatchContext): string | undefined {
-  if (value.length < 64) return normalizeValue(eq, value, ctx.caseExactDnTypes);
+  const types = ctx.caseExactDnTypes;
+  if (value.length < 64) return normalizeValue(eq, value, types);
   // Keyed by the value string itself: V8 keeps a string's hash, so a long assertion is
   // hashed once, not once per entry.
-  let byEq = assertionMemo.get(ctx.caseExactDnTypes);
-  if (!byEq) assertionMemo.set(ctx.caseExactDnTypes, (byEq = new Map()));
+  let byEq = assertionMemo.get(types);
+  if (!byEq) assertionMemo.set(types, (byEq = new Map()));
   let memo = byEq.get(eq);
-  if (!memo) byEq.set(eq, (memo = new Map()));
-  if (memo.has(value)) return memo.get(value);
-  const a = normalizeValue(eq, value, ctx.caseExactDnTypes);
-  if (memo.size >= 64) memo.clear();
-  memo.set(value, a);
-  return a;
+  if (!memo) byEq.set(eq, (memo = new BoundedMemo(64, (v) => normalizeValue(eq, v, types))));
+  return memo.get(value);
 }
 
 function matchEquality(key: string, value: string, e: EvalEntry, ctx: MatchContext, rule: Equality | undefined): Tri {
