@@ -65,6 +65,16 @@ export class Directory {
     return { users, more: users.length >= n };
   }
 
+  /** Every user matching a predicate, in id order, a page at a time. */
+  async *users(pred: UserPredicate): AsyncGenerator<User[]> {
+    for (let afterId = 0; ; ) {
+      const { users, more } = await this.userPage(pred, afterId, BATCH);
+      if (users.length) yield users;
+      if (!more) return;
+      afterId = users[users.length - 1].id;
+    }
+  }
+
   /** Each user's groups, by name. Memberships are read live; the names of groups by id are
    * remembered for GROUP_NAME_CACHE_MS (as the permission list is), so a page of a thousand
    * users sharing the same groups reads their names once, and a renamed group shows its new
@@ -245,12 +255,6 @@ export class Directory {
 
   async *roleMembers(role: Role): AsyncGenerator<User[]> {
     const field = role === 'staff' ? 'isStaff' : 'isSuperuser';
-    const pred: UserPredicate = { op: 'eq', field, value: true, ci: false };
-    for (let afterId = 0; ; ) {
-      const { users, more } = await this.userPage(pred, afterId, BATCH);
-      if (users.length) yield users;
-      if (!more) return;
-      afterId = users[users.length - 1].id;
-    }
+    yield* this.users({ op: 'eq', field, value: true, ci: false });
   }
 }
