@@ -229,7 +229,7 @@ async function main() {
   log(`  one hash ${R.pbkdf2.singleMs.toFixed(0)} ms (${R.pbkdf2.perCoreRate.toFixed(2)}/s per core), all ${R.pbkdf2.cores} cores ${R.pbkdf2.allCoresRate.toFixed(2)}/s`);
 
   // The data
-  const { makePassword } = await import(join(ROOT, 'dist/django/hashers.js'));
+  const { makePassword } = await import(join(ROOT, 'dist/django/hashers/index.js'));
   const hash = await makePassword(D.USER_PW, { iterations: D.PBKDF2_ITERATIONS, salt: D.SHARED_SALT });
   const svcHash = await makePassword(D.SVC_PW, { iterations: D.PBKDF2_ITERATIONS });
   const sqlite = sqliteDatabase(join(cache, 'bench-1k.sqlite3'), SMALL, hash);

@@ -26,7 +26,7 @@ const { createDemoDatabase, DEMO_USERS } = await import('../dist/demo.js');
 const { loadConfig } = await import('../dist/config/load.js');
 const { startBridge } = await import('../dist/bridge.js');
 const { createLogger } = await import('../dist/log.js');
-const { makePassword } = await import('../dist/django/hashers.js');
+const { makePassword } = await import('../dist/django/hashers/index.js');
 const fz = await import('../test/helpers/ber-fuzz.js');
 
 function parseArgs(argv) {

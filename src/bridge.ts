@@ -16,7 +16,7 @@ import { CredentialCache } from './auth/credential-cache.js';
 import { Throttle, counterStore, type CounterStore } from './auth/throttle.js';
 import { StoreUnavailableError } from './db/store.js';
 import { Metrics } from './metrics.js';
-import { identifyHasher, hashCost } from './django/hashers.js';
+import { identifyHasher, hashCost } from './django/hashers/index.js';
 
 export const VERSION: string = (() => {
   try {

@@ -5,7 +5,7 @@ import { loadConfig, ConfigError, type ConfigFlags } from './config/load.js';
 import cluster from 'node:cluster';
 import { startBridge, StartupError, VERSION } from './bridge.js';
 import { PrimaryCounters, runPrimary, serveWorker } from './cluster.js';
-import { makePassword } from './django/hashers.js';
+import { makePassword } from './django/hashers/index.js';
 import { bridgeSchemaText } from './ldap/schema.js';
 import { apacheLocation, apacheOptionsFromConfig, ApacheConfigError, DEFAULT_PASSWORD_ENV } from './apache/config.js';
 import { withConfigOptions, commandAction, loadCommandConfig, CommandError } from './commands/common.js';

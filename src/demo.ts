@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { makePassword } from './django/hashers.js';
+import { makePassword } from './django/hashers/index.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
 import { startBridge } from './bridge.js';

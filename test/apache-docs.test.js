@@ -17,7 +17,7 @@ import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.
 import { apacheAvailable, startApache, checkMatrix, DJANGO_FACTS_PY } from './helpers/apache.js';
 import { apacheLocation, apacheOptionsFromConfig } from '../dist/apache/config.js';
 import { loadConfig } from '../dist/config/load.js';
-import { makePassword } from '../dist/django/hashers.js';
+import { makePassword } from '../dist/django/hashers/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DOC = readFileSync(join(ROOT, 'docs', 'apache.md'), 'utf8');

@@ -17,7 +17,7 @@ import { need } from './helpers/require.js';
 import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
 import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
 import { apacheAvailable, startApache, checkMatrix, dnSafe, DJANGO_FACTS_PY, SITE_SETUP_PY, APACHE_HOSTILE_GROUP } from './helpers/apache.js';
-import { makePassword } from '../dist/django/hashers.js';
+import { makePassword } from '../dist/django/hashers/index.js';
 import { loadConfig } from '../dist/config/load.js';
 import { apacheLocation, apacheOptionsFromConfig } from '../dist/apache/config.js';
 

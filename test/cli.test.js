@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { need, hasCommand } from './helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase } from './helpers/django.js';
 import { ldapTool, ldapsearch, BASE } from './helpers/bridge.js';
-import { verifyPassword } from '../dist/django/hashers.js';
+import { verifyPassword } from '../dist/django/hashers/index.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
 const run = (args, opts = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30000, env: { PATH: process.env.PATH, HOME: process.env.HOME }, ...opts });

@@ -18,7 +18,7 @@ import { ldapTool, ldapsearch, parseLdif, BASE, SERVICE_DN, SERVICE_PW } from '.
 import { loadConfig } from '../dist/config/load.js';
 import { startBridge } from '../dist/bridge.js';
 import { createLogger } from '../dist/log.js';
-import { makePassword } from '../dist/django/hashers.js';
+import { makePassword } from '../dist/django/hashers/index.js';
 import { ldifLine, ldifNeedsBase64 } from '../dist/commands/search.js';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-import { verifyPassword, identifyHasher, makePassword, hashCost, dummyVerify } from '../dist/django/hashers.js';
+import { verifyPassword, identifyHasher, makePassword, hashCost, dummyVerify } from '../dist/django/hashers/index.js';
 import { need } from './helpers/require.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { need } from './helpers/require.js';
 import { client } from './helpers/bridge.js';
 import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, searchRequest, resultCodes, ber } from './helpers/demo-bridge.js';
-import { makePassword } from '../dist/django/hashers.js';
+import { makePassword } from '../dist/django/hashers/index.js';
 
 const code = async (url, dn, pw) => {
   const c = client(url);

@@ -3,7 +3,7 @@
 // change or deactivation counts at once), the credential cache, the hashing budget, and the
 // Django hasher. Every failure without a real hash to check spends a dummy check of the same
 // cost, so timing does not tell whether an account exists.
-import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers.js';
+import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers/index.js';
 
 /** The most common (hasher, cost) among stored hashes, as one of them. */
 export function chooseSampleHash(hashes: string[]): string | undefined {

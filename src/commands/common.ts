@@ -18,7 +18,7 @@ import { HashGate } from '../auth/hash-gate.js';
 import { CredentialCache } from '../auth/credential-cache.js';
 import { MemoryCounters, Throttle } from '../auth/throttle.js';
 import { Metrics } from '../metrics.js';
-import { hashCost } from '../django/hashers.js';
+import { hashCost } from '../django/hashers/index.js';
 
 /** A command's failure: the message for stderr and the exit code. */
 export class CommandError extends Error {

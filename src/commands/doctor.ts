@@ -10,7 +10,7 @@ import type { BridgeConfig, DjangoMapping } from '../config/types.js';
 import { redactDatabaseUrl } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
 import { inspectorOf, type DirectoryStore, type IndexInfo, type StoreInspector } from '../db/store.js';
-import { hashCost, identifyHasher } from '../django/hashers.js';
+import { hashCost, identifyHasher } from '../django/hashers/index.js';
 import { parseListenUrl } from '../ldap/server.js';
 import { Dit } from '../ldap/dit.js';
 import { describeCost, loadCommandConfig, pad, someNames } from './common.js';

@@ -5,7 +5,7 @@
 // the password nor the stored hash is ever printed.
 import type { ConfigFlags } from '../config/load.js';
 import type { User } from '../directory/model.js';
-import { hashCost, identifyHasher } from '../django/hashers.js';
+import { hashCost, identifyHasher } from '../django/hashers/index.js';
 import { ROLES } from '../ldap/dit.js';
 import { parseDn } from '../ldap/dn.js';
 import type { BridgeContext, ServiceAccountEntry } from '../ldap/context.js';

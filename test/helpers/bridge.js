@@ -10,7 +10,7 @@ import ldapjs from 'ldapjs';
 import { loadConfig } from '../../dist/config/load.js';
 import { startBridge } from '../../dist/bridge.js';
 import { createLogger } from '../../dist/log.js';
-import { makePassword } from '../../dist/django/hashers.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
 
 export const BASE = 'dc=example,dc=com';
 export const SERVICE_DN = 'cn=apache,ou=services,dc=example,dc=com';

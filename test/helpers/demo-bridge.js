@@ -9,7 +9,7 @@ import net from 'node:net';
 import { loadConfig } from '../../dist/config/load.js';
 import { startBridge } from '../../dist/bridge.js';
 import { createLogger } from '../../dist/log.js';
-import { makePassword } from '../../dist/django/hashers.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
 import { createDemoDatabase, DEMO_USERS, DEMO_SERVICE } from '../../dist/demo.js';
 
 export { DEMO_USERS, DEMO_SERVICE };
