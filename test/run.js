@@ -13,7 +13,8 @@ function collect(dir) {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (name === 'django' || name === 'fixtures' || name === 'helpers' || name.startsWith('.')) continue;
+      // test/django is the Django test site; test/unit/django holds unit tests.
+      if ((dir === here && name === 'django') || name === 'fixtures' || name === 'helpers' || name.startsWith('.')) continue;
       out.push(...collect(p));
     } else if (name.endsWith('.test.js')) out.push(p);
   }

@@ -40,6 +40,9 @@ const HASHERS = [
 
 export type HasherName = (typeof HASHERS)[number]['algorithm'];
 
+/** The algorithm name of every registered hasher. */
+export const HASHER_NAMES: readonly HasherName[] = HASHERS.map((h) => h.algorithm);
+
 /** The hashers makePassword can make with. */
 type MakingHasherName = Extract<(typeof HASHERS)[number], { make: unknown }>['algorithm'];
 
