@@ -2,6 +2,10 @@
 // (django/contrib/auth/hashers.py keeps one class per algorithm), registered in index.ts.
 // Hand-written rather than taken from a library: Django accepts only a value that re-encodes
 // to exactly the stored text, which no password library on npm checks.
+//
+// A new hasher is a module exporting an object that implements Hasher, and its line in
+// index.ts's HASHERS; test/unit/django/hashers/index.test.js then asks for its vectors in
+// test/fixtures/django-hashers.json, and hasher-suite.js runs the shared tests on them.
 
 /** What a stored hash costs to check, for logs and for choosing a dummy check:
  * { hasher: 'pbkdf2_sha256', iterations: 260000 }, { hasher: 'md5' }... (no hash material). */

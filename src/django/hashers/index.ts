@@ -51,10 +51,14 @@ type MakingHasherName = Extract<(typeof HASHERS)[number], { make: unknown }>['al
 const DEFAULT_HASHER = pbkdf2Sha256;
 const DEFAULT_PARAMETERS = DJANGO_DEFAULT_PBKDF2;
 
-const BY_ALGORITHM: ReadonlyMap<string, Hasher<unknown, HasherName>> = new Map(HASHERS.map((h) => [h.algorithm, h]));
+/** Any registered hasher: the registry hands each only values that hasher parsed. */
+type Registered = Hasher<unknown, HasherName>;
+const REGISTERED: readonly Registered[] = HASHERS;
+
+const BY_ALGORITHM: ReadonlyMap<string, Registered> = new Map(REGISTERED.map((h) => [h.algorithm, h]));
 /** Hashers that recognise values without their name in front, in the order Django asks. */
-const CLAIMING: readonly Hasher<unknown, HasherName>[] = HASHERS.filter((h: Hasher<unknown, HasherName>) => h.claims);
-const MAKING: readonly string[] = HASHERS.filter((h: Hasher<unknown, HasherName>) => h.make).map((h) => h.algorithm);
+const CLAIMING = REGISTERED.filter((h) => h.claims);
+const MAKING = REGISTERED.filter((h) => h.make).map((h) => h.algorithm);
 
 export interface VerifyResult {
   ok: boolean; // true only if Django's check_password would return True
@@ -64,14 +68,14 @@ export interface VerifyResult {
 }
 
 /** identify_hasher(): the hasher that reads `encoded`, without checking that it can. */
-function find(encoded: string): Hasher<unknown, HasherName> | 'unusable' | 'unknown' {
+function find(encoded: string): Registered | 'unusable' | 'unknown' {
   if (typeof encoded !== 'string') return 'unknown';
   // is_password_usable(): anything starting with UNUSABLE_PASSWORD_PREFIX. An empty value is
   // rejected by identify_hasher() (no algorithm ''), which we report as unusable as well.
   if (encoded === '' || encoded.startsWith('!')) return 'unusable';
   const codePoints = codePointLength(encoded);
   for (let i = 0; i < CLAIMING.length; i++) {
-    const hasher = CLAIMING[i] as Hasher<unknown, HasherName>;
+    const hasher = CLAIMING[i] as Registered;
     if (hasher.claims?.(encoded, codePoints)) return hasher;
   }
   return BY_ALGORITHM.get(pySplit(encoded, '$', 1)[0] ?? '') ?? 'unknown';
@@ -116,7 +120,7 @@ export async function makePassword(
 }
 
 /** The hasher of a value that could be parsed: a string Python can encode, of a known hasher. */
-function parsableHasher(encoded: string): Hasher<unknown, HasherName> | undefined {
+function parsableHasher(encoded: string): Registered | undefined {
   if (typeof encoded !== 'string' || !isWellFormed(encoded)) return undefined;
   const hasher = find(encoded);
   return typeof hasher === 'string' ? undefined : hasher;
@@ -137,7 +141,7 @@ export async function dummyVerify(password: string, likeEncoded: string): Promis
   try {
     // Unparseable (or unusable) model: like Django's check_password for an unusable
     // password, spend the cost of the default hasher.
-    let hasher: Hasher<unknown, HasherName> = DEFAULT_HASHER;
+    let hasher: Registered = DEFAULT_HASHER;
     let model: unknown = DEFAULT_PARAMETERS;
     const found = parsableHasher(likeEncoded);
     if (found) {
