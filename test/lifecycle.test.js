@@ -38,7 +38,7 @@ function serve(configFile) {
   return { child, started, exited, output: () => out, metricsUrl: () => metricsUrl };
 }
 
-const waitFor = async (pred, ms = 5000) => {
+const waitFor = async (pred, ms = 15_000) => {
   const end = Date.now() + ms;
   while (!pred()) {
     if (Date.now() > end) return false;

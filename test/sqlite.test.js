@@ -29,7 +29,7 @@ function djangoLikeWriter(path, n) {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
+    child.on('close', (code) => resolve({ code, out, err })); // after the pipes drained
   });
 }
 
