@@ -214,6 +214,11 @@ except IntegrityError as e:
     try {
       await assert.rejects(ro.usersByUsername('alice', false), (e) => e instanceof StoreUnavailableError && !e.message.includes(SECRET));
       await hog.end();
+      // COM_QUIT is sent, but the server frees the user's one connection slot a moment later:
+      // wait until it no longer lists the connection, or the next connect is refused again.
+      for (const end = Date.now() + 15_000; Date.now() < end; await sleep(25)) {
+        if (!(await admin('SELECT id FROM information_schema.processlist WHERE user = ?', [user])).length) break;
+      }
       await ro.verifySchema();
       assert.equal((await ro.usersByUsername('alice', false)).length, 1);
     } finally {
