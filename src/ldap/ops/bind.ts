@@ -5,7 +5,7 @@
 //   uid=<user> + pw  -> checked against the user's Django hash; inactive or unusable = 49
 // The checks themselves (lockout, cache, hashing budget, equal timing) are the
 // Authenticator's; this file maps names and outcomes to LDAP.
-import { StoreUnavailableError } from '../../db/store.js';
+import { StoreUnavailableError } from '../../directory/store.js';
 import type { AuthOutcome, AuthResult } from '../../auth/authenticator.js';
 import { InvalidDnError } from '../dn.js';
 import type { BridgeContext, Session } from '../context.js';

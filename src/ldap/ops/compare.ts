@@ -1,7 +1,7 @@
 // Compare (RFC 4511 §4.10). What Apache's Require ldap-group / ldap-user / ldap-attribute
 // send. Membership compares are one indexed query; objectClass compares answer from the kind
 // of entry alone, so Apache's sub-group walk over thousands of members stays cheap.
-import { StoreUnavailableError } from '../../db/store.js';
+import { StoreUnavailableError } from '../../directory/store.js';
 import type { User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import type { Target } from '../dit.js';

@@ -1,7 +1,7 @@
 // Search (RFC 4511 §4.5). The base DN says which part of the tree is in scope; users and
 // groups come from the store page by page through a predicate planned from the filter, and
 // each candidate is checked against the exact filter before it is sent.
-import { StoreUnavailableError } from '../../db/store.js';
+import { StoreUnavailableError } from '../../directory/store.js';
 import type { Group, Permission, Role, User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
