@@ -1,17 +1,15 @@
 // One client connection: framing (the BER length is read first and a message larger than the
 // limit is refused before it is buffered), the slow-loris timer, the per-connection operation
-// queue (operations run in order: a bind must finish before what follows it), and StartTLS,
-// which upgrades the socket in place (RFC 4511 §4.14).
+// queue (operations run in order through dispatch.ts: a bind must finish before what follows
+// it; Abandon and Unbind are carried out at once), and StartTLS, which upgrades the socket in
+// place (RFC 4511 §4.14).
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { BridgeContext, Session } from './context.js';
-import { operationOf } from './dispatch.js';
+import { dispatch, operationOf } from './dispatch.js';
 import { decodeMessage, encodeDisconnect, encodeExtendedResult, encodeResult, frameLength, ProtocolError, ResultCode, type Message } from './protocol.js';
 import { STARTTLS } from './ops/extended.js';
 import { parseProxyHeader } from './proxy-protocol.js';
-
-/** Runs one queued operation; `drained` resolves when the client has read what was sent so far. */
-export type Dispatch = (ctx: BridgeContext, session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>) => Promise<void>;
 
 /** What one connection may send and how long it may take. */
 export interface ConnectionLimits {
@@ -41,7 +39,6 @@ export class Connection {
     session: Session,
     private readonly ctx: BridgeContext,
     private readonly limits: ConnectionLimits,
-    private readonly dispatch: Dispatch,
     private readonly secureContext: () => tls.SecureContext | undefined,
     onClose: () => void,
     proxyProtocol = false,
@@ -232,7 +229,7 @@ export class Connection {
     this.outstanding++;
     this.queue = this.queue
       .then(this.drained)
-      .then(() => this.dispatch(this.ctx, session, msg, this.write, this.drained))
+      .then(() => dispatch(this.ctx, session, msg, this.write, this.drained))
       .catch((e) => {
         this.ctx.log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');
         this.write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));

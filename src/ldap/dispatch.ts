@@ -4,8 +4,9 @@
 // once. A store that cannot answer is answered here, once for every operation: `unavailable`
 // (52), the connection staying as it was.
 //
-// Hot path: nothing here allocates per operation beyond what the handlers need; the entries,
-// their refusals and the shared answers are made once, at load.
+// Hot path (every bind, search and compare passes here): the entries, their refusals and the
+// shared answers are made once, at load; an operation allocates only what its handler needs
+// (a search: its two callbacks), and a log line's fields only when its level is on.
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../directory/store.js';
 import type { BridgeContext, Session } from './context.js';
@@ -13,9 +14,10 @@ import { filterToString } from './filter.js';
 import { isPaging, LAST_PAGE, pagedControl, pagedResponse, pagingOf, PAGED_RESULTS, type Paging } from './paging.js';
 import { encodeEntry, encodeExtendedResult, encodeResult, RESPONSE_TAG, ResultCode, type Message, type Request, type RequestOf, type Result } from './protocol.js';
 import { bind, type BindResult } from './ops/bind.js';
-import { compare, compareAccess } from './ops/compare.js';
+import { anyone, compareAccess, searchAccess } from './ops/access.js';
+import { compare } from './ops/compare.js';
 import { extended, type ExtendedResult } from './ops/extended.js';
-import { ABANDONED, search, searchAccess, type SearchOutcome } from './ops/search.js';
+import { ABANDONED, search, type SearchOutcome } from './ops/search.js';
 import type { Entry, Selection } from './entries.js';
 
 type Write = (b: Buffer) => void;
@@ -55,11 +57,8 @@ export interface ImmediateOperation<Q extends Request> {
 export type Operation<Q extends Request = Request> = QueuedOperation<Q, Result> | ImmediateOperation<Q>;
 
 const UNAVAILABLE: Result = Object.freeze({ code: ResultCode.unavailable, message: 'the user database is unavailable' });
-
-/** Everyone may. */
-function anyone(): undefined {
-  return undefined;
-}
+/** What run() resolves to when it answered already. */
+const ANSWERED: Promise<undefined> = Promise.resolve(undefined);
 
 function answerWith(tag: number) {
   return (_session: Session, msg: Message, _req: Request, r: Result, write: Write): void => write(encodeResult(msg.id, tag, r));
@@ -87,10 +86,10 @@ const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
   criticalControls: [PAGED_RESULTS],
   abandonable: true,
   access: searchAccess,
-  async run(ctx, session, msg, req, write, drained) {
+  run(ctx, session, msg, req, write, drained) {
     if (req.attributes.length > ctx.config.limits.maxRequestedAttributes) {
       write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.adminLimitExceeded, message: `more than ${ctx.config.limits.maxRequestedAttributes} attributes requested` }));
-      return undefined;
+      return ANSWERED;
     }
     let paging: Paging | undefined;
     const control = pagedControl(msg.controls);
@@ -98,7 +97,7 @@ const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
       const p = pagingOf(session.paged, control, req, session.identity);
       if (!isPaging(p)) {
         write(encodeResult(msg.id, RESPONSE_TAG.search, p, [], p.code === ResultCode.success ? LAST_PAGE : undefined));
-        return undefined;
+        return ANSWERED;
       }
       paging = p;
     }
@@ -144,7 +143,7 @@ const EXTENDED: QueuedOperation<RequestOf<'extended'>, ExtendedResult> = {
   criticalControls: [],
   abandonable: false,
   access: anyone,
-  run: async (_ctx, session, _msg, req) => extended(session, req),
+  run: (_ctx, session, _msg, req) => Promise.resolve(extended(session, req)),
   unavailable: UNAVAILABLE,
   answer(_session, msg, _req, r, write) {
     write(encodeExtendedResult(msg.id, r, r.name, r.value));
@@ -155,7 +154,7 @@ const EXTENDED: QueuedOperation<RequestOf<'extended'>, ExtendedResult> = {
 };
 
 type WriteOp = 'add' | 'modify' | 'delete' | 'modifyDN';
-const READ_ONLY: Result = Object.freeze({ code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' });
+const READ_ONLY: Promise<Result> = Promise.resolve(Object.freeze({ code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' }));
 
 /** Add, modify, delete and modifyDN: the directory is Django's, changed in Django. */
 function refusedWrite(op: WriteOp): QueuedOperation<RequestOf<WriteOp>, Result> {
@@ -165,7 +164,7 @@ function refusedWrite(op: WriteOp): QueuedOperation<RequestOf<WriteOp>, Result> 
     criticalControls: [],
     abandonable: false,
     access: anyone,
-    run: async () => READ_ONLY,
+    run: () => READ_ONLY,
     unavailable: UNAVAILABLE,
     answer: answerWith(RESPONSE_TAG[op]),
     record(_ctx, log, _session, msg, req, r, ms) {

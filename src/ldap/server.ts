@@ -3,13 +3,13 @@
 //
 // We do not use ldapjs's Server: it parses every DN with @ldapjs/dn before our code sees it
 // (losing escaped spaces and backslashes), answers anonymous binds itself and buffers
-// messages of any size. Framing lives in connection.ts, the operations in dispatch.ts.
+// messages of any size. Framing and the operation queue live in connection.ts, the
+// operations in dispatch.ts.
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BridgeContext, Session } from './context.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { dispatch } from './dispatch.js';
 import { encodeDisconnect, ResultCode } from './protocol.js';
 
 export interface ListenAddress {
@@ -149,7 +149,7 @@ export class LdapServer {
       running: new Map(),
       paged: new Map(),
     };
-    const conn = new Connection(socket, session, this.ctx, this.limits, dispatch, () => this.secure, () => {
+    const conn = new Connection(socket, session, this.ctx, this.limits, () => this.secure, () => {
       this.connections.delete(conn);
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(address);

@@ -5,7 +5,7 @@ import type { User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import type { Target } from '../dit.js';
 import { GROUPISH_CLASSES, USER_CLASSES } from '../entries.js';
-import type { BridgeContext, Session } from '../context.js';
+import type { BridgeContext } from '../context.js';
 import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import { attributeKey, attributeType, normalizeValue } from '../schema.js';
 import { containerOf, leafEntry, needsFor, type LeafTarget } from './read-entries.js';
@@ -14,33 +14,7 @@ type CompareRequest = RequestOf<'compare'>;
 
 const r = (code: number, message?: string): Result => ({ code, message });
 
-const ANONYMOUS_REFUSED: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'anonymous compare is not allowed; bind first' });
-const NOT_OWN_ENTRY: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'a user may compare only their own entry and group memberships' });
-
-/**
- * Who may compare what: a service account anything; anonymous clients only when
- * anonymous.search is on; a bound user objectClass anywhere, memberships of groups,
- * permissions and roles, and the attributes of their own entry. A DN that does not parse or
- * an unknown attribute is not an access question: the compare answers it.
- */
-export function compareAccess(ctx: BridgeContext, session: Session, req: CompareRequest): Result | undefined {
-  const id = session.identity;
-  if (id.kind === 'service') return undefined;
-  let target: Target;
-  try {
-    target = ctx.dit.classify(req.entry);
-  } catch {
-    return undefined;
-  }
-  const key = attributeKey(req.attribute);
-  if (!attributeType(key)) return undefined;
-  if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_REFUSED;
-  if (key === 'objectclass' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role') return undefined;
-  const own = target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(id.dn);
-  return own ? undefined : NOT_OWN_ENTRY;
-}
-
-/** Runs a compare its caller may run (compareAccess says who may; the dispatch asks it first).
+/** Runs a compare its caller may run (compareAccess in access.ts says who may; the dispatch asks it first).
  * A store that cannot answer throws StoreUnavailableError, which the dispatch answers. */
 export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<Result> {
   let target: Target;

@@ -29,32 +29,6 @@ export interface SearchOutcome extends Result {
 const UNPAGED_BATCH = 500;
 const READ_AHEAD_PAGE_MAX = 2000;
 
-const ANONYMOUS_REFUSED: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'anonymous search is not allowed; bind first' });
-const NOT_OWN_ENTRY: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'a user may read only their own entry' });
-
-/**
- * Who may search what: anyone the root DSE and the schema (clients discover the server with
- * them); anonymous clients the rest only when anonymous.search is on; a bound user the
- * containers and their own entry (a subtree search shows them their own entry only); a
- * service account everything. A base DN that does not parse is not an access question: the
- * search answers it.
- */
-export function searchAccess(ctx: BridgeContext, session: Session, req: SearchRequest): Result | undefined {
-  const id = session.identity;
-  if (id.kind === 'service') return undefined;
-  let target: Target;
-  try {
-    target = ctx.dit.classify(req.base);
-  } catch {
-    return undefined;
-  }
-  if (target.kind === 'root' || target.kind === 'subschema') return undefined;
-  if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_REFUSED;
-  const leaf = target.kind === 'user' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
-  if (req.scope === 0 && leaf && !(target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(id.dn))) return NOT_OWN_ENTRY;
-  return undefined;
-}
-
 /** objectClass tests decided without touching the database, for one kind of entry. */
 export function staticMatcher(classes: string[]) {
   const oids = new Set(classes.map((c) => normalizeValue('objectIdentifier', c)));
@@ -66,7 +40,7 @@ export function staticMatcher(classes: string[]) {
 }
 
 /**
- * Runs a search its caller may run (searchAccess says who may; the dispatch asks it first),
+ * Runs a search its caller may run (searchAccess in access.ts says who may; the dispatch asks it first),
  * sending each matching entry. A store that cannot answer throws StoreUnavailableError, which
  * the dispatch answers.
  */
