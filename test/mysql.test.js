@@ -12,7 +12,7 @@ import { startTestBridge, client, BASE } from './helpers/bridge.js';
 import { parseDatabaseUrl, redactDatabaseUrl, ConfigError } from '../dist/config/database-url.js';
 import { DEFAULT_DJANGO_MAPPING } from '../dist/config/load.js';
 import { openStore } from '../dist/db/open.js';
-import { StoreUnavailableError } from '../dist/db/store.js';
+import { StoreUnavailableError } from '../dist/directory/store.js';
 import { Directory } from '../dist/directory/directory.js';
 
 const SECRET = 'Sup3r-s3cret';
