@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/types.js';
 import { redactDatabaseUrl } from './config/database-url.js';
 import { openStore } from './db/open.js';
-import type { DirectoryStore } from './db/store.js';
+import type { DirectoryStore } from './directory/store.js';
 import { Directory } from './directory/directory.js';
 import { BridgeContext } from './ldap/context.js';
 import { Dit } from './ldap/dit.js';
@@ -14,7 +14,7 @@ import { Authenticator, chooseSampleHash } from './auth/authenticator.js';
 import { HashGate } from './auth/hash-gate.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { Throttle, counterStore, type CounterStore } from './auth/throttle.js';
-import { StoreUnavailableError } from './db/store.js';
+import { StoreUnavailableError } from './directory/store.js';
 import { Metrics } from './metrics.js';
 import { identifyHasher, hashCost } from './django/hashers/index.js';
 

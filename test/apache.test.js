@@ -38,7 +38,7 @@ function cli(args) {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`apache-config ${args.join(' ')} exited ${code}: ${err}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`apache-config ${args.join(' ')} exited ${code}: ${err}`))));
   });
 }
 

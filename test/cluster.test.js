@@ -16,7 +16,8 @@ test('two workers share the port, the lockout counts across them, metrics add up
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': the workers' last log lines are still in the pipe when the primary exits.
+  const exited = new Promise((r) => child.on('close', (code) => r(code)));
   try {
     const start = await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no start: ${out}`)), 20000);
@@ -41,8 +42,10 @@ test('two workers share the port, the lockout counts across them, metrics add up
       }
     };
     for (let i = 0; i < 8; i++) assert.equal(await bind('alice', password('alice')), 0);
-    const workersSeen = new Set(out.split('\n').filter((l) => l.includes('"op":"bind"')).map((l) => JSON.parse(l).worker));
-    assert.equal(workersSeen.size, 2, 'connections reach both workers');
+    // The workers' log lines reach us through a pipe, after their answers: wait for them.
+    const workersSeen = () => new Set(out.split('\n').filter((l) => l.includes('"op":"bind"')).map((l) => JSON.parse(l).worker));
+    for (const end = Date.now() + 10_000; workersSeen().size < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(workersSeen().size, 2, 'connections reach both workers');
     for (let i = 0; i < 5; i++) assert.equal(await bind('bob', 'wrong'), 49);
     assert.equal(await bind('bob', password('bob')), 49, 'five failures spread over two workers lock bob out');
     // A success on either worker clears what the others counted: 4 failures, a success, then

@@ -17,6 +17,7 @@ before(async () => {
 });
 
 function serve(configFile) {
+  let metricsUrl;
   const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { env: { PATH: process.env.PATH } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -27,15 +28,17 @@ function serve(configFile) {
       const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started'));
       if (line) {
         clearTimeout(t);
-        resolve(JSON.parse(line).listen[0]);
+        const start = JSON.parse(line);
+        metricsUrl = start.metrics;
+        resolve(start.listen[0]);
       }
     });
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, started, exited, output: () => out };
+  return { child, started, exited, output: () => out, metricsUrl: () => metricsUrl };
 }
 
-const waitFor = async (pred, ms = 5000) => {
+const waitFor = async (pred, ms = 15_000) => {
   const end = Date.now() + ms;
   while (!pred()) {
     if (Date.now() > end) return false;
@@ -84,14 +87,27 @@ test('SIGHUP applies a changed configuration, keeps connections, and survives a 
 test('SIGTERM lets a bind in flight finish, then exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dlb-life-'));
   const file = join(dir, 'bridge.yaml');
-  writeFileSync(file, `database: ${db.url}\nbaseDn: dc=example,dc=com\nlisten: [ldap://127.0.0.1:0]\nlog: { format: json }\nsecurity: { credentialCacheSeconds: 0 }\n`);
+  writeFileSync(file, `database: ${db.url}\nbaseDn: dc=example,dc=com\nlisten: [ldap://127.0.0.1:0]\nlog: { format: json }\nsecurity: { credentialCacheSeconds: 0 }\nmetrics: { listen: '127.0.0.1:0' }\n`);
   const s = serve(file);
   const url = await s.started;
   const port = Number(new URL(url).port);
   const conns = await Promise.all([1, 2, 3].map(() => rawConnect(port)));
   const t = Date.now();
   conns.forEach((c, i) => c.write(bindRequest(1, userDn(['alice', 'bob', 'carol'][i]), password(['alice', 'bob', 'carol'][i]))));
-  await new Promise((r) => setTimeout(r, 30));
+  // SIGTERM once the bridge has all three binds (hashing, waiting for a hash slot, or answered),
+  // not after a guessed delay: a request still in the socket buffer is not "in flight".
+  const inHand = async () => {
+    // Answers counted before the gauges are read: a bind is never counted twice.
+    const answered = conns.filter((c) => resultCodes(c.data()).length).length;
+    const text = await (await fetch(`${s.metricsUrl()}/metrics`)).text();
+    const gauge = (state) => Number(new RegExp(`^django_ldap_bridge_hash_queue\\{state="${state}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return gauge('running') + gauge('waiting') + answered;
+  };
+  const end = Date.now() + 10_000;
+  while ((await inHand()) < 3) {
+    assert.ok(Date.now() < end, 'the bridge took the three binds within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   s.child.kill('SIGTERM');
   const { code } = await s.exited;
   assert.equal(code, 0);

@@ -12,7 +12,7 @@ import { startTestBridge, client, BASE } from './helpers/bridge.js';
 import { parseDatabaseUrl, redactDatabaseUrl, ConfigError } from '../dist/config/database-url.js';
 import { DEFAULT_DJANGO_MAPPING } from '../dist/config/load.js';
 import { openStore } from '../dist/db/open.js';
-import { StoreUnavailableError } from '../dist/db/store.js';
+import { StoreUnavailableError } from '../dist/directory/store.js';
 import { Directory } from '../dist/directory/directory.js';
 
 const SECRET = 'Sup3r-s3cret';
@@ -184,15 +184,24 @@ except IntegrityError as e:
   });
 
   test('a connection killed by the server fails as unavailable; the next query gets a fresh read-only one', async () => {
-    const running = store.query('SELECT CONNECTION_ID() AS id, SLEEP(3) AS s', []).then(() => undefined, (e) => e);
-    await sleep(300);
-    const victims = await admin("SELECT id FROM information_schema.processlist WHERE db = ? AND info LIKE 'SELECT CONNECTION_ID() AS id, SLEEP(3)%'", [db.name]);
-    assert.equal(victims.length, 1);
-    await admin(`KILL CONNECTION ${Number(victims[0].id)}`);
-    const err = await running;
-    assert.ok(err instanceof StoreUnavailableError, `got ${err}`);
-    for (let i = 0; i < 5; i++) assert.equal((await store.usersByUsername('alice', false)).length, 1);
-    await assert.rejects(store.query("INSERT INTO `auth_group` (`name`) VALUES ('mallory')", []), (e) => e.errno === 1792);
+    // Its own store with a statement timeout far past the query's sleep, so that only the KILL
+    // can end it, and the query is looked for until it shows (a loaded machine starts it late).
+    const own = openStore({ database: db.url, django: DEFAULT_DJANGO_MAPPING, db: { poolSize: 2, statementTimeoutSeconds: 60 } });
+    try {
+      const running = own.query('SELECT CONNECTION_ID() AS id, SLEEP(30) AS s', []).then(() => undefined, (e) => e);
+      let victims = [];
+      for (const end = Date.now() + 15_000; !victims.length && Date.now() < end; await sleep(50)) {
+        victims = await admin("SELECT id FROM information_schema.processlist WHERE db = ? AND info LIKE 'SELECT CONNECTION_ID() AS id, SLEEP(30)%'", [db.name]);
+      }
+      assert.equal(victims.length, 1);
+      await admin(`KILL CONNECTION ${Number(victims[0].id)}`);
+      const err = await running;
+      assert.ok(err instanceof StoreUnavailableError, `got ${err}`);
+      for (let i = 0; i < 5; i++) assert.equal((await own.usersByUsername('alice', false)).length, 1);
+      await assert.rejects(own.query("INSERT INTO `auth_group` (`name`) VALUES ('mallory')", []), (e) => e.errno === 1792);
+    } finally {
+      await own.close();
+    }
   });
 
   test('a SELECT-only account works, and "too many connections" is unavailable', async () => {
@@ -205,6 +214,11 @@ except IntegrityError as e:
     try {
       await assert.rejects(ro.usersByUsername('alice', false), (e) => e instanceof StoreUnavailableError && !e.message.includes(SECRET));
       await hog.end();
+      // COM_QUIT is sent, but the server frees the user's one connection slot a moment later:
+      // wait until it no longer lists the connection, or the next connect is refused again.
+      for (const end = Date.now() + 15_000; Date.now() < end; await sleep(25)) {
+        if (!(await admin('SELECT id FROM information_schema.processlist WHERE user = ?', [user])).length) break;
+      }
       await ro.verifySchema();
       assert.equal((await ro.usersByUsername('alice', false)).length, 1);
     } finally {

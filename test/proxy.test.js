@@ -25,8 +25,7 @@ test('a PROXY listener logs the original client address (v1 and v2) and throttle
     const exchange = async (header, dn, pw) => {
       const s = await rawConnect(p.port);
       s.write(Buffer.concat([header, bindRequest(1, dn, pw)]));
-      await new Promise((r) => setTimeout(r, 150));
-      const codes = resultCodes(s.data());
+      const codes = await s.waitResults(1);
       s.end();
       return codes[0];
     };

@@ -29,7 +29,7 @@ function djangoLikeWriter(path, n) {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
+    child.on('close', (code) => resolve({ code, out, err })); // after the pipes drained
   });
 }
 
@@ -46,18 +46,26 @@ test('memberOf: a removed membership is gone on the next search; a renamed group
       "DELETE FROM auth_user_groups WHERE user_id = (SELECT id FROM auth_user WHERE username = 'bob') AND group_id = (SELECT id FROM auth_group WHERE name = 'committers')",
       "UPDATE auth_group SET name = 'double-agents' WHERE name = 'secret-agents'",
     ]);
+    // The rename was committed before this instant: the old name may be served only by a
+    // search sent less than 5 s after it (what is asserted is when each stale answer was asked
+    // for, so a slow, loaded machine cannot make it fail or pass by accident).
+    const committed = performance.now();
     assert.ok(!(await memberOf('bob')).includes('cn=committers,ou=groups,dc=example,dc=com'), 'membership removal is seen at once');
     const group = await c.search('cn=double-agents,ou=groups,dc=example,dc=com', { scope: 'base', attributes: ['cn'] });
     assert.equal(group.entries.length, 1, 'the group under its new name is found at once');
-    const started = Date.now();
-    let now = await memberOf('alice');
-    while (!now.includes('cn=double-agents,ou=groups,dc=example,dc=com') && Date.now() - started < 8000) {
-      await new Promise((r) => setTimeout(r, 250));
+    let lastStaleAsked = -1;
+    let now;
+    for (;;) {
+      const asked = performance.now() - committed;
       now = await memberOf('alice');
+      if (now.includes('cn=double-agents,ou=groups,dc=example,dc=com')) break;
+      lastStaleAsked = asked;
+      if (asked > 30_000) break;
+      await new Promise((r) => setTimeout(r, 250));
     }
     assert.ok(now.includes('cn=double-agents,ou=groups,dc=example,dc=com'), `new name in memberOf: ${now}`);
     assert.ok(!now.includes('cn=secret-agents,ou=groups,dc=example,dc=com'));
-    assert.ok(Date.now() - started < 6000, 'within the 5 s the group names are remembered');
+    assert.ok(lastStaleAsked < 5000, `the old name was served to a search sent ${Math.round(lastStaleAsked)} ms after the rename: group names are remembered 5 s at most`);
   } finally {
     c.raw.destroy();
     await b.close();

@@ -9,7 +9,7 @@ import type { BridgeConfig } from '../config/types.js';
 import { redactDatabaseUrl } from '../config/database-url.js';
 import { VERSION } from '../bridge.js';
 import { openStore } from '../db/open.js';
-import type { DirectoryStore } from '../db/store.js';
+import type { DirectoryStore } from '../directory/store.js';
 import { Directory } from '../directory/directory.js';
 import { Dit } from '../ldap/dit.js';
 import { BridgeContext } from '../ldap/context.js';

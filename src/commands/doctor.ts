@@ -9,7 +9,7 @@ import type { ConfigFlags } from '../config/load.js';
 import type { BridgeConfig, DjangoMapping } from '../config/types.js';
 import { redactDatabaseUrl } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
-import { inspectorOf, type DirectoryStore, type IndexInfo, type StoreInspector } from '../db/store.js';
+import { inspectorOf, type DirectoryStore, type IndexInfo, type StoreInspector } from '../directory/store.js';
 import { hashCost, identifyHasher } from '../django/hashers/index.js';
 import { parseListenUrl } from '../ldap/server.js';
 import { Dit } from '../ldap/dit.js';

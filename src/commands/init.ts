@@ -12,7 +12,7 @@ import { DEFAULT_DJANGO_MAPPING, loadConfig, ConfigError } from '../config/load.
 import type { BridgeConfig } from '../config/types.js';
 import { parseDatabaseUrl, redactDatabaseUrl, type DatabaseTarget } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
-import { inspectorOf, type ColumnInfo, type DirectoryStore, type IndexInfo, type StoreInspector } from '../db/store.js';
+import { inspectorOf, type ColumnInfo, type DirectoryStore, type IndexInfo, type StoreInspector } from '../directory/store.js';
 import { CommandError, loadCommandConfig } from './common.js';
 
 export interface InitOptions extends ConfigFlags {

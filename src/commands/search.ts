@@ -5,7 +5,7 @@
 import type { ConfigFlags } from '../config/load.js';
 import { parseFilter, FilterError } from '../ldap/filter.js';
 import type { Session } from '../ldap/context.js';
-import { search } from '../ldap/ops/search.js';
+import { dispatchSearch as search } from '../ldap/dispatch.js';
 import { ResultCode } from '../ldap/protocol.js';
 import { CommandError, commandContext, commandLogger, loadCommandConfig, openCheckedStore } from './common.js';
 

@@ -19,7 +19,7 @@ import mysql from 'mysql2/promise';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { StoreUnavailableError } from './store.js';
+import { StoreUnavailableError } from '../directory/store.js';
 
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 

@@ -1,7 +1,7 @@
 // Picks the store for a database URL.
 import type { BridgeConfig } from '../config/types.js';
 import { parseDatabaseUrl } from '../config/database-url.js';
-import type { DirectoryStore } from './store.js';
+import type { DirectoryStore } from '../directory/store.js';
 import { SqliteStore } from './sqlite.js';
 import { PostgresStore } from './postgres.js';
 import { MysqlStore } from './mysql.js';

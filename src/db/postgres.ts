@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { StoreUnavailableError } from './store.js';
+import { StoreUnavailableError } from '../directory/store.js';
 
 // Errors that mean "the database is not there right now", not "your query is wrong".
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '57014']);

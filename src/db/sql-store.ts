@@ -5,7 +5,7 @@
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
 import { mappedTables } from '../django/mapping.js';
-import { SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from './store.js';
+import { SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
 
 export interface Dialect {
   /** Placeholder for the n-th (1-based) parameter. */

@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import type { DjangoMapping } from '../config/types.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { SchemaError, StoreUnavailableError } from './store.js';
+import { SchemaError, StoreUnavailableError } from '../directory/store.js';
 
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite';

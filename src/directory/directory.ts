@@ -1,7 +1,7 @@
 // Django's rules over a store: who is visible, who may log in, what permissions a user
 // effectively holds (Django's ModelBackend: inactive users hold none, active superusers hold
 // all, others hold their own plus their groups'). The LDAP edge asks here, never the store.
-import type { DirectoryStore, MemberRef } from '../db/store.js';
+import type { DirectoryStore, MemberRef } from './store.js';
 import type { Group, GroupPredicate, Permission, Role, User, UserPredicate } from './model.js';
 
 export interface DirectoryOptions {

@@ -1,17 +1,25 @@
 // One client connection: framing (the BER length is read first and a message larger than the
 // limit is refused before it is buffered), the slow-loris timer, the per-connection operation
-// queue (operations run in order: a bind must finish before what follows it), and StartTLS,
-// which upgrades the socket in place (RFC 4511 §4.14).
+// queue (operations run in order through dispatch.ts: a bind must finish before what follows
+// it; Abandon and Unbind are carried out at once), and StartTLS, which upgrades the socket in
+// place (RFC 4511 §4.14).
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { BridgeContext, Session } from './context.js';
-import { decodeMessage, encodeDisconnect, encodeExtendedResult, encodeResult, frameLength, ProtocolError, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
-import type { ServerLimits } from './server.js';
+import { dispatch, operationOf } from './dispatch.js';
+import { decodeMessage, encodeDisconnect, encodeExtendedResult, encodeResult, frameLength, ProtocolError, ResultCode, type Message } from './protocol.js';
 import { STARTTLS } from './ops/extended.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 
-/** Runs one operation; `drained` resolves when the client has read what was sent so far. */
-export type Dispatch = (session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>) => Promise<void>;
+/** What one connection may send and how long it may take. */
+export interface ConnectionLimits {
+  maxMessageBytes: number;
+  filterMaxDepth: number;
+  filterMaxElements: number;
+  idleTimeoutMs: number;
+  messageTimeoutMs: number;
+  maxOutstandingPerConnection: number;
+}
 
 export class Connection {
   readonly session: Session;
@@ -30,8 +38,7 @@ export class Connection {
     private readonly raw: net.Socket,
     session: Session,
     private readonly ctx: BridgeContext,
-    private readonly limits: ServerLimits,
-    private readonly dispatch: Dispatch,
+    private readonly limits: ConnectionLimits,
     private readonly secureContext: () => tls.SecureContext | undefined,
     onClose: () => void,
     proxyProtocol = false,
@@ -93,7 +100,7 @@ export class Connection {
   };
 
   /** Resolves when the socket has room again (queued operations wait for it before starting). */
-  private drained(): Promise<void> {
+  private drained = (): Promise<void> => {
     if (!this.throttled || this.transport.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -104,7 +111,7 @@ export class Connection {
       this.transport.once('drain', done);
       this.transport.once('close', done);
     });
-  }
+  };
 
   /** Notice of Disconnection (RFC 4511 §4.4.1), then close. */
   disconnect(code: number, message: string): void {
@@ -201,18 +208,14 @@ export class Connection {
       return false;
     }
     const req = msg.request;
-    if (req.op === 'abandon') {
-      const r = session.running.get(req.id);
-      if (r) r.abandoned = true;
-      return true;
-    }
-    if (req.op === 'unbind') {
-      this.ctx.log.info({ conn: session.id, peer: session.peer, op: 'unbind' }, 'unbind');
+    const op = operationOf(req);
+    if (op.runs === 'at once') {
+      if (op.now(this.ctx, session, req)) return true;
       this.closed = true;
       this.transport.end();
       return false;
     }
-    const tag = RESPONSE_TAG[req.op as keyof typeof RESPONSE_TAG];
+    const tag = op.tag;
     if (this.outstanding >= this.limits.maxOutstandingPerConnection) {
       this.write(encodeResult(msg.id, tag, { code: ResultCode.busy, message: 'too many operations outstanding on this connection' }));
       return true;
@@ -222,14 +225,14 @@ export class Connection {
       // Nothing may follow a StartTLS request before the TLS handshake (RFC 4511 §4.14.1).
       return false;
     }
-    if (req.op === 'search') session.running.set(msg.id, { abandoned: false });
+    if (op.abandonable) session.running.set(msg.id, { abandoned: false, entries: 0 });
     this.outstanding++;
     this.queue = this.queue
-      .then(() => this.drained())
-      .then(() => this.dispatch(session, msg, this.write, () => this.drained()))
+      .then(this.drained)
+      .then(() => dispatch(this.ctx, session, msg, this.write, this.drained))
       .catch((e) => {
         this.ctx.log.error({ conn: session.id, err: { message: (e as Error).message, stack: (e as Error).stack } }, 'operation failed');
-        if (tag) this.write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));
+        this.write(encodeResult(msg.id, tag, { code: ResultCode.operationsError, message: 'internal error' }));
       })
       .finally(() => {
         this.outstanding--;
@@ -260,7 +263,7 @@ export class Connection {
     secure.on('error', () => this.raw.destroy());
     secure.on('secure', () => {
       this.session.tls = true;
-      log.info({ ...base, result: 0 }, 'starttls');
+      log.info({ ...base, result: ResultCode.success }, 'starttls');
     });
     secure.on('data', this.onData);
     this.transport = secure;

@@ -9,7 +9,7 @@ import { attributeType } from './schema.js';
 import type { MatchContext } from './filter.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics.js';
-import type { Resume } from './ops/search.js';
+import type { Cursors } from './paging.js';
 
 export type Identity =
   | { kind: 'anonymous' }
@@ -32,9 +32,15 @@ export interface Session {
   /** This connection's logger (conn and peer bound), made at its first operation. */
   log?: Logger;
   /** Simple Paged Results cursors of this connection, by cookie. */
-  readonly paged: Map<string, { key: string; resume: Resume }>;
-  /** Message ids of searches in progress, to honour Abandon. */
-  readonly running: Map<number, { abandoned: boolean }>;
+  readonly paged: Cursors;
+  /** Searches queued or in progress by message id, to honour Abandon. */
+  readonly running: Map<number, RunningSearch>;
+}
+
+export interface RunningSearch {
+  abandoned: boolean;
+  /** Entries sent so far (its log line counts them, however it ends). */
+  entries: number;
 }
 
 export interface ServiceAccountEntry {

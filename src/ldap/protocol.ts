@@ -19,6 +19,9 @@ export type Request =
   | { op: 'abandon'; id: number }
   | { op: 'add' | 'modify' | 'delete' | 'modifyDN'; entry: string };
 
+/** The request of one kind of operation, e.g. RequestOf<'search'>. */
+export type RequestOf<K extends Request['op']> = Extract<Request, { op: K }>;
+
 export interface Message {
   id: number;
   request: Request;
@@ -178,6 +181,9 @@ export const ResultCode = {
   compareFalse: 5,
   compareTrue: 6,
   authMethodNotSupported: 7,
+  adminLimitExceeded: 11,
+  unavailableCriticalExtension: 12,
+  confidentialityRequired: 13,
   noSuchAttribute: 16,
   undefinedAttributeType: 17,
   noSuchObject: 32,
@@ -204,7 +210,7 @@ function resultParts(r: Result): Buffer[] {
   return [enumerated(r.code), octets(r.matchedDN ?? ''), octets(r.message ?? '')];
 }
 
-export function encodeResult(id: number, tag: number, r: Result, extra: Buffer[] = [], controls?: Control[]): Buffer {
+export function encodeResult(id: number, tag: number, r: Result, extra: Buffer[] = [], controls?: readonly Control[]): Buffer {
   if (extra.length === 0 && !controls?.length) return encodePlainResult(id, tag, r.code, r.matchedDN ?? '', r.message ?? '');
   return envelope(id, tlv(tag, [...resultParts(r), ...extra]), controls?.length ? encodeControls(controls) : undefined);
 }
@@ -335,7 +341,7 @@ export function encodeEntry(id: number, dn: string, attributes: Array<[string, s
   return buf;
 }
 
-function encodeControls(controls: Control[]): Buffer {
+function encodeControls(controls: readonly Control[]): Buffer {
   return tlv(
     0xa0,
     controls.map((c) => {

@@ -1,22 +1,16 @@
-// The LDAP listeners: plain (with StartTLS) and ldaps://, connection limits in total and per
-// address, and one handler per operation with one log line per operation.
+// The LDAP listeners: plain (with StartTLS) and ldaps://, and connection limits in total and
+// per address.
 //
 // We do not use ldapjs's Server: it parses every DN with @ldapjs/dn before our code sees it
 // (losing escaped spaces and backslashes), answers anonymous binds itself and buffers
-// messages of any size. Framing lives in connection.ts.
+// messages of any size. Framing and the operation queue live in connection.ts, the
+// operations in dispatch.ts.
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BridgeContext, Session } from './context.js';
-import { Connection } from './connection.js';
-import { bind } from './ops/bind.js';
-import { compare } from './ops/compare.js';
-import { search, PAGED_RESULTS, type Paging } from './ops/search.js';
-import { randomBytes } from 'node:crypto';
-import { decodePagedControl, encodePagedControl } from './controls.js';
-import { extended } from './ops/extended.js';
-import { encodeDisconnect, encodeEntry, encodeResult, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
-import { filterToString } from './filter.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { encodeDisconnect, ResultCode } from './protocol.js';
 
 export interface ListenAddress {
   host: string;
@@ -26,13 +20,7 @@ export interface ListenAddress {
   proxy?: boolean;
 }
 
-export interface ServerLimits {
-  maxMessageBytes: number;
-  filterMaxDepth: number;
-  filterMaxElements: number;
-  idleTimeoutMs: number;
-  messageTimeoutMs: number;
-  maxOutstandingPerConnection: number;
+export interface ServerLimits extends ConnectionLimits {
   maxConnections: number;
   maxConnectionsPerAddress: number;
 }
@@ -161,120 +149,12 @@ export class LdapServer {
       running: new Map(),
       paged: new Map(),
     };
-    const conn = new Connection(socket, session, this.ctx, this.limits, (s, m, w, d) => this.handle(s, m, w, d), () => this.secure, () => {
+    const conn = new Connection(socket, session, this.ctx, this.limits, () => this.secure, () => {
       this.connections.delete(conn);
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, n);
     }, proxy);
     this.connections.add(conn);
-  }
-
-  private async handle(session: Session, msg: Message, write: (b: Buffer) => void, drained: () => Promise<void>): Promise<void> {
-    const ctx = this.ctx;
-    const req = msg.request;
-    const started = performance.now();
-    const ms = () => performance.now() - started;
-    // One child logger per connection: conn and peer are serialised once, not per line.
-    const log = (session.log ??= ctx.log.child({ conn: session.id, peer: session.peer }));
-    const info = log.isLevelEnabled('info');
-    const base = { msgid: msg.id };
-    // A critical control we do not implement must fail the operation (RFC 4511 §4.1.11).
-    const unknownCritical = msg.controls.find((c) => c.critical && !(c.oid === PAGED_RESULTS && req.op === 'search'));
-    if (unknownCritical && req.op !== 'bind') {
-      const tag = RESPONSE_TAG[req.op as keyof typeof RESPONSE_TAG];
-      if (tag) write(encodeResult(msg.id, tag, { code: 12, message: `unsupported critical control ${unknownCritical.oid}` }));
-      return;
-    }
-    switch (req.op) {
-      case 'bind': {
-        const r = await bind(ctx, session, req);
-        write(encodeResult(msg.id, RESPONSE_TAG.bind, r));
-        const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
-        const took = ms();
-        ctx.metrics.bind(r.outcome, r.cached);
-        ctx.metrics.op('bind', r.code, took / 1000);
-        if (level === 'warn' || info) log[level]({ ...base, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms: took }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
-        return;
-      }
-      case 'search': {
-        if (req.attributes.length > ctx.config.limits.maxRequestedAttributes) {
-          write(encodeResult(msg.id, RESPONSE_TAG.search, { code: 11, message: `more than ${ctx.config.limits.maxRequestedAttributes} attributes requested` }));
-          session.running.delete(msg.id);
-          return;
-        }
-        const state = session.running.get(msg.id) ?? { abandoned: false };
-        try {
-          const pr = msg.controls.find((c) => c.oid === PAGED_RESULTS);
-          let paging: Paging | undefined;
-          let key = '';
-          let cookieIn = '';
-          if (pr) {
-            let parsed;
-            try {
-              parsed = decodePagedControl(pr.value);
-            } catch {
-              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.protocolError, message: 'malformed paged results control' }));
-              return;
-            }
-            cookieIn = parsed.cookie.toString('hex');
-            key = JSON.stringify([req.base, req.scope, filterToString(req.filter), req.attributes, req.typesOnly, session.identity]);
-            const prev = cookieIn ? session.paged.get(cookieIn) : undefined;
-            if (cookieIn && (!prev || prev.key !== key)) {
-              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.unwillingToPerform, message: 'unknown paged results cookie (or a different search)' }));
-              return;
-            }
-            if (cookieIn) session.paged.delete(cookieIn);
-            if (parsed.size === 0) {
-              // Size 0 abandons the paged search (RFC 2696 §3).
-              write(encodeResult(msg.id, RESPONSE_TAG.search, { code: ResultCode.success }, [], [{ oid: PAGED_RESULTS, critical: false, value: encodePagedControl(0, Buffer.alloc(0)) }]));
-              return;
-            }
-            paging = { size: parsed.size, resume: prev?.resume };
-          }
-          const r = await search(ctx, session, req, (e, sel) => write(encodeEntry(msg.id, e.dn, e.select(sel), req.typesOnly)), () => state.abandoned, paging, drained);
-          let controls;
-          if (pr) {
-            let cookie = Buffer.alloc(0);
-            if (r.resume) {
-              cookie = randomBytes(12);
-              // A connection keeps a few open cursors; the oldest goes first.
-              if (session.paged.size >= 16) session.paged.delete(session.paged.keys().next().value as string);
-              session.paged.set(cookie.toString('hex'), { key, resume: r.resume });
-            }
-            controls = [{ oid: PAGED_RESULTS, critical: false, value: encodePagedControl(0, cookie) }];
-          }
-          if (r.code >= 0) write(encodeResult(msg.id, RESPONSE_TAG.search, r, [], controls));
-          ctx.metrics.op('search', r.code, ms() / 1000);
-          if (info) log.info({ ...base, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries: r.entries, ms: ms() }, 'search');
-        } finally {
-          session.running.delete(msg.id);
-        }
-        return;
-      }
-      case 'compare': {
-        const r = await compare(ctx, session, req);
-        write(encodeResult(msg.id, RESPONSE_TAG.compare, r));
-        ctx.metrics.op('compare', r.code, ms() / 1000);
-        if (info) log.info({ ...base, op: 'compare', dn: req.entry, attr: req.attribute, result: r.code, ms: ms() }, 'compare');
-        return;
-      }
-      case 'extended': {
-        const r = extended(ctx, session, req);
-        write(r.encoded(msg.id));
-        ctx.metrics.op('extended', r.code, ms() / 1000);
-        if (info) log.info({ ...base, op: 'extended', oid: req.oid, result: r.code, ms: ms() }, 'extended');
-        return;
-      }
-      case 'add':
-      case 'modify':
-      case 'delete':
-      case 'modifyDN': {
-        write(encodeResult(msg.id, RESPONSE_TAG[req.op], { code: ResultCode.unwillingToPerform, message: 'the directory is read-only: change users and groups in Django' }));
-        ctx.metrics.op(req.op, ResultCode.unwillingToPerform, ms() / 1000);
-        if (info) log.info({ ...base, op: req.op, dn: req.entry, result: ResultCode.unwillingToPerform, ms: ms() }, req.op);
-        return;
-      }
-    }
   }
 }

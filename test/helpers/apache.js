@@ -193,10 +193,12 @@ export async function startApache({ modules = [], baseModules = BASE_MODULES, bo
       live.delete(child);
       resolve({ code, signal });
     }));
+    // 'close' comes after 'exit' once both pipes are drained: only then is `output` complete.
+    const closed = new Promise((resolve) => child.on('close', resolve));
     const t0 = performance.now();
     const up = await Promise.race([waitForPort(port, 10_000), exited.then(() => false)]);
     if (up === true) {
-      const instance = makeInstance({ dir, conf, port, child, exited, errorLog, docroot, startMs: Math.round(performance.now() - t0) });
+      const instance = makeInstance({ dir, conf, port, child, exited, closed, errorLog, output: () => output, docroot, startMs: Math.round(performance.now() - t0) });
       return instance;
     }
     child.kill('SIGKILL');
@@ -234,8 +236,13 @@ async function waitForPort(port, timeoutMs) {
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-function makeInstance({ dir, conf, port, child, exited, errorLog, docroot, startMs }) {
+function makeInstance({ dir, conf, port, child, exited, closed, errorLog, output, docroot, startMs }) {
   let stopped = false;
+  let finalLogs;
+  // Apache writes a start-up warning such as AH00111 to stderr on its first configuration pass
+  // (before ErrorLog is open) and to the error log on later passes, at moments that do not follow
+  // the port opening: whoever asserts on Apache's words reads both, and waits for them.
+  const logs = () => finalLogs ?? `${readIfExists(errorLog)}${output()}`;
   const inst = {
     dir,
     conf,
@@ -245,9 +252,26 @@ function makeInstance({ dir, conf, port, child, exited, errorLog, docroot, start
     origin: `http://127.0.0.1:${port}`,
     pid: child.pid,
     errorLog: () => readIfExists(errorLog),
+    /** The error log and what Apache printed on stdout/stderr; after stop(), all of it. */
+    logs,
+    /**
+     * Resolves with logs() once they contain `pattern` (a RegExp or a string); rejects after
+     * `timeoutMs` with what they held. For what Apache writes at a moment of its own choosing.
+     */
+    async waitForLog(pattern, { timeoutMs = 10_000 } = {}) {
+      const found = (t) => (typeof pattern === 'string' ? t.includes(pattern) : pattern.test(t));
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const text = logs();
+        if (found(text)) return text;
+        if (Date.now() > end || finalLogs !== undefined) throw new Error(`Apache's logs do not contain ${pattern} after ${timeoutMs} ms:\n${text}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     request: (path, opts = {}) => request(port, path, opts),
     get: (path, opts = {}) => request(port, path, { ...opts, method: 'GET' }),
-    /** Stops this instance (SIGTERM to the parent we started; SIGKILL after 5 s) and removes its directory. */
+    /** Stops this instance (SIGTERM to the parent we started; SIGKILL after 5 s), keeps its
+     * complete logs for logs(), and removes its directory. */
     async stop({ keep = false } = {}) {
       if (stopped) return;
       stopped = true;
@@ -257,6 +281,8 @@ function makeInstance({ dir, conf, port, child, exited, errorLog, docroot, start
         await exited;
         clearTimeout(timer);
       }
+      await closed;
+      finalLogs = logs();
       if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };

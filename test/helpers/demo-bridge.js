@@ -97,6 +97,13 @@ export function rawConnect(port, host = '127.0.0.1') {
               r(true);
             });
           }),
+        /** Resolves with the result codes once `n` results arrived (or the connection
+         * closed, or `ms` passed): what a test asserts on, instead of a guessed pause. */
+        waitResults: async (n, ms = 10_000) => {
+          const end = Date.now() + ms;
+          while (resultCodes(Buffer.concat(chunks)).length < n && !closed && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+          return resultCodes(Buffer.concat(chunks));
+        },
         end: () => s.destroy(),
       }),
     );

@@ -21,7 +21,8 @@ export function serve(args, env = {}) {
         resolve({ child, start: JSON.parse(line), logs: () => out });
       }
     });
-    child.on('exit', (code) => {
+    // 'close' (not 'exit'): only then is everything it printed on stderr in `err`.
+    child.on('close', (code) => {
       clearTimeout(timer);
       reject(Object.assign(new Error(`exited ${code}: ${err}`), { code, stderr: err }));
     });

@@ -13,6 +13,6 @@ export function sqliteWrites(path, statements) {
     const child = spawn(process.execPath, ['-e', script, path, JSON.stringify(statements)], { cwd: process.cwd() });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
   });
 }

@@ -5,13 +5,12 @@
 //   uid=<user> + pw  -> checked against the user's Django hash; inactive or unusable = 49
 // The checks themselves (lockout, cache, hashing budget, equal timing) are the
 // Authenticator's; this file maps names and outcomes to LDAP.
-import { StoreUnavailableError } from '../../db/store.js';
 import type { AuthOutcome, AuthResult } from '../../auth/authenticator.js';
 import { InvalidDnError } from '../dn.js';
 import type { BridgeContext, Session } from '../context.js';
-import { ResultCode, type Request, type Result } from '../protocol.js';
+import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 
-type BindRequest = Extract<Request, { op: 'bind' }>;
+type BindRequest = RequestOf<'bind'>;
 
 /** Why a bind ended as it did, for the log only: a failed client always just sees 49. */
 export type BindOutcome = AuthOutcome | 'anonymous' | 'unauthenticated' | 'unavailable' | 'invalid-dn' | 'sasl' | 'bad-version' | 'tls-required';
@@ -28,6 +27,8 @@ function answer(r: AuthResult): BindResult {
   return { code: ResultCode.invalidCredentials, outcome: r.outcome };
 }
 
+/** Binds, or fails to. A store that cannot answer throws StoreUnavailableError, which the
+ * dispatch answers (outcome `unavailable`); the connection stays anonymous. */
 export async function bind(ctx: BridgeContext, session: Session, req: BindRequest): Promise<BindResult> {
   // A bind always resets the connection to anonymous first (RFC 4511 §4.2.1).
   session.identity = { kind: 'anonymous' };
@@ -38,7 +39,7 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   if (req.name === '' && password === '') return { code: ResultCode.success, outcome: 'anonymous' };
   if (password === '') return { code: ResultCode.invalidCredentials, message: 'unauthenticated bind (DN with no password) is not allowed', outcome: 'unauthenticated' };
   if (session.tlsRequired && !session.tls) {
-    return { code: 13, message: 'a bind with a password needs TLS on this listener (StartTLS or ldaps://)', outcome: 'tls-required' };
+    return { code: ResultCode.confidentialityRequired, message: 'a bind with a password needs TLS on this listener (StartTLS or ldaps://)', outcome: 'tls-required' };
   }
   // Connections that bound as a service account (Apache's) are exempt from per-address
   // counting: their user binds come from many people behind one address.
@@ -71,12 +72,7 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   }
   if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address }));
 
-  try {
-    const r = await auth.user({ name: target.username, password, address });
-    if (r.outcome === 'success' && r.user) session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
-    return answer(r);
-  } catch (e) {
-    if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', outcome: 'unavailable' };
-    throw e;
-  }
+  const r = await auth.user({ name: target.username, password, address });
+  if (r.outcome === 'success' && r.user) session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
+  return answer(r);
 }

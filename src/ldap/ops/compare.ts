@@ -1,21 +1,22 @@
 // Compare (RFC 4511 §4.10). What Apache's Require ldap-group / ldap-user / ldap-attribute
 // send. Membership compares are one indexed query; objectClass compares answer from the kind
 // of entry alone, so Apache's sub-group walk over thousands of members stays cheap.
-import { StoreUnavailableError } from '../../db/store.js';
 import type { User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import type { Target } from '../dit.js';
 import { GROUPISH_CLASSES, USER_CLASSES } from '../entries.js';
-import type { BridgeContext, Session } from '../context.js';
-import { ResultCode, type Request, type Result } from '../protocol.js';
+import type { BridgeContext } from '../context.js';
+import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import { attributeKey, attributeType, normalizeValue } from '../schema.js';
-import { leafEntry, needsFor } from './search.js';
+import { containerOf, leafEntry, needsFor, type LeafTarget } from './read-entries.js';
 
-type CompareRequest = Extract<Request, { op: 'compare' }>;
+type CompareRequest = RequestOf<'compare'>;
 
 const r = (code: number, message?: string): Result => ({ code, message });
 
-export async function compare(ctx: BridgeContext, session: Session, req: CompareRequest): Promise<Result> {
+/** Runs a compare its caller may run (compareAccess in access.ts says who may; the dispatch asks it first).
+ * A store that cannot answer throws StoreUnavailableError, which the dispatch answers. */
+export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<Result> {
   let target: Target;
   try {
     target = ctx.dit.classify(req.entry);
@@ -26,44 +27,36 @@ export async function compare(ctx: BridgeContext, session: Session, req: Compare
   const key = attributeKey(req.attribute);
   if (!attributeType(key)) return r(ResultCode.undefinedAttributeType, `unknown attribute ${req.attribute}`);
 
-  const id = session.identity;
-  if (id.kind === 'anonymous' && !ctx.config.anonymous.search) return r(ResultCode.insufficientAccessRights, 'anonymous compare is not allowed; bind first');
-  const groupish = target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
-  if (id.kind === 'user' && key !== 'objectclass' && !groupish) {
-    const own = target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(id.dn);
-    if (!own) return r(ResultCode.insufficientAccessRights, 'a user may compare only their own entry and group memberships');
+  if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched };
+  if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
+    return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
   }
-
-  try {
-    if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched };
-    if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
-      return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
-    }
-    if (key === 'objectclass') {
-      if (!(await exists(ctx, target))) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[target.kind === 'user' ? 'users' : target.kind === 'group' ? 'groups' : target.kind === 'permission' ? 'permissions' : 'roles'] };
-      const classes = target.kind === 'user' ? USER_CLASSES : GROUPISH_CLASSES;
-      const want = normalizeValue('objectIdentifier', req.value);
-      return r(classes.some((c) => normalizeValue('objectIdentifier', c) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
-    }
-    if (groupish && (key === 'member' || key === 'memberuid' || key === 'uniquemember')) {
-      return await membership(ctx, target, key, req.value);
-    }
-    // Everything else: build the entry with what the attribute needs and compare values.
-    const e = await leafEntry(ctx, target, needsFor([key]));
-    if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[target.kind === 'user' ? 'users' : 'groups'] };
-    const values = e.get(key);
-    if (!values) return r(ResultCode.noSuchAttribute);
-    const eq = ctx.equalityOf(key);
-    const want = normalizeValue(eq, req.value, ctx.caseExactDnTypes);
-    if (want === undefined) return r(ResultCode.compareFalse);
-    return r(values.some((v) => normalizeValue(eq, v, ctx.caseExactDnTypes) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
-  } catch (e) {
-    if (e instanceof StoreUnavailableError) return r(ResultCode.unavailable, 'the user database is unavailable');
-    throw e;
+  if (key === 'objectclass') {
+    if (!(await exists(ctx, target))) return noSuchEntry(ctx, target);
+    const classes = target.kind === 'user' ? USER_CLASSES : GROUPISH_CLASSES;
+    const want = normalizeValue('objectIdentifier', req.value);
+    return r(classes.some((c) => normalizeValue('objectIdentifier', c) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
   }
+  if (target.kind !== 'user' && (key === 'member' || key === 'memberuid' || key === 'uniquemember')) {
+    return membership(ctx, target, key, req.value);
+  }
+  // Everything else: build the entry with what the attribute needs and compare values.
+  const e = await leafEntry(ctx, target, needsFor([key]));
+  if (!e) return noSuchEntry(ctx, target);
+  const values = e.get(key);
+  if (!values) return r(ResultCode.noSuchAttribute);
+  const eq = ctx.equalityOf(key);
+  const want = normalizeValue(eq, req.value, ctx.caseExactDnTypes);
+  if (want === undefined) return r(ResultCode.compareFalse);
+  return r(values.some((v) => normalizeValue(eq, v, ctx.caseExactDnTypes) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
 }
 
-async function exists(ctx: BridgeContext, t: Target): Promise<boolean> {
+/** A leaf that does not exist: its container is the entry that does (RFC 4511 §4.1.9). */
+function noSuchEntry(ctx: BridgeContext, t: LeafTarget): Result {
+  return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(t)] };
+}
+
+async function exists(ctx: BridgeContext, t: LeafTarget): Promise<boolean> {
   switch (t.kind) {
     case 'user':
       return !!(await ctx.directory.user(t.username));
@@ -73,16 +66,14 @@ async function exists(ctx: BridgeContext, t: Target): Promise<boolean> {
       return !!(await ctx.directory.permission(t.appLabel, t.codename));
     case 'role':
       return true;
-    default:
-      return false;
   }
 }
 
 /** member / memberUid / uniqueMember against a group, permission or role. */
-async function membership(ctx: BridgeContext, t: Target, key: string, value: string): Promise<Result> {
+async function membership(ctx: BridgeContext, t: Extract<LeafTarget, { kind: 'group' | 'permission' | 'role' }>, key: string, value: string): Promise<Result> {
   // Our groups are groupOfNames: they have no uniqueMember (as slapd answers for such a group).
   if (key === 'uniquemember') {
-    if (!(await exists(ctx, t))) return { code: ResultCode.noSuchObject, matchedDN: '' };
+    if (!(await exists(ctx, t))) return noSuchEntry(ctx, t);
     return r(ResultCode.noSuchAttribute);
   }
   let username: string | undefined;
@@ -104,7 +95,7 @@ async function membership(ctx: BridgeContext, t: Target, key: string, value: str
   }
   if (username !== undefined && t.kind === 'permission') {
     const p = await ctx.directory.permission(t.appLabel, t.codename);
-    if (!p) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.permissions };
+    if (!p) return noSuchEntry(ctx, t);
     const fast = await ctx.directory.hasPermissionFast(username, p);
     if (fast !== undefined) return r(fast ? ResultCode.compareTrue : ResultCode.compareFalse);
   }
@@ -112,17 +103,15 @@ async function membership(ctx: BridgeContext, t: Target, key: string, value: str
   switch (t.kind) {
     case 'group': {
       const g = await ctx.directory.group(t.name);
-      if (!g) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.groups };
+      if (!g) return noSuchEntry(ctx, t);
       return r(user && (await ctx.directory.isGroupMember(g, user)) ? ResultCode.compareTrue : ResultCode.compareFalse);
     }
     case 'permission': {
       const p = await ctx.directory.permission(t.appLabel, t.codename);
-      if (!p) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn.permissions };
+      if (!p) return noSuchEntry(ctx, t);
       return r(user && (await ctx.directory.hasPermission(user, p)) ? ResultCode.compareTrue : ResultCode.compareFalse);
     }
     case 'role':
       return r(user && ctx.directory.roleHolds(t.role, user) ? ResultCode.compareTrue : ResultCode.compareFalse);
-    default:
-      return r(ResultCode.compareFalse);
   }
 }

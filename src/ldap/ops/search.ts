@@ -1,104 +1,33 @@
 // Search (RFC 4511 §4.5). The base DN says which part of the tree is in scope; users and
 // groups come from the store page by page through a predicate planned from the filter, and
 // each candidate is checked against the exact filter before it is sent.
-import { StoreUnavailableError } from '../../db/store.js';
-import type { Group, Permission, Role, User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, groupEntry, permissionEntry, roleEntry, rootDseEntry, Selection, subschemaEntry, userEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
 import { evaluate, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
-import { ResultCode, type Request, type Result } from '../protocol.js';
+import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, type Resume, type UserBatch } from '../paging.js';
+import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import { attributeKey, normalizeValue } from '../schema.js';
+import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
 
-type SearchRequest = Extract<Request, { op: 'search' }>;
+type SearchRequest = RequestOf<'search'>;
 
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.4203.1.11.3'];
-export const PAGED_RESULTS = '1.2.840.113556.1.4.319';
 export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
-/** Where a paged search goes on: the position, the entries sent so far by all its pages,
- * and maybe the next page's users, already being read. */
-export interface Resume {
-  pos: Position;
-  count: number;
-  ahead?: ReadAhead;
-}
+/** Not an LDAP result code: the search was abandoned, and an abandoned operation gets no
+ * answer (RFC 4511 §4.11). */
+export const ABANDONED = -1;
 
 export interface SearchOutcome extends Result {
-  entries: number;
   /** Set when a page is full and more entries follow (Simple Paged Results). */
   resume?: Resume;
 }
 
-/** RFC 2696 paging for this request: the page size, and where the previous page stopped. */
-export interface Paging {
-  size: number;
-  resume?: Resume;
-}
-
-/** A page of users with their entries built. */
-interface UserBatch {
-  users: User[];
-  entries: Entry[];
-  more: boolean;
-}
-
-/** The next page of a paged export, read while the client takes in the current one: without
- * it the database and the bridge would take turns being idle at every page. At most a few
- * are held at once (each is a page of built entries), and one not claimed within
- * READ_AHEAD_MS is dropped. Its data is read one client round trip early; a page was never
- * a snapshot anyway. */
-interface ReadAhead {
-  phase: number;
-  after: number;
-  take(): Promise<UserBatch> | undefined;
-}
-const READ_AHEAD_MAX = 8;
 const UNPAGED_BATCH = 500;
 const READ_AHEAD_PAGE_MAX = 2000;
-const READ_AHEAD_MS = 2_000;
-let readAheadsHeld = 0;
-
-function readAhead(phase: number, after: number, load: () => Promise<UserBatch>): ReadAhead | undefined {
-  if (readAheadsHeld >= READ_AHEAD_MAX) return undefined;
-  readAheadsHeld++;
-  let batch: Promise<UserBatch> | undefined = load();
-  batch.catch(() => {}); // a failure is reported to the page that claims it, if any does
-  const release = () => {
-    if (!batch) return undefined;
-    clearTimeout(timer);
-    readAheadsHeld--;
-    const b = batch;
-    batch = undefined;
-    return b;
-  };
-  const timer = setTimeout(release, READ_AHEAD_MS);
-  timer.unref();
-  return { phase, after, take: release };
-}
-
-/** What one search needs beyond the base columns, from its attribute list and filter. */
-interface Needs {
-  memberOf: boolean;
-  permissions: boolean;
-  members: boolean;
-  /** The user attributes to build (by key); undefined: all of them. Apache's search asks for
-   * [uid] and filters on objectClass and uid: no names, mail, flags or dates to format. */
-  userAttrs?: (key: string) => boolean;
-}
-
-function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
-  const all = filterKeys.has('*');
-  const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || all;
-  return {
-    memberOf: wants('memberof'),
-    permissions: wants('djangopermission') || wants('memberof'),
-    members: wants('member') || wants('memberuid'),
-    userAttrs: sel.allUser || all ? undefined : wants,
-  };
-}
 
 /** objectClass tests decided without touching the database, for one kind of entry. */
 export function staticMatcher(classes: string[]) {
@@ -110,6 +39,11 @@ export function staticMatcher(classes: string[]) {
   };
 }
 
+/**
+ * Runs a search its caller may run (searchAccess in access.ts says who may; the dispatch asks it first),
+ * sending each matching entry. A store that cannot answer throws StoreUnavailableError, which
+ * the dispatch answers.
+ */
 export async function search(
   ctx: BridgeContext,
   session: Session,
@@ -126,29 +60,23 @@ export async function search(
   try {
     target = ctx.dit.classify(req.base);
   } catch (e) {
-    if (e instanceof InvalidDnError) return { code: ResultCode.invalidDNSyntax, message: `invalid base DN: ${e.message}`, entries: 0 };
+    if (e instanceof InvalidDnError) return { code: ResultCode.invalidDNSyntax, message: `invalid base DN: ${e.message}` };
     throw e;
   }
 
   const id = session.identity;
-  // Anyone may read the root DSE and the schema (clients discover the server with them).
   if (target.kind === 'root' || target.kind === 'subschema') {
-    if (req.scope !== 0) return { code: ResultCode.noSuchObject, message: target.kind === 'root' ? 'search the naming context ' + ctx.dit.baseDn : '', entries: 0 };
+    if (req.scope !== 0) return { code: ResultCode.noSuchObject, message: target.kind === 'root' ? 'search the naming context ' + ctx.dit.baseDn : '' };
     const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, SUPPORTED_EXTENSIONS, SUPPORTED_CONTROLS) : subschemaEntry();
     // RFC 4512 §5.1: the root DSE answers a base search with (objectClass=*).
     if (evaluate(req.filter, e, ctx) === TRUE) send(e, sel.allUser && req.attributes.length === 0 && target.kind === 'root' ? new Selection(['+']) : sel);
-    return { code: ResultCode.success, entries: 1 };
+    return { code: ResultCode.success };
   }
-  if (id.kind === 'anonymous' && !ctx.config.anonymous.search) {
-    return { code: ResultCode.insufficientAccessRights, message: 'anonymous search is not allowed; bind first', entries: 0 };
-  }
-  if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched, entries: 0 };
+  if (target.kind === 'none') return { code: ResultCode.noSuchObject, matchedDN: target.matched };
 
-  // A bound user reads the containers and their own entry; a service account reads all.
+  // A bound user sees only their own entry below the containers (searchAccess refused them
+  // anyone else's by name).
   const selfOnly = id.kind === 'user' ? id : undefined;
-  if (selfOnly && req.scope === 0 && target.kind !== 'base' && target.kind !== 'ou' && !(target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(selfOnly.dn))) {
-    return { code: ResultCode.insufficientAccessRights, message: 'a user may read only their own entry', entries: 0 };
-  }
 
   const serverCap = id.kind === 'anonymous' ? Math.min(ctx.config.limits.anonymousSearchEntries, ctx.config.limits.maxSearchEntries) : ctx.config.limits.maxSearchEntries;
   const sizeLimit = req.sizeLimit > 0 ? Math.min(req.sizeLimit, serverCap) : serverCap;
@@ -171,20 +99,13 @@ export async function search(
       }
       break;
     case 'ou':
-      if (!containerServed(ctx, target.ou)) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.baseDn, entries: 0 };
+      if (!containerServed(ctx, target.ou)) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.baseDn };
       if (self) phases.push({ kind: 'static', entry: () => containerEntry(ctx.dit, target.ou) });
       if (kids) phases.push({ kind: 'container', c: target.ou });
       break;
     default: {
-      let e: Entry | undefined;
-      try {
-        e = await leafEntry(ctx, target, needs, selfOnly?.userId);
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: 0 };
-        throw err;
-      }
-      if (!e) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(target)], entries: 0 };
-      const found = e;
+      const found = await leafEntry(ctx, target, needs, selfOnly?.userId);
+      if (!found) return { code: ResultCode.noSuchObject, matchedDN: ctx.dit.containerDn[containerOf(target)] };
       if (self) phases.push({ kind: 'static', entry: () => found });
     }
   }
@@ -193,15 +114,13 @@ export async function search(
   let pos: Position = paging?.resume?.pos ?? { phase: 0, after: -1 };
   let total = paging?.resume?.count ?? 0; // entries sent by the whole (paged) search
   let inPage = 0;
-  let count = 0;
   const emit = (e: Entry, before: Position) => {
-    if (isAbandoned()) throw new Stop(-1);
+    if (isAbandoned()) throw new Stop(ABANDONED);
     if (evaluate(req.filter, e, ctx) !== TRUE) return;
     if (total >= sizeLimit) throw new Stop(ResultCode.sizeLimitExceeded);
     if (page !== undefined && inPage >= page) throw new Stop(ResultCode.success, before);
     total++;
     inPage++;
-    count++;
     send(e, sel);
   };
   /** How many more entries this search (page) can send, plus one to learn that more exist;
@@ -213,7 +132,7 @@ export async function search(
   const checkTime = async () => {
     await drained();
     if (Date.now() > deadline) throw new Stop(ResultCode.timeLimitExceeded);
-    if (isAbandoned()) throw new Stop(-1);
+    if (isAbandoned()) throw new Stop(ABANDONED);
   };
 
   try {
@@ -226,26 +145,16 @@ export async function search(
       await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead);
     }
   } catch (e) {
-    if (e instanceof Stop) {
-      if (e.code === -1) return { code: -1, entries: count };
-      if (e.resume) return { code: ResultCode.success, entries: count, resume: { pos: e.resume, count: total, ahead: e.ahead } };
-      return { code: e.code, entries: count };
-    }
-    if (e instanceof StoreUnavailableError) return { code: ResultCode.unavailable, message: 'the user database is unavailable', entries: count };
-    throw e;
+    if (!(e instanceof Stop)) throw e;
+    if (e.resume) return { code: ResultCode.success, resume: { pos: e.resume, count: total, ahead: e.ahead } };
+    return { code: e.code };
   }
-  return { code: ResultCode.success, entries: count };
-}
-
-/** Where a search resumes: the phase, and the last id (or index) already done in it. */
-export interface Position {
-  phase: number;
-  after: number;
+  return { code: ResultCode.success };
 }
 
 type Phase = { kind: 'static'; entry: () => Entry } | { kind: 'container'; c: Container };
 
-/** Ends a search early: a limit (code), an abandon (-1), or a full page (resume position). */
+/** Ends a search early: a limit (code), an abandon (ABANDONED), or a full page (resume position). */
 class Stop extends Error {
   /** The next page's users, when they are being read ahead. */
   ahead?: ReadAhead;
@@ -257,9 +166,6 @@ class Stop extends Error {
   }
 }
 
-function containerOf(t: Target): Container {
-  return t.kind === 'user' ? 'users' : t.kind === 'group' ? 'groups' : t.kind === 'permission' ? 'permissions' : 'roles';
-}
 
 function containerServed(ctx: BridgeContext, c: Container): boolean {
   if (c === 'groups') return ctx.directory.hasGroups;
@@ -267,45 +173,6 @@ function containerServed(ctx: BridgeContext, c: Container): boolean {
   return true;
 }
 
-async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const page of gen) out.push(...page);
-  return out;
-}
-
-async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
-  // Independent reads: on a pooled database they run side by side.
-  const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
-  return users.map((u) => {
-    const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
-    return userEntry(ctx.dit, u, {
-      only: needs.userAttrs,
-      groups: groups ? (groups.get(u.id) ?? []) : undefined,
-      permissions: perms ? (perms.get(u.id) ?? []) : undefined,
-      roles,
-    });
-  });
-}
-
-async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Needs): Promise<Entry[]> {
-  const perms = needs.permissions ? await ctx.directory.groupPermissions(gs) : undefined;
-  const out: Entry[] = [];
-  for (const g of gs) {
-    const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
-    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined));
-  }
-  return out;
-}
-
-async function permissionWithMembers(ctx: BridgeContext, p: Permission, needs: Needs): Promise<Entry> {
-  const members = needs.members ? (await collect(ctx.directory.permissionHolders(p))).map((m) => m.username) : undefined;
-  return permissionEntry(ctx.dit, p, members);
-}
-
-async function roleWithMembers(ctx: BridgeContext, role: Role, needs: Needs): Promise<Entry> {
-  const members = needs.members ? (await collect(ctx.directory.roleMembers(role))).map((u) => u.username) : undefined;
-  return roleEntry(ctx.dit, role, members);
-}
 
 async function searchContainer(
   ctx: BridgeContext,
@@ -381,33 +248,3 @@ async function searchContainer(
   for (let i = after + 1; i < ROLES.length; i++) emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
 }
 
-/** The entry a leaf DN names, or undefined when it does not exist (or is hidden). */
-export async function leafEntry(ctx: BridgeContext, t: Target, needs: Needs, onlyUserId?: number): Promise<Entry | undefined> {
-  switch (t.kind) {
-    case 'user': {
-      const u = await ctx.directory.user(t.username);
-      if (!u || (onlyUserId !== undefined && u.id !== onlyUserId)) return undefined;
-      return (await usersWithExtras(ctx, [u], needs))[0];
-    }
-    case 'group': {
-      if (onlyUserId !== undefined) return undefined;
-      const g = await ctx.directory.group(t.name);
-      return g ? (await groupWithExtras(ctx, [g], needs))[0] : undefined;
-    }
-    case 'permission': {
-      if (onlyUserId !== undefined) return undefined;
-      const p = await ctx.directory.permission(t.appLabel, t.codename);
-      return p ? permissionWithMembers(ctx, p, needs) : undefined;
-    }
-    case 'role':
-      if (onlyUserId !== undefined) return undefined;
-      return roleWithMembers(ctx, t.role, needs);
-    default:
-      return undefined;
-  }
-}
-
-export const ALL_NEEDS: Needs = { memberOf: true, permissions: true, members: true };
-export function needsFor(attrKeys: string[]): Needs {
-  return needsOf(new Selection(attrKeys), new Set());
-}

@@ -1,6 +1,7 @@
-// The one interface every database answers (as slapd's backends answer one table of
-// operations): the LDAP edge and the directory model never see SQL or a driver.
-import type { Group, GroupPredicate, Permission, User, UserPredicate } from '../directory/model.js';
+// The directory's port to its data: the one interface every database answers (as slapd's
+// backends answer one table of operations). The model owns it and the stores in src/db/
+// implement it, so the LDAP edge and the directory model never see SQL or a driver.
+import type { Group, GroupPredicate, Permission, User, UserPredicate } from './model.js';
 
 export interface Page {
   /** Keyset pagination: only rows with id greater than this. */

@@ -1,0 +1,62 @@
+// Who may run which operation: the access rules of the operations table (dispatch.ts), in one
+// place. A rule judges a request it can understand; a DN that does not parse or an unknown
+// attribute is the operation's to answer (34, 17), so a rule lets those through.
+import type { BridgeContext, Identity, Session } from '../context.js';
+import type { Target } from '../dit.js';
+import { ResultCode, type RequestOf, type Result } from '../protocol.js';
+import { attributeKey, attributeType } from '../schema.js';
+
+const ANONYMOUS_SEARCH: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'anonymous search is not allowed; bind first' });
+const ANONYMOUS_COMPARE: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'anonymous compare is not allowed; bind first' });
+const NOT_OWN_ENTRY_READ: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'a user may read only their own entry' });
+const NOT_OWN_ENTRY_COMPARE: Result = Object.freeze({ code: ResultCode.insufficientAccessRights, message: 'a user may compare only their own entry and group memberships' });
+
+/** Bind, extended operations and the (refused) writes: anyone. */
+export function anyone(): undefined {
+  return undefined;
+}
+
+/**
+ * Search: anyone the root DSE and the schema (clients discover the server with them);
+ * anonymous clients the rest only when anonymous.search is on; a bound user the containers
+ * and their own entry (a subtree search shows them their own entry only); a service account
+ * everything.
+ */
+export function searchAccess(ctx: BridgeContext, session: Session, req: RequestOf<'search'>): Result | undefined {
+  const id = session.identity;
+  if (id.kind === 'service') return undefined;
+  const target = understood(ctx, req.base);
+  if (!target || target.kind === 'root' || target.kind === 'subschema') return undefined;
+  if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_SEARCH;
+  const leaf = target.kind === 'user' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
+  return req.scope === 0 && leaf && !isOwnEntry(ctx, target, id) ? NOT_OWN_ENTRY_READ : undefined;
+}
+
+/**
+ * Compare: a service account anything; anonymous clients only when anonymous.search is on;
+ * a bound user objectClass anywhere, memberships of groups, permissions and roles, and the
+ * attributes of their own entry.
+ */
+export function compareAccess(ctx: BridgeContext, session: Session, req: RequestOf<'compare'>): Result | undefined {
+  const id = session.identity;
+  if (id.kind === 'service') return undefined;
+  const target = understood(ctx, req.entry);
+  const key = attributeKey(req.attribute);
+  if (!target || !attributeType(key)) return undefined;
+  if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_COMPARE;
+  if (key === 'objectclass' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role') return undefined;
+  return isOwnEntry(ctx, target, id) ? undefined : NOT_OWN_ENTRY_COMPARE;
+}
+
+/** What a DN names, or undefined when it does not parse. */
+function understood(ctx: BridgeContext, dn: string): Target | undefined {
+  try {
+    return ctx.dit.classify(dn);
+  } catch {
+    return undefined;
+  }
+}
+
+function isOwnEntry(ctx: BridgeContext, target: Target, id: Extract<Identity, { kind: 'user' }>): boolean {
+  return target.kind === 'user' && ctx.dit.key(ctx.dit.userDn(target.username)) === ctx.dit.key(id.dn);
+}

@@ -1,0 +1,106 @@
+// Reading directory objects as LDAP entries with what a request needs: a user's groups,
+// permissions and roles, a group's members and permissions, a permission's or a role's
+// holders, each read only when the request selects (or filters on) the attribute that shows
+// it. Search and compare both read entries this way.
+import type { Group, Permission, Role, User } from '../../directory/model.js';
+import { ROLES, type Container, type Target } from '../dit.js';
+import { Entry, groupEntry, permissionEntry, roleEntry, Selection, userEntry } from '../entries.js';
+import type { BridgeContext } from '../context.js';
+
+/** A DN naming one user, group, permission or role. */
+export type LeafTarget = Extract<Target, { kind: 'user' | 'group' | 'permission' | 'role' }>;
+
+/** What one request needs beyond the base columns, from its attribute list and filter. */
+export interface Needs {
+  memberOf: boolean;
+  permissions: boolean;
+  members: boolean;
+  /** The user attributes to build (by key); undefined: all of them. Apache's search asks for
+   * [uid] and filters on objectClass and uid: no names, mail, flags or dates to format. */
+  userAttrs?: (key: string) => boolean;
+}
+
+export function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
+  const all = filterKeys.has('*');
+  const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || all;
+  return {
+    memberOf: wants('memberof'),
+    permissions: wants('djangopermission') || wants('memberof'),
+    members: wants('member') || wants('memberuid'),
+    userAttrs: sel.allUser || all ? undefined : wants,
+  };
+}
+
+/** The entry a leaf DN names, or undefined when it does not exist (or is hidden). */
+export async function leafEntry(ctx: BridgeContext, t: LeafTarget, needs: Needs, onlyUserId?: number): Promise<Entry | undefined> {
+  switch (t.kind) {
+    case 'user': {
+      const u = await ctx.directory.user(t.username);
+      if (!u || (onlyUserId !== undefined && u.id !== onlyUserId)) return undefined;
+      return (await usersWithExtras(ctx, [u], needs))[0];
+    }
+    case 'group': {
+      if (onlyUserId !== undefined) return undefined;
+      const g = await ctx.directory.group(t.name);
+      return g ? (await groupWithExtras(ctx, [g], needs))[0] : undefined;
+    }
+    case 'permission': {
+      if (onlyUserId !== undefined) return undefined;
+      const p = await ctx.directory.permission(t.appLabel, t.codename);
+      return p ? permissionWithMembers(ctx, p, needs) : undefined;
+    }
+    case 'role':
+      if (onlyUserId !== undefined) return undefined;
+      return roleWithMembers(ctx, t.role, needs);
+  }
+}
+
+/** What reading the given attributes needs (a compare reads one). */
+export function needsFor(attrKeys: string[]): Needs {
+  return needsOf(new Selection(attrKeys), new Set());
+}
+
+/** The container a leaf lives in (its matchedDN when the leaf does not exist). */
+export function containerOf(t: LeafTarget): Container {
+  return t.kind === 'user' ? 'users' : t.kind === 'group' ? 'groups' : t.kind === 'permission' ? 'permissions' : 'roles';
+}
+
+async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of gen) out.push(...page);
+  return out;
+}
+
+export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
+  // Independent reads: on a pooled database they run side by side.
+  const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
+  return users.map((u) => {
+    const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
+    return userEntry(ctx.dit, u, {
+      only: needs.userAttrs,
+      groups: groups ? (groups.get(u.id) ?? []) : undefined,
+      permissions: perms ? (perms.get(u.id) ?? []) : undefined,
+      roles,
+    });
+  });
+}
+
+export async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Needs): Promise<Entry[]> {
+  const perms = needs.permissions ? await ctx.directory.groupPermissions(gs) : undefined;
+  const out: Entry[] = [];
+  for (const g of gs) {
+    const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
+    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined));
+  }
+  return out;
+}
+
+export async function permissionWithMembers(ctx: BridgeContext, p: Permission, needs: Needs): Promise<Entry> {
+  const members = needs.members ? (await collect(ctx.directory.permissionHolders(p))).map((m) => m.username) : undefined;
+  return permissionEntry(ctx.dit, p, members);
+}
+
+export async function roleWithMembers(ctx: BridgeContext, role: Role, needs: Needs): Promise<Entry> {
+  const members = needs.members ? (await collect(ctx.directory.roleMembers(role))).map((u) => u.username) : undefined;
+  return roleEntry(ctx.dit, role, members);
+}
