@@ -17,14 +17,9 @@ import { decodePagedControl, encodePagedControl } from './controls.js';
 import { extended } from './ops/extended.js';
 import { encodeDisconnect, encodeEntry, encodeResult, RESPONSE_TAG, ResultCode, type Message } from './protocol.js';
 import { filterToString } from './filter.js';
+import type { ListenAddress } from './listen-url.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-  secure: boolean;
-  /** Expects a PROXY protocol header before LDAP. */
-  proxy?: boolean;
-}
+export { parseListenUrl, type ListenAddress } from './listen-url.js';
 
 export interface ServerLimits {
   maxMessageBytes: number;
@@ -48,15 +43,6 @@ export function serverLimits(l: BridgeContext['config']['limits']): ServerLimits
     maxConnections: l.maxConnections,
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
   };
-}
-
-export function parseListenUrl(url: string): ListenAddress {
-  const u = new URL(url);
-  if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') throw new Error(`listen: unsupported URL ${url} (ldap://host:port or ldaps://host:port)`);
-  const secure = u.protocol === 'ldaps:';
-  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = u.port ? Number(u.port) : secure ? 636 : 389;
-  return { host, port, secure };
 }
 
 function isLoopback(addr: string | undefined): boolean {
