@@ -41,7 +41,7 @@ export function readConfigFile(given: string, cwd: string): Obj {
     } catch (e) {
       // yaml read it, JSON does not: YAML syntax. V8 gives the offset for some such errors.
       const offset = /at position (\d+)/.exec((e as Error).message)?.[1];
-      throw new ConfigError([problem(`invalid JSON${offset === undefined ? '' : ` at ${at(Number(offset))}`}: YAML syntax JSON does not allow (a comment, a trailing comma, 'single quotes', a tag, an anchor, a line break in a string or a missing {...}); fix it, or name the file .yaml`)]);
+      throw new ConfigError([problem(`invalid JSON${offset === undefined ? '' : ` at ${at(Number(offset))}`}: YAML syntax, not JSON (a comment, a trailing comma, 'single quotes', a tag, an anchor or a line break inside a string); fix it, or name the file .yaml`)]);
     }
   } else {
     try {
