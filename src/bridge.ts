@@ -1,30 +1,17 @@
-// Starts a bridge from a resolved config: open the store, check the schema it maps, build the
-// tree, listen. Used by the CLI, the demo and the tests.
-import { readFileSync } from 'node:fs';
+// Starts a bridge from a resolved config: build its context (src/context-builder.ts), listen,
+// serve metrics. Used by the CLI, the demo and the tests.
 import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/types.js';
 import { redactDatabaseUrl } from './config/database-url.js';
-import { openStore } from './db/open.js';
 import type { DirectoryStore } from './directory/store.js';
-import { Directory } from './directory/directory.js';
-import { BridgeContext } from './ldap/context.js';
-import { Dit } from './ldap/dit.js';
+import type { BridgeContext } from './ldap/context.js';
 import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
-import { Authenticator, chooseSampleHash } from './auth/authenticator.js';
-import { HashGate } from './auth/hash-gate.js';
-import { CredentialCache } from './auth/credential-cache.js';
-import { Throttle, counterStore, type CounterStore } from './auth/throttle.js';
-import { StoreUnavailableError } from './directory/store.js';
-import { Metrics } from './metrics.js';
-import { identifyHasher, hashCost } from './django/hashers/index.js';
+import { counterStore, type CounterStore } from './auth/throttle.js';
+import type { Metrics } from './metrics.js';
+import { buildContext, buildTree, openVerifiedStore, serviceAccountEntries, StartupError } from './context-builder.js';
+import { VERSION } from './version.js';
 
-export const VERSION: string = (() => {
-  try {
-    return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+export { StartupError, VERSION };
 
 export interface RunningBridge {
   addresses: ListenAddress[];
@@ -41,39 +28,8 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {}
-
-function serviceAccountEntries(config: BridgeConfig, dit: Dit) {
-  return config.serviceAccounts.map((s) => {
-    const kind = identifyHasher(s.password);
-    if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
-    return { dn: s.dn, key: dit.key(s.dn), password: s.password };
-  });
-}
-
 /** Settings a running bridge can take without a restart (SIGHUP); the rest need one. */
 const LIVE = ['serviceAccounts', 'anonymous', 'limits', 'security', 'log', 'tls'] as const;
-
-/** Opens the store and checks its schema. An unreachable database is retried with back-off
- * for db.startupRetrySeconds (logging each attempt); a wrong schema is final at once. */
-async function openWithRetry(config: BridgeConfig, log: Logger, cwd?: string): Promise<DirectoryStore> {
-  const deadline = Date.now() + config.db.startupRetrySeconds * 1000;
-  for (let attempt = 1, wait = 500; ; attempt++, wait = Math.min(wait * 2, 15000)) {
-    let store: DirectoryStore | undefined;
-    try {
-      store = openStore(config, cwd);
-      await store.verifySchema();
-      return store;
-    } catch (e) {
-      await store?.close().catch(() => {});
-      const msg = (e as Error).message;
-      const retryable = e instanceof StoreUnavailableError || /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|the database system is starting up|Connection terminated|timeout/i.test(msg);
-      if (!retryable || Date.now() + wait > deadline) throw new StartupError(`cannot use the database ${redactDatabaseUrl(config.database)}:\n${msg}`);
-      log.warn({ attempt, retryInMs: wait, database: redactDatabaseUrl(config.database), err: msg }, 'database unavailable at start; retrying');
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
 
 export interface StartOptions {
   cwd?: string;
@@ -84,20 +40,11 @@ export interface StartOptions {
 }
 
 export async function startBridge(config: BridgeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningBridge> {
-  const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
-  const services = serviceAccountEntries(config, dit);
-  const store = await openWithRetry(config, log, opts.cwd);
-  const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
-  const sec = config.security;
-  const throttle = new Throttle(sec.bruteForce, opts.counters ?? (await counterStore(sec.redis, log)));
-  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
-  const metrics = new Metrics();
-  store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
-  const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth, metrics);
-  // The dummy check for unknown users should cost what a real check on this site costs.
-  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 500 }, true, true);
-  const typical = chooseSampleHash(sample.map((u) => u.password));
-  if (typical) auth.sampleHash = typical;
+  const tree = buildTree(config);
+  const store = await openVerifiedStore(config, { retry: log, cwd: opts.cwd });
+  const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log)));
+  const { dit, auth, metrics } = ctx;
+  const throttle = auth.throttle;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
 

@@ -1,24 +1,15 @@
 // What the operator commands (doctor, test-bind, search, init) share: the config flags `serve`
-// takes, loading the configuration, opening the store, and the same wiring startBridge() does
-// (directory, authenticator, LDAP context) without a listener.
+// takes, loading the configuration, and the store and LDAP context `serve` would build
+// (src/context-builder.ts), without a listener.
 import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
 import { loadConfig, ConfigError, type ConfigFlags } from '../config/load.js';
 import type { BridgeConfig } from '../config/types.js';
-import { redactDatabaseUrl } from '../config/database-url.js';
-import { VERSION } from '../bridge.js';
-import { openStore } from '../db/open.js';
 import type { DirectoryStore } from '../directory/store.js';
-import { Directory } from '../directory/directory.js';
-import { Dit } from '../ldap/dit.js';
-import { BridgeContext } from '../ldap/context.js';
-import { Authenticator } from '../auth/authenticator.js';
-import { HashGate } from '../auth/hash-gate.js';
-import { CredentialCache } from '../auth/credential-cache.js';
-import { MemoryCounters, Throttle } from '../auth/throttle.js';
-import { Metrics } from '../metrics.js';
-import { hashCost } from '../django/hashers/index.js';
+import type { BridgeContext } from '../ldap/context.js';
+import { MemoryCounters } from '../auth/throttle.js';
+import { buildContext, buildTree, openVerifiedStore, StartupError } from '../context-builder.js';
 
 /** A command's failure: the message for stderr and the exit code. */
 export class CommandError extends Error {
@@ -77,32 +68,25 @@ export function commandLogger(config: BridgeConfig): Logger {
   return createLogger(config.log, process.stderr);
 }
 
-/** Opens the store and checks the mapped schema, as `serve` does at start (without retrying). */
-export async function openCheckedStore(config: BridgeConfig): Promise<DirectoryStore> {
-  let store: DirectoryStore | undefined;
+/** What `serve` would refuse to start with is a command's failure too (exit 1). */
+async function asCommand<T>(step: () => Promise<T>): Promise<T> {
   try {
-    store = openStore(config);
-    await store.verifySchema();
-    return store;
+    return await step();
   } catch (e) {
-    await store?.close().catch(() => {});
-    throw new CommandError(`cannot use the database ${redactDatabaseUrl(config.database)}:\n${(e as Error).message}`, 1);
+    if (e instanceof StartupError) throw new CommandError(e.message, 1);
+    throw e;
   }
 }
 
-/** The LDAP context a running bridge would have for this config and store, with no listener:
- * no brute-force counting (a diagnostic must not lock anybody out) and no credential cache. */
-export async function commandContext(config: BridgeConfig, store: DirectoryStore, log: Logger): Promise<BridgeContext> {
-  const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
-  const services = config.serviceAccounts.map((s) => ({ dn: s.dn, key: dit.key(s.dn), password: s.password }));
-  const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
-  const throttle = new Throttle({ ...config.security.bruteForce, enabled: false }, new MemoryCounters());
-  const auth = new Authenticator(directory, new HashGate(1, 16), new CredentialCache(0, 0), throttle, log, config.caseInsensitiveUsernames);
-  // As startBridge: the dummy check for an unknown user costs what a real one on this site costs.
-  const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 50 }, true, true);
-  const real = sample.find((u) => hashCost(u.password));
-  if (real) auth.sampleHash = real.password;
-  return new BridgeContext(config, dit, directory, log, services, VERSION, auth, new Metrics());
+/** Opens the store and checks the mapped schema, as `serve` does at start (without retrying). */
+export function openCheckedStore(config: BridgeConfig): Promise<DirectoryStore> {
+  return asCommand(() => openVerifiedStore(config));
+}
+
+/** The LDAP context a running bridge would have for this config and store, with no listener.
+ * Its brute-force counters are this process's own: a diagnostic never locks anybody out. */
+export function commandContext(config: BridgeConfig, store: DirectoryStore, log: Logger): Promise<BridgeContext> {
+  return asCommand(async () => buildContext(config, buildTree(config), store, log, new MemoryCounters()));
 }
 
 /** "iterations 260000", "rounds 12", "memoryCost 102400, timeCost 2, ..." (no hash material). */

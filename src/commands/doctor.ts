@@ -11,7 +11,7 @@ import { redactDatabaseUrl } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
 import { inspectorOf, type DirectoryStore, type IndexInfo, type StoreInspector } from '../directory/store.js';
 import { hashCost, identifyHasher } from '../django/hashers/index.js';
-import { parseListenUrl } from '../ldap/server.js';
+import { parseListenUrl } from '../ldap/listen-url.js';
 import { Dit } from '../ldap/dit.js';
 import { describeCost, loadCommandConfig, pad, someNames } from './common.js';
 

@@ -1,5 +1,5 @@
 // The bridge's resolved configuration: what every other module reads. The loader
-// (src/config/load.ts) fills every default, so nothing downstream has to guess.
+// (src/config/load.ts, resolving in resolve.ts) fills every default, so nothing downstream has to guess.
 
 /** A column name in the Django database, or null when the model has no such field. */
 export type Column = string | null;

@@ -11,14 +11,9 @@ import { readFileSync } from 'node:fs';
 import type { BridgeContext, Session } from './context.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { encodeDisconnect, ResultCode } from './protocol.js';
+import type { ListenAddress } from './listen-url.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-  secure: boolean;
-  /** Expects a PROXY protocol header before LDAP. */
-  proxy?: boolean;
-}
+export { parseListenUrl, type ListenAddress } from './listen-url.js';
 
 export interface ServerLimits extends ConnectionLimits {
   maxConnections: number;
@@ -36,15 +31,6 @@ export function serverLimits(l: BridgeContext['config']['limits']): ServerLimits
     maxConnections: l.maxConnections,
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
   };
-}
-
-export function parseListenUrl(url: string): ListenAddress {
-  const u = new URL(url);
-  if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') throw new Error(`listen: unsupported URL ${url} (ldap://host:port or ldaps://host:port)`);
-  const secure = u.protocol === 'ldaps:';
-  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = u.port ? Number(u.port) : secure ? 636 : 389;
-  return { host, port, secure };
 }
 
 function isLoopback(addr: string | undefined): boolean {

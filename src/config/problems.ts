@@ -1,0 +1,107 @@
+// Checks the schema cannot express, on values it accepted: the database URL, the DNs (with the
+// DN parser the server uses), the listen URLs (with the parser the server listens with), the
+// PROXY protocol listeners, service accounts named twice, and OUs that clash.
+import { parseDn, normalizeDn, InvalidDnError, type Rdn } from '../ldap/dn.js';
+import { parseListenUrl, InvalidListenUrlError } from '../ldap/listen-url.js';
+import { ConfigError, parseDatabaseUrl } from './database-url.js';
+import { DEFAULT_LISTEN } from './defaults.js';
+import { formatPath, get, type Obj, type Problem } from './document.js';
+
+const DN_EXAMPLE = 'a DN is attribute=value pairs separated by commas, e.g. dc=example,dc=com';
+
+/** The DN's RDNs, or why it is not a usable DN. The parser's reason is kept (it says where);
+ * an empty value (dc=) is refused although RFC 4514 allows it: in a base or service DN it is
+ * a slip, never meant. */
+function checkDn(dn: string): { rdns: Rdn[] } | { problem: string } {
+  if (dn.trim() === '') return { problem: 'must not be empty' };
+  let rdns: Rdn[];
+  try {
+    rdns = parseDn(dn);
+  } catch (e) {
+    if (!(e instanceof InvalidDnError)) throw e;
+    // The parser's message is 'Invalid DN "<dn>": <reason> at offset N'; the DN is shown once, here.
+    const reason = e.message.replace(/^Invalid DN "(?:[^"\\]|\\.)*": /, '');
+    return { problem: `${JSON.stringify(dn)} is not a valid DN: ${reason} (${DN_EXAMPLE})` };
+  }
+  if (rdns.some((rdn) => rdn.some((ava) => ava.value === ''))) return { problem: `${JSON.stringify(dn)} is not a valid DN: an attribute has an empty value (${DN_EXAMPLE})` };
+  return { rdns };
+}
+
+function listenProblem(url: string, hasTls: boolean): string | undefined {
+  if (/^ldaps:\/\//i.test(url) && !hasTls) {
+    return `ldaps:// needs tls.cert and tls.key (PEM files); or listen on ldap://host:port (got ${JSON.stringify(url)})`;
+  }
+  try {
+    parseListenUrl(url);
+    return undefined;
+  } catch (e) {
+    if (e instanceof InvalidListenUrlError) return e.message;
+    throw e;
+  }
+}
+
+/** The problems of the merged document beyond the schema; `bad(path)` tells which settings the
+ * schema already refused (they get no second message). */
+export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) => boolean): Problem[] {
+  const out: Problem[] = [];
+  const db = merged.database;
+  if (typeof db === 'string' && db !== '' && !bad('database')) {
+    try {
+      parseDatabaseUrl(db, cwd);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      for (const line of e.problems) out.push({ path: 'database', message: line.replace(/^database: /, '') });
+    }
+  }
+  const baseDn = merged.baseDn;
+  if (typeof baseDn === 'string' && !bad('baseDn')) {
+    const r = checkDn(baseDn);
+    if ('problem' in r) out.push({ path: 'baseDn', message: r.problem });
+  }
+  if (Array.isArray(merged.listen)) {
+    merged.listen.forEach((u, i) => {
+      const path = formatPath(['listen', i]);
+      if (typeof u !== 'string' || bad(path)) return;
+      const why = listenProblem(u, !!get(merged, 'tls', 'cert'));
+      if (why) out.push({ path, message: why });
+    });
+  }
+  if (Array.isArray(merged.proxyProtocol)) {
+    const listening = Array.isArray(merged.listen) ? merged.listen : [...DEFAULT_LISTEN];
+    merged.proxyProtocol.forEach((u, i) => {
+      if (typeof u === 'string' && !listening.includes(u)) out.push({ path: formatPath(['proxyProtocol', i]), message: `${JSON.stringify(u)} is not one of the listen URLs` });
+      else if (typeof u === 'string' && /^ldaps:/i.test(u)) out.push({ path: formatPath(['proxyProtocol', i]), message: 'the PROXY protocol is supported on ldap:// listeners (use StartTLS behind the balancer)' });
+    });
+  }
+  if (Array.isArray(merged.serviceAccounts)) {
+    const seen = new Map<string, number>();
+    merged.serviceAccounts.forEach((sa, i) => {
+      const dn = get(sa, 'dn');
+      const path = formatPath(['serviceAccounts', i, 'dn']);
+      if (typeof dn !== 'string' || bad(path)) return;
+      const r = checkDn(dn);
+      if ('problem' in r) {
+        out.push({ path, message: r.problem });
+        return;
+      }
+      // Equal as LDAP compares DNs (case, spaces, attribute names), as the server would find them.
+      const key = normalizeDn(r.rdns);
+      const prev = seen.get(key);
+      if (prev !== undefined) out.push({ path, message: `the same DN as serviceAccounts[${prev}].dn` });
+      else seen.set(key, i);
+    });
+  }
+  const tree = merged.tree;
+  const ous: [string, string][] = (['users', 'groups', 'permissions', 'roles', 'services'] as const).map((k) => {
+    const v = get(tree, k);
+    return [k, typeof v === 'string' ? v : k];
+  });
+  for (let i = 0; i < ous.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (ous[i]![1].trim().toLowerCase() === ous[j]![1].trim().toLowerCase()) {
+        out.push({ path: `tree.${ous[i]![0]}`, message: `"${ous[i]![1]}" is also tree.${ous[j]![0]}; each OU must be different` });
+      }
+    }
+  }
+  return out;
+}

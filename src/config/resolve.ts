@@ -1,0 +1,182 @@
+// Resolving the merged, checked settings document to a BridgeConfig: every default filled in
+// (Django's tables, the schema's numbers, the worker and hash-concurrency counts for this
+// machine) and paths made absolute, so nothing downstream has to guess.
+import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import type { BridgeConfig, DjangoMapping } from './types.js';
+import { parseDatabaseUrl } from './database-url.js';
+import { DEFAULT_DJANGO_MAPPING, DEFAULT_LISTEN } from './defaults.js';
+import { get, type Obj } from './document.js';
+import { schemaDefault } from './schema.js';
+
+function str(v: unknown, dflt: string): string {
+  return typeof v === 'string' ? v : dflt;
+}
+
+function col(v: unknown, dflt: string | null): string | null {
+  return v === null ? null : typeof v === 'string' ? v : dflt;
+}
+
+/** The sqlite URL with a path resolved against cwd, so every consumer opens the same file. */
+function normaliseDatabaseUrl(url: string, cwd: string): string {
+  const target = parseDatabaseUrl(url, cwd);
+  if (target.kind !== 'sqlite') return url.trim();
+  return `sqlite://${target.path.replace(/%/g, '%25').replace(/\?/g, '%3F').replace(/#/g, '%23')}`;
+}
+
+/** A numeric setting from the merged document, else its schema default. */
+function num(m: Obj, path: string[]): number {
+  const v = get(m, ...path);
+  return typeof v === 'number' ? v : (schemaDefault(path) as number);
+}
+
+/** The BridgeConfig for a merged document that passed every check (cwd: for relative paths). */
+export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
+  const D = DEFAULT_DJANGO_MAPPING;
+  const u = get(m, 'users');
+  const c = get(u, 'columns');
+  const usersTable = str(get(u, 'table'), D.users.table);
+
+  const permissionsCfg = get(m, 'permissions');
+  const permissions: DjangoMapping['permissions'] =
+    permissionsCfg === false
+      ? null
+      : {
+          table: str(get(permissionsCfg, 'table'), D.permissions!.table),
+          id: str(get(permissionsCfg, 'id'), D.permissions!.id),
+          codename: str(get(permissionsCfg, 'codename'), D.permissions!.codename),
+          name: str(get(permissionsCfg, 'name'), D.permissions!.name),
+          contentType: str(get(permissionsCfg, 'contentType'), D.permissions!.contentType),
+          contentTypeTable: str(get(permissionsCfg, 'contentTypeTable'), D.permissions!.contentTypeTable),
+          contentTypeId: str(get(permissionsCfg, 'contentTypeId'), D.permissions!.contentTypeId),
+          appLabel: str(get(permissionsCfg, 'appLabel'), D.permissions!.appLabel),
+        };
+
+  const groupsCfg = get(m, 'groups');
+  const gp = get(groupsCfg, 'permissions');
+  const groups: DjangoMapping['groups'] =
+    groupsCfg === false
+      ? null
+      : {
+          table: str(get(groupsCfg, 'table'), D.groups!.table),
+          id: str(get(groupsCfg, 'id'), D.groups!.id),
+          name: str(get(groupsCfg, 'name'), D.groups!.name),
+          permissions:
+            gp === false || permissions === null
+              ? null
+              : {
+                  table: str(get(gp, 'table'), D.groups!.permissions!.table),
+                  groupColumn: str(get(gp, 'groupColumn'), D.groups!.permissions!.groupColumn),
+                  permissionColumn: str(get(gp, 'permissionColumn'), D.groups!.permissions!.permissionColumn),
+                },
+        };
+
+  // Django names an auto-created M2M table <model's table>_<field>: the defaults follow users.table.
+  const ug = get(u, 'groups');
+  const userGroups: DjangoMapping['userGroups'] =
+    ug === false || groups === null
+      ? null
+      : {
+          table: str(get(ug, 'table'), `${usersTable}_groups`),
+          userColumn: str(get(ug, 'userColumn'), D.userGroups!.userColumn),
+          otherColumn: str(get(ug, 'groupColumn'), D.userGroups!.otherColumn),
+        };
+  const up = get(u, 'permissions');
+  const userPermissions: DjangoMapping['userPermissions'] =
+    up === false || permissions === null
+      ? null
+      : {
+          table: str(get(up, 'table'), `${usersTable}_user_permissions`),
+          userColumn: str(get(up, 'userColumn'), D.userPermissions!.userColumn),
+          otherColumn: str(get(up, 'permissionColumn'), D.userPermissions!.otherColumn),
+        };
+
+  const tree = get(m, 'tree');
+  const sas = get(m, 'serviceAccounts');
+  const listen = get(m, 'listen');
+  return {
+    database: normaliseDatabaseUrl(m.database as string, cwd),
+    listen: Array.isArray(listen) ? listen.map(String) : [...DEFAULT_LISTEN],
+    proxyProtocol: Array.isArray(get(m, 'proxyProtocol')) ? (get(m, 'proxyProtocol') as unknown[]).map(String) : [],
+    tree: {
+      baseDn: (m.baseDn as string).trim(),
+      usersOu: str(get(tree, 'users'), 'users'),
+      groupsOu: str(get(tree, 'groups'), 'groups'),
+      permissionsOu: str(get(tree, 'permissions'), 'permissions'),
+      rolesOu: str(get(tree, 'roles'), 'roles'),
+      servicesOu: str(get(tree, 'services'), 'services'),
+    },
+    serviceAccounts: Array.isArray(sas) ? sas.map((s) => ({ dn: String(get(s, 'dn')).trim(), password: String(get(s, 'password')) })) : [],
+    anonymous: { search: get(m, 'anonymous', 'search') === true },
+    caseInsensitiveUsernames: get(u, 'caseInsensitive') === true,
+    showInactiveUsers: get(u, 'showInactive') === true,
+    django: {
+      users: {
+        table: usersTable,
+        id: str(get(c, 'id'), D.users.id),
+        username: str(get(u, 'usernameField'), D.users.username),
+        password: str(get(c, 'password'), D.users.password),
+        isActive: str(get(c, 'isActive'), D.users.isActive),
+        isStaff: col(get(c, 'isStaff'), D.users.isStaff),
+        isSuperuser: col(get(c, 'isSuperuser'), D.users.isSuperuser),
+        firstName: col(get(c, 'firstName'), D.users.firstName),
+        lastName: col(get(c, 'lastName'), D.users.lastName),
+        email: col(get(c, 'email'), D.users.email),
+        dateJoined: col(get(c, 'dateJoined'), D.users.dateJoined),
+        lastLogin: col(get(c, 'lastLogin'), D.users.lastLogin),
+      },
+      userGroups,
+      userPermissions,
+      groups,
+      permissions,
+    },
+    log: {
+      level: str(get(m, 'log', 'level'), 'info') as BridgeConfig['log']['level'],
+      format: str(get(m, 'log', 'format'), 'auto') as BridgeConfig['log']['format'],
+    },
+    limits: {
+      maxSearchEntries: num(m, ['limits', 'maxSearchEntries']),
+      maxSearchSeconds: num(m, ['limits', 'maxSearchSeconds']),
+      maxMessageBytes: num(m, ['limits', 'maxMessageBytes']),
+      filterMaxDepth: num(m, ['limits', 'filterMaxDepth']),
+      filterMaxElements: num(m, ['limits', 'filterMaxElements']),
+      maxRequestedAttributes: num(m, ['limits', 'maxRequestedAttributes']),
+      maxConnections: num(m, ['limits', 'maxConnections']),
+      maxConnectionsPerAddress: num(m, ['limits', 'maxConnectionsPerAddress']),
+      idleTimeoutSeconds: num(m, ['limits', 'idleTimeoutSeconds']),
+      messageTimeoutSeconds: num(m, ['limits', 'messageTimeoutSeconds']),
+      maxOutstandingPerConnection: num(m, ['limits', 'maxOutstandingPerConnection']),
+      anonymousSearchEntries: num(m, ['limits', 'anonymousSearchEntries']),
+    },
+    security: {
+      // Auto: the CPUs shared among the worker processes.
+      hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, Math.floor(availableParallelism() / (num(m, ['workers']) || availableParallelism()))),
+      hashQueue: num(m, ['security', 'hashQueue']),
+      credentialCacheSeconds: num(m, ['security', 'credentialCacheSeconds']),
+      credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),
+      requireTls: (get(m, 'security', 'requireTls') ?? schemaDefault(['security', 'requireTls'])) as 'auto' | 'always' | 'never',
+      redis: typeof get(m, 'security', 'redis') === 'string' ? (get(m, 'security', 'redis') as string) : null,
+      bruteForce: {
+        enabled: (get(m, 'security', 'bruteForce', 'enabled') ?? true) === true,
+        userFailures: num(m, ['security', 'bruteForce', 'userFailures']),
+        userWindowSeconds: num(m, ['security', 'bruteForce', 'userWindowSeconds']),
+        addressFailures: num(m, ['security', 'bruteForce', 'addressFailures']),
+        addressWindowSeconds: num(m, ['security', 'bruteForce', 'addressWindowSeconds']),
+        lockoutSeconds: num(m, ['security', 'bruteForce', 'lockoutSeconds']),
+        maxLockoutSeconds: num(m, ['security', 'bruteForce', 'maxLockoutSeconds']),
+        trustedAddresses: Array.isArray(get(m, 'security', 'bruteForce', 'trustedAddresses')) ? (get(m, 'security', 'bruteForce', 'trustedAddresses') as unknown[]).map(String) : [],
+      },
+    },
+    tls:
+      get(m, 'tls') && typeof get(m, 'tls', 'cert') === 'string'
+        ? { cert: resolve(cwd, get(m, 'tls', 'cert') as string), key: resolve(cwd, get(m, 'tls', 'key') as string) }
+        : null,
+    workers: num(m, ['workers']) || Math.max(1, availableParallelism()),
+    metrics: { listen: typeof get(m, 'metrics', 'listen') === 'string' ? (get(m, 'metrics', 'listen') as string) : null },
+    db: {
+      poolSize: num(m, ['db', 'poolSize']),
+      statementTimeoutSeconds: num(m, ['db', 'statementTimeoutSeconds']),
+      startupRetrySeconds: num(m, ['db', 'startupRetrySeconds']),
+    },
+  };
+}
