@@ -1,0 +1,101 @@
+// Issue #14, round two, at the protocol edge: each attack as a client makes it, and what the
+// client sees now. Long DNs (bounded memos, short log lines, the service still answering),
+// connection limits counted from accept and per PROXY client address, critical controls on
+// a bind, and StartTLS in the root DSE.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemoBridge, demoDatabase, rawConnect, bindRequest, searchRequest, resultCodes, ber, DEMO_SERVICE, userDn, password } from '../helpers/demo-bridge.js';
+import { client, ldapsearch } from '../helpers/bridge.js';
+
+const { tlv, str, int } = ber;
+const BASE = 'dc=example,dc=com';
+const FIRST_USER = 'alice';
+
+let db;
+before(async () => {
+  db = await demoDatabase();
+});
+
+/** A bind carrying one control. */
+function bindWithControl(id, dn, pw, oid, critical) {
+  const op = tlv(0x60, Buffer.concat([int(3), str(dn), str(pw, 0x80)]));
+  const control = tlv(0x30, Buffer.concat([str(oid), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : [])]));
+  return tlv(0x30, Buffer.concat([int(id), op, tlv(0xa0, control)]));
+}
+
+describe('long DNs', () => {
+  let b;
+  before(async () => {
+    b = await startDemoBridge(db.url, { limits: { maxMessageBytes: 1_000_000 } });
+  });
+  after(() => b.close());
+
+  test('hundreds of unique 20 KB base DNs leave nothing memoised, and a bind, a search and a bind still answer', async () => {
+    const c = await rawConnect(b.port);
+    // In rounds of 50 (fewer than maxOutstandingPerConnection; message ids of one byte).
+    const rounds = 8;
+    let codes = [];
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 1; i <= 50; i++) c.write(searchRequest(i, `uid=${String(r * 50 + i).padStart(20_000, 'z')},ou=users,${BASE}`));
+      codes = await c.waitResults((r + 1) * 50, 60_000);
+    }
+    assert.equal(codes.length, rounds * 50);
+    assert.ok(codes.every((code) => code === 50 || code === 32), `codes: ${[...new Set(codes)]}`);
+    c.end();
+    assert.deepEqual(b.bridge.context.dit.memoised.chars < 100_000, true, `${b.bridge.context.dit.memoised.chars} characters memoised`);
+
+    const ldap = client(b.url);
+    try {
+      await ldap.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+      const r = await ldap.search(`ou=users,${BASE}`, { scope: 'one', filter: `(uid=${FIRST_USER})` });
+      assert.equal(r.entries.length, 1);
+      await ldap.bind(userDn(FIRST_USER), password(FIRST_USER));
+    } finally {
+      await ldap.close();
+    }
+  });
+
+  test('a 250 KB DN is answered, and its log lines are short and give its length', async () => {
+    const huge = `uid=${'q'.repeat(250_000)},ou=users,${BASE}`;
+    const before = b.logs.length;
+    const c = await rawConnect(b.port);
+    c.write(bindRequest(1, huge, 'whatever'));
+    c.write(searchRequest(2, huge));
+    assert.deepEqual(await c.waitResults(2), [49, 50]);
+    c.end();
+    const lines = b.logs.slice(before).filter((l) => l.includes('"op":"bind"') || l.includes('"op":"search"'));
+    assert.equal(lines.length, 2);
+    for (const l of lines) {
+      assert.ok(l.length < 1_000, `a log line of ${l.length} characters`);
+      assert.match(l, new RegExp(`${huge.length} chars`));
+    }
+  });
+});
+
+describe('critical controls and the root DSE', () => {
+  let b;
+  before(async () => {
+    b = await startDemoBridge(db.url);
+  });
+  after(() => b.close());
+
+  test('a bind with an unknown critical control answers unavailableCriticalExtension (12) and binds nobody', async () => {
+    const c = await rawConnect(b.port);
+    c.write(bindWithControl(1, DEMO_SERVICE.dn, DEMO_SERVICE.password, '1.2.3.4.5.6.7', true));
+    assert.deepEqual(await c.waitResults(1), [12]);
+    c.write(searchRequest(2, `ou=users,${BASE}`));
+    assert.deepEqual(await c.waitResults(2), [12, 50], 'still anonymous');
+    // The same control, not critical, is ignored.
+    c.write(bindWithControl(3, DEMO_SERVICE.dn, DEMO_SERVICE.password, '1.2.3.4.5.6.7', false));
+    c.write(searchRequest(4, `ou=users,${BASE}`));
+    const codes = await c.waitResults(4);
+    assert.deepEqual([codes[2], codes[3]], [0, 0]);
+    c.end();
+  });
+
+  test('ldapsearch -s base -b "" supportedExtension lists StartTLS and WhoAmI', async () => {
+    const r = await ldapsearch(b.url, { bindDn: null, base: '', scope: 'base', attrs: ['supportedExtension'] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.entries[0].attrs.supportedExtension].sort(), ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3']);
+  });
+});
