@@ -4,8 +4,12 @@
 // a bind, and StartTLS in the root DSE.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDemoBridge, demoDatabase, rawConnect, bindRequest, searchRequest, resultCodes, ber, DEMO_SERVICE, userDn, password } from '../helpers/demo-bridge.js';
-import { client, ldapsearch } from '../helpers/bridge.js';
+import { client, ldapsearch, ldapTool } from '../helpers/bridge.js';
 
 const { tlv, str, int } = ber;
 const BASE = 'dc=example,dc=com';
@@ -97,5 +101,80 @@ describe('critical controls and the root DSE', () => {
     const r = await ldapsearch(b.url, { bindDn: null, base: '', scope: 'base', attrs: ['supportedExtension'] });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...r.entries[0].attrs.supportedExtension].sort(), ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3']);
+  });
+});
+
+/** Resolves once `check()` holds (polled), or fails after `ms`. */
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A self-signed certificate for 127.0.0.1, in a new directory. */
+function selfSigned() {
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-edge-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
+  return { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+}
+
+describe('connection limits', () => {
+  test('ldaps:// sockets that never send a ClientHello count from accept: past the limit refused, the rest closed after the handshake timeout', async () => {
+    const b = await startDemoBridge(db.url, { tls: selfSigned(), listen: ['ldaps://127.0.0.1:0'], limits: { maxConnectionsPerAddress: 3, handshakeTimeoutSeconds: 5 } });
+    try {
+      const idle = [];
+      for (let i = 0; i < 3; i++) idle.push(await rawConnect(b.port));
+      await until(() => b.bridge.server.connectionCount === 3, 10_000, 'three connections accepted');
+      const extra = [await rawConnect(b.port), await rawConnect(b.port)];
+      for (const s of extra) assert.equal(await s.waitClosed(4_000), true, 'refused at once: the address has its three');
+      assert.equal(b.bridge.server.connectionCount, 3);
+      assert.ok(idle.every((s) => !s.closed), 'the three are still within their handshake time');
+      for (const s of idle) assert.equal(await s.waitClosed(30_000), true, 'closed after the handshake timeout');
+      await until(() => b.bridge.server.connectionCount === 0, 10_000, 'their places freed');
+      // A client that does handshake is served.
+      const who = await ldapTool('ldapwhoami', ['-x', '-H', b.url]);
+      assert.equal(who.code, 0, who.stderr);
+      assert.equal(who.stdout.trim(), 'anonymous');
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('behind PROXY v1/v2 headers, one client address at its limit does not stop another', async () => {
+    const first = await startDemoBridge(db.url);
+    await first.close();
+    // Port 0 cannot be named in proxyProtocol; take the port the first run got.
+    const url = `ldap://127.0.0.1:${first.port}`;
+    const b = await startDemoBridge(db.url, { listen: [url], proxyProtocol: [url], limits: { maxConnectionsPerAddress: 2 } });
+    const v1 = (ip, port) => Buffer.from(`PROXY TCP4 ${ip} 127.0.0.1 ${port} 389\r\n`);
+    const v2 = (ip, port) => {
+      const body = Buffer.alloc(12);
+      ip.split('.').forEach((x, i) => (body[i] = Number(x)));
+      [127, 0, 0, 1].forEach((x, i) => (body[4 + i] = x));
+      body.writeUInt16BE(port, 8);
+      body.writeUInt16BE(389, 10);
+      return Buffer.concat([Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x21, 0x11, 0x00, 12]), body]);
+    };
+    const open = async (header) => {
+      const s = await rawConnect(b.port);
+      s.write(Buffer.concat([header, bindRequest(1, '', '')]));
+      return s;
+    };
+    try {
+      const held = [await open(v1('203.0.113.7', 50001)), await open(v2('203.0.113.7', 50002))];
+      for (const s of held) assert.deepEqual(await s.waitResults(1), [0]);
+      const third = await open(v1('203.0.113.7', 50003));
+      assert.equal(await third.waitClosed(10_000), true);
+      assert.deepEqual(resultCodes(third.data()), [51], 'a Notice of Disconnection: busy');
+      // Other clients, through the same balancer address, still get in (v1 and v2).
+      const others = [await open(v2('198.51.100.9', 40000)), await open(v1('192.0.2.1', 40001)), await open(v1('192.0.2.1', 40002))];
+      for (const s of others) assert.deepEqual(await s.waitResults(1), [0]);
+      assert.ok(held.every((s) => !s.closed));
+      for (const s of [...held, ...others]) s.end();
+    } finally {
+      await b.close();
+    }
   });
 });
