@@ -5,11 +5,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoBridge, demoDatabase, rawConnect, bindRequest, searchRequest, resultCodes, ber, DEMO_SERVICE, userDn, password } from '../helpers/demo-bridge.js';
 import { client, ldapsearch, ldapTool } from '../helpers/bridge.js';
+import { serve } from '../helpers/serve.js';
+import { makePassword } from '../../dist/django/hashers.js';
 
 const { tlv, str, int } = ber;
 const BASE = 'dc=example,dc=com';
@@ -175,6 +177,55 @@ describe('connection limits', () => {
       for (const s of [...held, ...others]) s.end();
     } finally {
       await b.close();
+    }
+  });
+});
+
+describe('service accounts changed by SIGHUP', () => {
+  test('connections bound as a removed account, or as one whose password changed, are closed; the others keep working', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlb-edge-hup-'));
+    const file = join(dir, 'bridge.json');
+    const svc = (cn) => `cn=${cn},ou=services,${BASE}`;
+    // Each password hashed once: a new hash (a new salt) of the same password is a change too.
+    const hashes = {};
+    for (const pw of ['kept-pw-1', 'removed-pw-1', 'rotated-pw-1', 'rotated-pw-2']) hashes[pw] = await makePassword(pw, { iterations: 1000 });
+    const write = (accounts) =>
+      writeFileSync(file, JSON.stringify({ database: db.url, baseDn: BASE, listen: ['ldap://127.0.0.1:0'], log: { format: 'json' }, serviceAccounts: accounts.map(([cn, pw]) => ({ dn: svc(cn), password: hashes[pw] })) }));
+    write([['kept', 'kept-pw-1'], ['removed', 'removed-pw-1'], ['rotated', 'rotated-pw-1']]);
+    const { child, start, logs } = await serve(['--config', file]);
+    try {
+      const port = Number(new URL(start.listen[0]).port);
+      const bound = {};
+      for (const cn of ['kept', 'removed', 'rotated']) {
+        bound[cn] = await rawConnect(port);
+        bound[cn].write(bindRequest(1, svc(cn), `${cn}-pw-1`));
+        bound[cn].write(searchRequest(2, `ou=users,${BASE}`));
+        assert.deepEqual(await bound[cn].waitResults(2), [0, 0], `${cn} bound and searching`);
+      }
+      // A connection that bound as `removed` and then as a user is closed too: it keeps the trust.
+      const rebound = await rawConnect(port);
+      rebound.write(bindRequest(1, svc('removed'), 'removed-pw-1'));
+      rebound.write(bindRequest(2, userDn(FIRST_USER), password(FIRST_USER)));
+      assert.deepEqual(await rebound.waitResults(2), [0, 0]);
+
+      write([['kept', 'kept-pw-1'], ['rotated', 'rotated-pw-2']]);
+      child.kill('SIGHUP');
+      await until(() => logs().includes('configuration reloaded'), 15_000, 'the reload');
+      for (const c of [bound.removed, bound.rotated, rebound]) {
+        assert.equal(await c.waitClosed(10_000), true);
+        assert.equal(resultCodes(c.data()).at(-1), 8, 'a Notice of Disconnection: strongerAuthRequired');
+      }
+      bound.kept.write(searchRequest(3, `ou=users,${BASE}`));
+      assert.deepEqual(await bound.kept.waitResults(3), [0, 0, 0], 'an unchanged account keeps its connection');
+      assert.equal(bound.kept.closed, false);
+      const again = await rawConnect(port);
+      again.write(bindRequest(1, svc('rotated'), 'rotated-pw-1'));
+      again.write(bindRequest(2, svc('rotated'), 'rotated-pw-2'));
+      again.write(bindRequest(3, svc('removed'), 'removed-pw-1'));
+      assert.deepEqual(await again.waitResults(3), [49, 0, 49]);
+      for (const c of [bound.kept, again]) c.end();
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });
