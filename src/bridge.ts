@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/types.js';
 import { redactDatabaseUrl } from './config/database-url.js';
 import type { DirectoryStore } from './directory/store.js';
-import type { BridgeContext } from './ldap/context.js';
+import type { BridgeContext, ServiceAccountEntry } from './ldap/context.js';
+import { ResultCode } from './ldap/protocol.js';
 import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
 import { counterStore, type CounterStore } from './auth/throttle.js';
 import type { Metrics } from './metrics.js';
@@ -93,6 +94,14 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       const restart = (Object.keys(next) as (keyof BridgeConfig)[]).filter((k) => !(LIVE as readonly string[]).includes(k) && JSON.stringify(next[k]) !== JSON.stringify(config[k]));
       if (JSON.stringify(next.tls) !== JSON.stringify(config.tls)) restart.push('tls');
       ctx.serviceAccounts.splice(0, ctx.serviceAccounts.length, ...nextServices);
+      // Connections bound as a service account that is gone, or whose password changed, are
+      // closed rather than dropped to anonymous: Apache's mod_ldap reconnects and binds again
+      // (with the new password) when its connection closes, but would go on searching, refused,
+      // on a connection silently made anonymous; and closing ends the trust (no per-address
+      // brute-force counting) the old account gave the connection too.
+      const current = (svc: ServiceAccountEntry) => nextServices.some((n) => n.key === svc.key && n.password === svc.password);
+      const closed = server.disconnectSessions((s) => s.service !== undefined && !current(s.service), ResultCode.strongerAuthRequired, 'the service account this connection bound as was removed or changed');
+      if (closed) log.warn({ connections: closed }, 'closed connections bound as a service account that was removed or changed');
       config.anonymous.search = next.anonymous.search;
       Object.assign(config.limits, next.limits);
       Object.assign(config.security.bruteForce, next.security.bruteForce);

@@ -42,6 +42,7 @@ export function serviceAccountEntries(config: BridgeConfig, dit: Dit): ServiceAc
   return config.serviceAccounts.map((s) => {
     const kind = identifyHasher(s.password);
     if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
+    if (s.dn.length > dit.maxDnChars) throw new StartupError(`serviceAccounts: ${s.dn.slice(0, 64)}… is longer than the ${dit.maxDnChars} characters a DN of this tree may have`);
     return { dn: s.dn, key: dit.key(s.dn), password: s.password };
   });
 }

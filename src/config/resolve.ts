@@ -145,6 +145,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       maxConnectionsPerAddress: num(m, ['limits', 'maxConnectionsPerAddress']),
       idleTimeoutSeconds: num(m, ['limits', 'idleTimeoutSeconds']),
       messageTimeoutSeconds: num(m, ['limits', 'messageTimeoutSeconds']),
+      handshakeTimeoutSeconds: num(m, ['limits', 'handshakeTimeoutSeconds']),
       maxOutstandingPerConnection: num(m, ['limits', 'maxOutstandingPerConnection']),
       anonymousSearchEntries: num(m, ['limits', 'anonymousSearchEntries']),
     },

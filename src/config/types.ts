@@ -106,6 +106,8 @@ export interface BridgeConfig {
     maxConnectionsPerAddress: number;
     idleTimeoutSeconds: number;
     messageTimeoutSeconds: number;
+    /** A TLS handshake (ldaps://, StartTLS) or a PROXY header must be done within this. */
+    handshakeTimeoutSeconds: number;
     maxOutstandingPerConnection: number;
     anonymousSearchEntries: number;
   };

@@ -18,7 +18,20 @@ export interface ConnectionLimits {
   filterMaxElements: number;
   idleTimeoutMs: number;
   messageTimeoutMs: number;
+  /** A TLS handshake (ldaps:// or StartTLS), or a PROXY header, must be done within this. */
+  handshakeTimeoutMs: number;
   maxOutstandingPerConnection: number;
+}
+
+/** The server side of TLS over an accepted socket, destroyed unless its handshake is over
+ * within `timeoutMs` (a client that connects and says nothing must not keep its place). */
+export function serverTlsSocket(socket: net.Socket, secureContext: tls.SecureContext, timeoutMs: number): tls.TLSSocket {
+  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+  const timer = setTimeout(() => secure.destroy(), timeoutMs);
+  timer.unref();
+  secure.once('secure', () => clearTimeout(timer));
+  secure.once('close', () => clearTimeout(timer));
+  return secure;
 }
 
 export class Connection {
@@ -33,6 +46,7 @@ export class Connection {
   private partialTimer: NodeJS.Timeout | undefined;
   /** Waiting for the PROXY protocol header that a proxy listener requires first. */
   private proxyPending: boolean;
+  private proxyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly raw: net.Socket,
@@ -41,10 +55,16 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly secureContext: () => tls.SecureContext | undefined,
     onClose: () => void,
-    proxyProtocol = false,
+    /** On a PROXY protocol listener: counts the client address its header gives (false: that
+     * address has its share of connections, and this one is closed). */
+    private readonly admitClient?: (address: string) => boolean,
   ) {
     this.session = session;
-    this.proxyPending = proxyProtocol;
+    this.proxyPending = admitClient !== undefined;
+    if (this.proxyPending) {
+      this.proxyTimer = setTimeout(() => raw.destroy(), limits.handshakeTimeoutMs);
+      this.proxyTimer.unref();
+    }
     this.transport = raw;
     raw.setNoDelay(true); // without it a search's entries and its result wait on Nagle (~40 ms)
     raw.setTimeout(limits.idleTimeoutMs);
@@ -56,6 +76,7 @@ export class Connection {
     raw.on('close', () => {
       this.closed = true;
       clearTimeout(this.partialTimer);
+      clearTimeout(this.proxyTimer);
       for (const r of session.running.values()) r.abandoned = true;
       onClose();
     });
@@ -174,15 +195,14 @@ export class Connection {
     }
     if (!h.done) {
       this.pending = [buf];
-      if (!this.partialTimer) {
-        this.partialTimer = setTimeout(() => this.raw.destroy(), this.limits.messageTimeoutMs);
-        this.partialTimer.unref();
-      }
       return false;
     }
-    clearTimeout(this.partialTimer);
-    this.partialTimer = undefined;
+    clearTimeout(this.proxyTimer);
     this.proxyPending = false;
+    if (!this.admitClient!(h.source?.address ?? this.session.address)) {
+      this.disconnect(ResultCode.busy, 'too many connections from this address');
+      return false;
+    }
     if (h.source) {
       const via = this.session.peer;
       this.session.address = h.source.address;
@@ -259,7 +279,7 @@ export class Connection {
     this.write(encodeExtendedResult(msg.id, { code: ResultCode.success }, STARTTLS));
     // The answer must leave in the clear now, before TLS takes the socket over.
     if (this.corked) this.uncork();
-    const secure = new tls.TLSSocket(this.raw, { isServer: true, secureContext: ctx });
+    const secure = serverTlsSocket(this.raw, ctx, this.limits.handshakeTimeoutMs);
     secure.on('error', () => this.raw.destroy());
     secure.on('secure', () => {
       this.session.tls = true;

@@ -29,6 +29,9 @@ export interface Session {
   readonly tlsRequired: boolean;
   /** Has bound as a service account: exempt from per-address brute-force counting. */
   trusted: boolean;
+  /** The service account it bound as (kept after later binds, as `trusted` is): a reload
+   * that removes or changes that account closes the connection. */
+  service?: ServiceAccountEntry;
   /** This connection's logger (conn and peer bound), made at its first operation. */
   log?: Logger;
   /** Simple Paged Results cursors of this connection, by cookie. */

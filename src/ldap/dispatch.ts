@@ -28,9 +28,8 @@ export interface QueuedOperation<Q extends Request, R extends Result> {
   readonly runs: 'queued';
   /** The response's protocolOp tag. */
   readonly tag: number;
-  /** The critical controls it understands; any other fails it (RFC 4511 §4.1.11). A bind
-   * ignores controls altogether. */
-  readonly criticalControls: 'ignored' | readonly string[];
+  /** The critical controls it understands; any other fails it (RFC 4511 §4.1.11). */
+  readonly criticalControls: readonly string[];
   /** Kept in session.running from the moment it is read, so that an Abandon reaches it. */
   readonly abandonable: boolean;
   /** Who may run it: undefined, or the refusal to answer. */
@@ -60,6 +59,20 @@ const UNAVAILABLE: Result = Object.freeze({ code: ResultCode.unavailable, messag
 /** What run() resolves to when it answered already. */
 const ANSWERED: Promise<undefined> = Promise.resolve(undefined);
 
+/** Client-supplied strings in log lines are cut to this many characters: a 250 KB DN must
+ * not make a 250 KB line. */
+export const LOG_TEXT_CHARS = 256;
+
+/** `s`, or its start, a marker and its original length when it is longer than LOG_TEXT_CHARS. */
+export function clipForLog(s: string): string {
+  return s.length <= LOG_TEXT_CHARS ? s : `${s.slice(0, LOG_TEXT_CHARS)}…[${s.length} chars]`;
+}
+
+/** The same array when no string needs clipping (the usual case allocates nothing). */
+function clipAllForLog(list: string[]): string[] {
+  return list.some((s) => s.length > LOG_TEXT_CHARS) ? list.map(clipForLog) : list;
+}
+
 function answerWith(tag: number) {
   return (_session: Session, msg: Message, _req: Request, r: Result, write: Write): void => write(encodeResult(msg.id, tag, r));
 }
@@ -67,7 +80,7 @@ function answerWith(tag: number) {
 const BIND: QueuedOperation<RequestOf<'bind'>, BindResult> = {
   runs: 'queued',
   tag: RESPONSE_TAG.bind,
-  criticalControls: 'ignored',
+  criticalControls: [],
   abandonable: false,
   access: anyone,
   run: (ctx, session, _msg, req) => bind(ctx, session, req),
@@ -76,7 +89,7 @@ const BIND: QueuedOperation<RequestOf<'bind'>, BindResult> = {
   record(ctx, log, _session, msg, req, r, ms) {
     ctx.metrics.bind(r.outcome, r.cached);
     const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
-    if (log.isLevelEnabled(level)) log[level]({ msgid: msg.id, op: 'bind', dn: req.name, result: r.code, outcome: r.outcome, cached: r.cached, ms }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
+    if (log.isLevelEnabled(level)) log[level]({ msgid: msg.id, op: 'bind', dn: clipForLog(req.name), result: r.code, outcome: r.outcome, cached: r.cached, ms }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
   },
 };
 
@@ -119,7 +132,7 @@ const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
   record(_ctx, log, session, msg, req, r, ms) {
     if (!log.isLevelEnabled('info')) return;
     const entries = session.running.get(msg.id)?.entries ?? 0;
-    log.info({ msgid: msg.id, op: 'search', dn: req.base, scope: req.scope, filter: filterToString(req.filter), attrs: req.attributes, result: r.code, entries, ms }, 'search');
+    log.info({ msgid: msg.id, op: 'search', dn: clipForLog(req.base), scope: req.scope, filter: clipForLog(filterToString(req.filter)), attrs: clipAllForLog(req.attributes), result: r.code, entries, ms }, 'search');
   },
 };
 
@@ -133,7 +146,7 @@ const COMPARE: QueuedOperation<RequestOf<'compare'>, Result> = {
   unavailable: UNAVAILABLE,
   answer: answerWith(RESPONSE_TAG.compare),
   record(_ctx, log, _session, msg, req, r, ms) {
-    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'compare', dn: req.entry, attr: req.attribute, result: r.code, ms }, 'compare');
+    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'compare', dn: clipForLog(req.entry), attr: clipForLog(req.attribute), result: r.code, ms }, 'compare');
   },
 };
 
@@ -149,7 +162,7 @@ const EXTENDED: QueuedOperation<RequestOf<'extended'>, ExtendedResult> = {
     write(encodeExtendedResult(msg.id, r, r.name, r.value));
   },
   record(_ctx, log, _session, msg, req, r, ms) {
-    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: req.oid, result: r.code, ms }, 'extended');
+    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: clipForLog(req.oid), result: r.code, ms }, 'extended');
   },
 };
 
@@ -168,7 +181,7 @@ function refusedWrite(op: WriteOp): QueuedOperation<RequestOf<WriteOp>, Result> 
     unavailable: UNAVAILABLE,
     answer: answerWith(RESPONSE_TAG[op]),
     record(_ctx, log, _session, msg, req, r, ms) {
-      if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op, dn: req.entry, result: r.code, ms }, op);
+      if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op, dn: clipForLog(req.entry), result: r.code, ms }, op);
     },
   };
 }
@@ -215,7 +228,6 @@ function storeFailure<R extends Result>(e: unknown, op: { readonly unavailable: 
 }
 
 function unknownCritical(op: QueuedOperation<Request, Result>, msg: Message): string | undefined {
-  if (op.criticalControls === 'ignored') return undefined;
   for (const c of msg.controls) if (c.critical && !op.criticalControls.includes(c.oid)) return c.oid;
   return undefined;
 }
@@ -228,7 +240,7 @@ export async function dispatch(ctx: BridgeContext, session: Session, msg: Messag
   try {
     const critical = unknownCritical(op, msg);
     if (critical !== undefined) {
-      write(encodeResult(msg.id, op.tag, { code: ResultCode.unavailableCriticalExtension, message: `unsupported critical control ${critical}` }));
+      write(encodeResult(msg.id, op.tag, { code: ResultCode.unavailableCriticalExtension, message: `unsupported critical control ${clipForLog(critical)}` }));
       return;
     }
     const started = performance.now();

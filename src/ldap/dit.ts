@@ -27,6 +27,21 @@ export type Target =
   | { kind: 'none'; matched: string };
 
 export const SUBSCHEMA_DN = 'cn=Subschema';
+
+/** DNs are remembered up to this length; RFC-sized ones (Apache's, a service account's) are
+ * far shorter, and longer ones are parsed each time (see memo.ts). */
+export const MEMO_DN_CHARS = 1024;
+/** Characters of DNs each memo keeps at most. */
+const MEMO_TOTAL_CHARS = 1 << 20;
+/** Beyond the base DN, the longest DN this tree can hold, generously: a 255-character value
+ * (Django's longest names are 150) written wholly in hex escapes of 4-byte UTF-8 is 3,060
+ * characters; the rest allows for the container RDN and spaces around separators. A longer
+ * DN names nothing here and is answered without being parsed. */
+const MAX_DN_CHARS_BELOW_BASE = 4096;
+/** The key of every DN longer than the tree can hold: no parsed DN normalises to it (a NUL
+ * in a value is written \00), so it equals no service account and no entry. */
+const TOO_LONG_KEY = '\u0000too long';
+const TOO_LONG: Target = Object.freeze({ kind: 'none', matched: '' });
 export const ROLES: Role[] = ['staff', 'superusers'];
 
 export class Dit {
@@ -38,12 +53,15 @@ export class Dit {
   readonly containerDn: Record<Container, string>;
   /** Types whose values compare case-exactly inside DNs (uid unless usernames are case-insensitive). */
   readonly caseExactTypes: ReadonlySet<string>;
+  /** Longer DNs name nothing in this tree. */
+  readonly maxDnChars: number;
 
   constructor(tree: TreeLayout, caseInsensitiveUsernames: boolean) {
     this.baseRdns = parseDn(tree.baseDn);
     this.baseDn = formatDn(this.baseRdns);
     this.caseExactTypes = caseInsensitiveUsernames ? new Set() : new Set(['uid']);
     this.baseKey = normalizeDn(this.baseRdns);
+    this.maxDnChars = MAX_DN_CHARS_BELOW_BASE + 3 * tree.baseDn.length;
     this.ouNames = { users: tree.usersOu, groups: tree.groupsOu, permissions: tree.permissionsOu, roles: tree.rolesOu };
     this.containerDn = {} as Record<Container, string>;
     for (const c of CONTAINERS) {
@@ -69,18 +87,27 @@ export class Dit {
 
   // Apache names the same few DNs over and over (its service account, its users, its group):
   // remember what each string parsed to.
-  private readonly keys = new BoundedMemo<string, string>(10_000, (dn) => normalizeDn(dn, { caseExactTypes: this.caseExactTypes }));
-  private readonly targets = new BoundedMemo<string, Target>(10_000, (dn) => Object.freeze(this.parseTarget(dn)));
+  // Clients choose these strings: the memos are bounded in characters as well as entries.
+  private static readonly MEMO_BOUNDS = { max: 10_000, maxKeyChars: MEMO_DN_CHARS, maxChars: MEMO_TOTAL_CHARS };
+  private readonly keys = new BoundedMemo<string, string>(Dit.MEMO_BOUNDS, (dn) => normalizeDn(dn, { caseExactTypes: this.caseExactTypes }));
+  private readonly targets = new BoundedMemo<string, Target>(Dit.MEMO_BOUNDS, (dn) => Object.freeze(this.parseTarget(dn)));
 
-  /** Normalised key of a DN for equality tests (throws InvalidDnError). */
+  /** Normalised key of a DN for equality tests (throws InvalidDnError). A DN longer than the
+   * tree can hold gets one key that equals nothing else. */
   key(dn: string | Rdn[]): string {
-    return typeof dn === 'string' ? this.keys.get(dn) : normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+    if (typeof dn !== 'string') return normalizeDn(dn, { caseExactTypes: this.caseExactTypes });
+    return dn.length > this.maxDnChars ? TOO_LONG_KEY : this.keys.get(dn);
   }
 
   /** What a DN names (the same object for the same string: callers must not change it).
-   * Throws InvalidDnError on bad syntax. */
+   * Throws InvalidDnError on bad syntax; a DN longer than the tree can hold names nothing. */
   classify(dn: string): Target {
-    return this.targets.get(dn);
+    return dn.length > this.maxDnChars ? TOO_LONG : this.targets.get(dn);
+  }
+
+  /** Entries and characters the DN memos hold now (they are bounded in both). */
+  get memoised(): { entries: number; chars: number } {
+    return { entries: this.keys.size + this.targets.size, chars: this.keys.chars + this.targets.chars };
   }
 
   private parseTarget(dn: string): Target {

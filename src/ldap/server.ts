@@ -1,5 +1,8 @@
 // The LDAP listeners: plain (with StartTLS) and ldaps://, and connection limits in total and
-// per address.
+// per address. Connections count from the moment they are accepted: an ldaps:// client that
+// never finishes its handshake holds a place (and loses it after the handshake timeout). On a
+// PROXY protocol listener the per-address limit counts the client address the header gives;
+// the balancer's own connections are bounded by the total alone.
 //
 // We do not use ldapjs's Server: it parses every DN with @ldapjs/dn before our code sees it
 // (losing escaped spaces and backslashes), answers anonymous binds itself and buffers
@@ -9,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BridgeContext, Session } from './context.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { Connection, serverTlsSocket, type ConnectionLimits } from './connection.js';
 import { encodeDisconnect, ResultCode } from './protocol.js';
 import type { ListenAddress } from './listen-url.js';
 
@@ -27,6 +30,7 @@ export function serverLimits(l: BridgeContext['config']['limits']): ServerLimits
     filterMaxElements: l.filterMaxElements,
     idleTimeoutMs: l.idleTimeoutSeconds * 1000,
     messageTimeoutMs: l.messageTimeoutSeconds * 1000,
+    handshakeTimeoutMs: l.handshakeTimeoutSeconds * 1000,
     maxOutstandingPerConnection: l.maxOutstandingPerConnection,
     maxConnections: l.maxConnections,
     maxConnectionsPerAddress: l.maxConnectionsPerAddress,
@@ -53,24 +57,30 @@ export class LdapServer {
     if (this.tlsFiles) this.secure = this.loadTls();
   }
 
-  private tlsOptions(): tls.SecureContextOptions {
-    const f = this.tlsFiles!;
-    return { cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' };
-  }
-
   private loadTls(): tls.SecureContext {
-    return tls.createSecureContext(this.tlsOptions());
+    const f = this.tlsFiles!;
+    return tls.createSecureContext({ cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' });
   }
 
   /** SIGHUP: re-read certificate and key (a broken pair throws and changes nothing); open
    * connections keep the one they started with. */
   reloadTls(): void {
     if (!this.tlsFiles) return;
-    const opts = this.tlsOptions();
-    const next = tls.createSecureContext(opts);
-    this.secure = next;
-    for (const s of this.servers) if (s instanceof tls.Server) s.setSecureContext(opts);
+    // New connections, ldaps:// and StartTLS alike, take the context accept() finds here.
+    this.secure = this.loadTls();
     this.ctx.log.info('TLS certificate and key reloaded');
+  }
+
+  /** Closes, each with a Notice of Disconnection, the connections whose session `stale`
+   * picks; returns how many. */
+  disconnectSessions(stale: (s: Session) => boolean, code: number, message: string): number {
+    let n = 0;
+    for (const c of this.connections) {
+      if (!stale(c.session)) continue;
+      c.disconnect(code, message);
+      n++;
+    }
+    return n;
   }
 
   get connectionCount(): number {
@@ -80,14 +90,9 @@ export class LdapServer {
   async listen(addresses: ListenAddress[]): Promise<ListenAddress[]> {
     const bound: ListenAddress[] = [];
     for (const a of addresses) {
-      let srv: net.Server;
-      if (a.secure) {
-        if (!this.secure) throw new Error(`${a.host}:${a.port}: ldaps:// needs tls.cert and tls.key`);
-        srv = tls.createServer(this.tlsOptions(), (s) => this.accept(s, true, !!a.proxy));
-        srv.on('tlsClientError', () => {});
-      } else {
-        srv = net.createServer((s) => this.accept(s, false, !!a.proxy));
-      }
+      if (a.secure && !this.secure) throw new Error(`${a.host}:${a.port}: ldaps:// needs tls.cert and tls.key`);
+      // ldaps:// too is a plain TCP server, the TLS handshake ours (see accept()).
+      const srv = net.createServer((s) => this.accept(s, a.secure, !!a.proxy));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(a.port, a.host, () => {
@@ -114,20 +119,21 @@ export class LdapServer {
   }
 
   private accept(socket: net.Socket, secure: boolean, proxy: boolean): void {
-    const address = socket.remoteAddress ?? '';
-    const count = this.perAddress.get(address) ?? 0;
-    if (this.connections.size >= this.limits.maxConnections || count >= this.limits.maxConnectionsPerAddress) {
-      this.ctx.log.warn({ peer: `${address}:${socket.remotePort}`, connections: this.connections.size, fromAddress: count }, 'connection refused: too many connections');
-      socket.end(encodeDisconnect(ResultCode.busy, 'too many connections'));
+    const peer = `${socket.remoteAddress ?? ''}:${socket.remotePort}`;
+    // Behind a balancer every connection comes from its address: the client's is counted once
+    // the PROXY header names it.
+    if (this.connections.size >= this.limits.maxConnections || (!proxy && !this.admit(socket.remoteAddress ?? ''))) {
+      this.refuse(peer, socket.remoteAddress ?? '');
+      if (!secure) socket.end(encodeDisconnect(ResultCode.busy, 'too many connections'));
       socket.destroy();
       return;
     }
-    this.perAddress.set(address, count + 1);
+    let counted = proxy ? undefined : (socket.remoteAddress ?? '');
     const req = this.ctx.config.security.requireTls;
     const session: Session = {
       id: this.nextId++,
-      peer: `${address}:${socket.remotePort}`,
-      address,
+      peer,
+      address: socket.remoteAddress ?? '',
       identity: { kind: 'anonymous' },
       tls: secure,
       tlsRequired: req === 'always' || (req === 'auto' && !isLoopback(socket.localAddress)),
@@ -135,12 +141,37 @@ export class LdapServer {
       running: new Map(),
       paged: new Map(),
     };
-    const conn = new Connection(socket, session, this.ctx, this.limits, () => this.secure, () => {
+    const transport = secure ? serverTlsSocket(socket, this.secure!, this.limits.handshakeTimeoutMs) : socket;
+    const admitClient = (address: string): boolean => {
+      if (!this.admit(address)) {
+        this.refuse(peer, address);
+        return false;
+      }
+      counted = address;
+      return true;
+    };
+    const conn = new Connection(transport, session, this.ctx, this.limits, () => this.secure, () => {
       this.connections.delete(conn);
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, n);
-    }, proxy);
+      if (counted !== undefined) this.release(counted);
+    }, proxy ? admitClient : undefined);
     this.connections.add(conn);
+  }
+
+  /** Counts one more connection from `address`; false (nothing counted) when it has its limit. */
+  private admit(address: string): boolean {
+    const count = this.perAddress.get(address) ?? 0;
+    if (count >= this.limits.maxConnectionsPerAddress) return false;
+    this.perAddress.set(address, count + 1);
+    return true;
+  }
+
+  private release(address: string): void {
+    const n = (this.perAddress.get(address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, n);
+  }
+
+  private refuse(peer: string, address: string): void {
+    this.ctx.log.warn({ peer, address, connections: this.connections.size, fromAddress: this.perAddress.get(address) ?? 0 }, 'connection refused: too many connections');
   }
 }

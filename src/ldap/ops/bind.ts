@@ -67,6 +67,7 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
     if (r.outcome === 'success') {
       session.identity = { kind: 'service', dn: svc.dn };
       session.trusted = true;
+      session.service = svc;
     }
     return r;
   }

@@ -6,6 +6,10 @@ import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 
 export const WHOAMI = '1.3.6.1.4.1.4203.1.11.3';
 export const STARTTLS = '1.3.6.1.4.1.1466.20037';
+/** The root DSE's supportedExtension: both are implemented on every listener (StartTLS
+ * answers unavailable where no certificate is configured), so clients that look for StartTLS
+ * there before upgrading find it. */
+export const SUPPORTED_EXTENSIONS = [WHOAMI, STARTTLS];
 
 /** An ExtendedResponse: the result, and the responseName and responseValue it carries. */
 export interface ExtendedResult extends Result {

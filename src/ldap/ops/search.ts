@@ -14,7 +14,7 @@ import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers
 
 type SearchRequest = RequestOf<'search'>;
 
-export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.4203.1.11.3'];
+import { SUPPORTED_EXTENSIONS } from './extended.js';
 export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
 /** Not an LDAP result code: the search was abandoned, and an abandoned operation gets no

@@ -157,7 +157,7 @@ describe('requests refused before they run', () => {
     }
   });
 
-  test('an unknown critical control fails the operation with 12 (not logged); a bind ignores controls', async () => {
+  test('an unknown critical control fails the operation with 12 (not logged), a bind too; a non-critical one is ignored', async () => {
     const { ctx, logs } = directory();
     const s = testSession(SERVICE);
     const critical = [{ oid: '1.2.3.4', critical: true }];
@@ -167,7 +167,9 @@ describe('requests refused before they run', () => {
     const [paged] = await dispatchOnce(ctx, s, searchRequest(`ou=users,${BASE}`, '(uid=*)'), critical);
     assert.equal(paged.code, 12);
     const [b] = await dispatchOnce(ctx, s, bindRequest(SERVICE_DN, 'service-pw'), critical);
-    assert.equal(b.code, 0);
+    assert.equal(b.code, 12, 'RFC 4511 §4.1.11: a bind is an operation like any other');
+    const [ignored] = await dispatchOnce(ctx, s, bindRequest(SERVICE_DN, 'service-pw'), [{ oid: '1.2.3.4', critical: false }]);
+    assert.equal(ignored.code, 0);
   });
 
   test('more attributes than limits.maxRequestedAttributes: 11', async () => {
