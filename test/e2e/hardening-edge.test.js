@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startDemoBridge, demoDatabase, rawConnect, bindRequest, searchRequest, resultCodes, ber, DEMO_SERVICE, userDn, password } from '../helpers/demo-bridge.js';
 import { client, ldapsearch, ldapTool } from '../helpers/bridge.js';
 import { serve } from '../helpers/serve.js';
-import { makePassword } from '../../dist/django/hashers.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
 
 const { tlv, str, int } = ber;
 const BASE = 'dc=example,dc=com';
