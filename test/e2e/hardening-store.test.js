@@ -1,0 +1,134 @@
+// Issue #14, hardening round two, the store's side: what a bound ordinary user can make the
+// database do (the self-only search path, scans of client-shaped filters on SQLite), what a
+// compare tells them about others, and how a vanished table is answered and logged.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, BASE } from '../helpers/demo-bridge.js';
+import { client } from '../helpers/bridge.js';
+
+const BULK_USERS = 200_000;
+
+/** Adds `n` active users after the demo's (SQL inserts: seconds, not minutes of Django). */
+function addBulkUsers(path, n) {
+  const db = new Database(path);
+  db.prepare(
+    `INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+     WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < ?)
+     SELECT '!', NULL, 0, 'bulk' || x, 'Bulk', 'User', 'bulk' || x || '@example.com', 0, 1, '2020-01-01 00:00:00' FROM seq`,
+  ).run(n);
+  db.close();
+}
+
+/** A filter no user matches whose every term the database must evaluate on every row:
+ * `terms` substring assertions on uid, OR-ed, plus the extra terms given. */
+function costlyFilter(terms, extra = '') {
+  let f = '(|';
+  for (let i = 0; i < terms; i++) f += `(uid=*zq${i}*xj${i}*)`;
+  return f + extra + ')';
+}
+
+/** Records the SQL (and its parameters) the bridge's store runs while `fn` runs. */
+async function statementsDuring(store, fn) {
+  const seen = [];
+  const original = store.query;
+  store.query = function (sql, params) {
+    seen.push({ sql, params: [...params] });
+    return original.call(this, sql, params);
+  };
+  try {
+    return { result: await fn(), statements: seen };
+  } finally {
+    store.query = original;
+  }
+}
+
+describe('a bound user cannot make SQLite scan the user table', () => {
+  let db;
+  let b;
+  before(async () => {
+    db = await demoDatabase(1000);
+    addBulkUsers(db.path, BULK_USERS);
+    b = await startDemoBridge(db.url);
+  });
+  after(async () => {
+    await b?.close();
+  });
+
+  test("the self-only search reads the user's own row by id: the filter never reaches the database", async () => {
+    const c = client(b.url);
+    try {
+      await c.bind(userDn('alice'), password('alice'));
+      const filter = costlyFilter(300);
+      const { result, statements } = await statementsDuring(b.bridge.store, () => c.search(`ou=users,${BASE}`, { scope: 'sub', filter, attributes: ['uid'] }));
+      assert.equal(result.status, 0);
+      assert.deepEqual(result.entries, []);
+      const userQueries = statements.filter((s) => /FROM "auth_user"/.test(s.sql));
+      assert.ok(userQueries.length > 0);
+      for (const s of userQueries) {
+        assert.doesNotMatch(s.sql, /GLOB|LIKE/, 'the filter is checked in memory, not by a scan');
+        assert.ok(!s.params.some((p) => typeof p === 'string' && p.includes('zq')), 'no filter value is bound');
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('the attacking user still gets their own entry when the filter matches it', async () => {
+    const c = client(b.url);
+    try {
+      await c.bind(userDn('alice'), password('alice'));
+      const r = await c.search(`ou=users,${BASE}`, { scope: 'sub', filter: costlyFilter(300, '(uid=alice)'), attributes: ['uid'] });
+      assert.equal(r.status, 0);
+      assert.deepEqual(
+        r.entries.map((e) => e.dn),
+        [userDn('alice')],
+      );
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a costly scan runs in bounded id windows, stops at its time limit, and others are answered meanwhile', async () => {
+    const attacker = client(b.url);
+    const other = client(b.url);
+    try {
+      await attacker.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+      const order = [];
+      const { result: attack, statements } = await statementsDuring(b.bridge.store, async () => {
+        const attack = attacker
+          .search(`ou=users,${BASE}`, { scope: 'sub', filter: costlyFilter(300), attributes: ['uid'], timeLimit: 2 })
+          .then(
+            (r) => ({ status: r.status }),
+            (e) => ({ status: e.code }),
+          )
+          .finally(() => order.push('attack'));
+        // Started while the scan runs: a bind and a search of one's own entry.
+        const legit = (async () => {
+          await other.bind(userDn('bob'), password('bob'));
+          const r = await other.search(userDn('bob'), { scope: 'base', attributes: ['uid'] });
+          order.push('legit');
+          return r;
+        })();
+        const [a, l] = await Promise.all([attack, legit]);
+        assert.deepEqual(
+          l.entries.map((e) => e.dn),
+          [userDn('bob')],
+        );
+        return a;
+      });
+      assert.equal(attack.status, 3, 'timeLimitExceeded');
+      assert.deepEqual(order, ['legit', 'attack'], 'the legitimate client is answered while the scan runs');
+      const scans = statements.filter((s) => /GLOB/.test(s.sql));
+      assert.ok(scans.length > 1, 'the scan is cut into several statements');
+      for (const s of scans) {
+        assert.match(s.sql, /"id" > \+\? AND u\."id" <= \+\?/);
+        const [lo, hi] = s.params.slice(-3, -1);
+        assert.ok(hi - lo <= 1000, `one statement reads at most a small id window (${lo}..${hi})`);
+      }
+    } finally {
+      await attacker.close();
+      await other.close();
+    }
+  });
+});
