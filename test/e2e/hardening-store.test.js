@@ -132,3 +132,65 @@ describe('a bound user cannot make SQLite scan the user table', () => {
     }
   });
 });
+
+describe('a bound user cannot enumerate others with compare', () => {
+  let db;
+  let b;
+  before(async () => {
+    db = await demoDatabase(1000);
+    b = await startDemoBridge(db.url);
+  });
+  after(async () => {
+    await b?.close();
+  });
+
+  /** The result code of a compare: 6 true, 5 false, or the error's. */
+  const code = (c, entry, attr, value) =>
+    c.compare(entry, attr, value).then(
+      (matched) => (matched ? 6 : 5),
+      (e) => e.code,
+    );
+
+  test('compares on other users, and on anyone else\'s memberships, answer 50 whether the target exists or not', async () => {
+    const c = client(b.url);
+    try {
+      await c.bind(userDn('alice'), password('alice'));
+      for (const u of ['bob', 'carol', 'dave', 'nobody']) {
+        assert.equal(await code(c, userDn(u), 'objectClass', 'inetOrgPerson'), 50, `objectClass of ${u}`);
+        assert.equal(await code(c, userDn(u), 'uid', u), 50, `uid of ${u}`);
+      }
+      for (const group of [`cn=superusers,ou=roles,${BASE}`, `cn=committers,ou=groups,${BASE}`, `cn=no-such-group,ou=groups,${BASE}`]) {
+        assert.equal(await code(c, group, 'member', userDn('carol')), 50, `${group} member`);
+        assert.equal(await code(c, group, 'memberUid', 'carol'), 50, `${group} memberUid`);
+        assert.equal(await code(c, group, 'uniqueMember', userDn('carol')), 50, `${group} uniqueMember`);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a user compares their own entry and their own memberships (AuthLDAPCompareAsUser)', async () => {
+    const c = client(b.url);
+    try {
+      await c.bind(userDn('alice'), password('alice'));
+      assert.equal(await code(c, userDn('alice'), 'objectClass', 'inetOrgPerson'), 6);
+      assert.equal(await code(c, `cn=secret-agents,ou=groups,${BASE}`, 'member', userDn('alice')), 6);
+      assert.equal(await code(c, `cn=committers,ou=groups,${BASE}`, 'member', userDn('alice')), 5);
+      assert.equal(await code(c, `cn=superusers,ou=roles,${BASE}`, 'memberUid', 'alice'), 5);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a service account still compares anything', async () => {
+    const c = client(b.url);
+    try {
+      await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+      assert.equal(await code(c, userDn('bob'), 'objectClass', 'inetOrgPerson'), 6);
+      assert.equal(await code(c, userDn('nobody'), 'objectClass', 'inetOrgPerson'), 32);
+      assert.equal(await code(c, `cn=superusers,ou=roles,${BASE}`, 'memberUid', 'carol'), 6);
+    } finally {
+      await c.close();
+    }
+  });
+});
