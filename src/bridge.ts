@@ -93,6 +93,9 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
+  // One line when the database stops answering and one when it answers again, however many
+  // operations meanwhile answer unavailable (52).
+  store.onOutage = (cause) => (cause === undefined ? log.info('the database answers again') : log.error({ err: cause }, 'the database is unavailable; operations answer unavailable (52) until it answers again'));
   const ctx = new BridgeContext(config, dit, directory, log, services, VERSION, auth, metrics);
   // The dummy check for unknown users should cost what a real check on this site costs.
   const sample = await store.findUsers({ op: 'all' }, { afterId: 0, limit: 500 }, true, true);

@@ -5,7 +5,7 @@
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
 import { mappedTables } from '../django/mapping.js';
-import { ScanTimeLimitError, SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
+import { ScanTimeLimitError, SchemaError, SchemaGoneError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
 
 export interface Dialect {
   /** Placeholder for the n-th (1-based) parameter. */
@@ -205,18 +205,31 @@ export abstract class SqlStore implements DirectoryStore {
 
   /** Told of every query's duration (for metrics). */
   onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  /** Told when the database stops answering and when it answers again (DirectoryStore). */
+  onOutage: ((cause: string | undefined) => void) | undefined;
+  /** The database failed its last query as unavailable: the outage has been told once. */
+  private down = false;
 
   private async run(sql: string, params: unknown[]): Promise<Row[]> {
-    if (!this.onQuery) return this.query(sql, params);
-    const t = performance.now();
-    let ok = false;
+    const t = this.onQuery ? performance.now() : 0;
+    let rows: Row[];
     try {
-      const rows = await this.query(sql, params);
-      ok = true;
-      return rows;
-    } finally {
-      this.onQuery((performance.now() - t) / 1000, ok);
+      rows = await this.query(sql, params);
+    } catch (e) {
+      this.onQuery?.((performance.now() - t) / 1000, false);
+      if (e instanceof StoreUnavailableError && !this.down) {
+        // Once per outage, not once per operation: a dropped table fails every operation.
+        this.down = true;
+        this.onOutage?.(e.message);
+      }
+      throw e;
     }
+    this.onQuery?.((performance.now() - t) / 1000, true);
+    if (this.down) {
+      this.down = false;
+      this.onOutage?.(undefined);
+    }
+    return rows;
   }
 
   async ping(): Promise<void> {
@@ -232,11 +245,12 @@ export abstract class SqlStore implements DirectoryStore {
   async verifySchema(): Promise<void> {
     const checks = mappedTables(this.map);
     // Reach the database first, so "cannot connect" or "password authentication failed" is
-    // said as such and not as a missing table. Unavailability propagates (callers retry).
+    // said as such and not as a missing table. Unavailability propagates (callers retry); a
+    // missing database, table or column (SchemaGoneError) is a schema problem at start.
     try {
       await this.run('SELECT 1', []);
     } catch (e) {
-      if (e instanceof StoreUnavailableError) throw e;
+      if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
       throw new SchemaError(`database: ${(e as Error).message}`);
     }
     const problems: string[] = [];
@@ -244,7 +258,7 @@ export abstract class SqlStore implements DirectoryStore {
       try {
         await this.run(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
       } catch (e) {
-        if (e instanceof StoreUnavailableError) throw e;
+        if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
         problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
         continue;
       }
@@ -253,7 +267,7 @@ export abstract class SqlStore implements DirectoryStore {
         try {
           await this.run(`SELECT ${this.q(column)} FROM ${this.q(table)} WHERE 1=0`, []);
         } catch (e) {
-          if (e instanceof StoreUnavailableError) throw e;
+          if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
           problems.push(`${setting}: column "${column}" not found in table "${table}"`);
         }
       }

@@ -16,7 +16,7 @@
 import Database from 'better-sqlite3';
 import type { DjangoMapping } from '../config/types.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { SchemaError, StoreUnavailableError } from '../directory/store.js';
+import { SchemaError, SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 
 /** Rows times filter terms one statement of a scan may examine: SQLite evaluates about five
  * million a second (a 1,000-substring OR over 300,000 users took 58 s in one statement). */
@@ -62,13 +62,13 @@ export class SqliteStore extends SqlStore {
   }
 
   protected async query(sql: string, params: unknown[]): Promise<Row[]> {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      // Prepared statements are cached by text; the text never holds a value (all are bound).
-      if (this.statements.size < 500) this.statements.set(sql, st);
-    }
     try {
+      let st = this.statements.get(sql);
+      if (!st) {
+        st = this.db.prepare(sql);
+        // Prepared statements are cached by text; the text never holds a value (all are bound).
+        if (this.statements.size < 500) this.statements.set(sql, st);
+      }
       if (!this.inTurn) {
         this.inTurn = true;
         setImmediate(this.endTurn);
@@ -77,7 +77,13 @@ export class SqliteStore extends SqlStore {
       return st.all(...params) as Row[];
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN') throw new StoreUnavailableError((e as Error).message);
+      const msg = (e as Error).message ?? '';
+      // A mapped table or column renamed or dropped while we run (prepare or step says so).
+      if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(msg)) throw new SchemaGoneError(msg);
+      // The file gone or unreadable (extended codes: SQLITE_IOERR_READ, SQLITE_CANTOPEN_...).
+      if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_NOTADB' || code === 'SQLITE_READONLY_DBMOVED') {
+        throw new StoreUnavailableError(msg);
+      }
       throw e;
     }
   }

@@ -73,6 +73,11 @@ export class SchemaError extends Error {}
 /** The database could not be reached or failed mid-query: callers answer `unavailable`. */
 export class StoreUnavailableError extends Error {}
 
+/** A mapped database, table or column is gone while the bridge runs (dropped, renamed,
+ * restored under another name): unavailable until it is back. At start (verifySchema) the
+ * same errors are a SchemaError naming the setting to fix. */
+export class SchemaGoneError extends StoreUnavailableError {}
+
 /** A windowed scan passed its Page.deadline: callers answer `timeLimitExceeded`. */
 export class ScanTimeLimitError extends Error {}
 

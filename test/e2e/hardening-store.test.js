@@ -4,6 +4,10 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { need } from '../helpers/require.js';
+import { djangoAvailable, makeDjangoDatabase, mysqlAvailable, postgresAvailable, MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT } from '../helpers/django.js';
 import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, BASE } from '../helpers/demo-bridge.js';
 import { client } from '../helpers/bridge.js';
 
@@ -194,3 +198,127 @@ describe('a bound user cannot enumerate others with compare', () => {
     }
   });
 });
+
+// ---- a vanished table: unavailable (52), logged once per outage ----
+
+/** Error lines (pino level 50 and up) the bridge has logged so far. */
+const errorLines = (logs) => logs.map((l) => JSON.parse(l)).filter((l) => l.level >= 50);
+
+/** Result codes of `rounds` rounds of a search, a compare and a user bind, each on its own
+ * connection's client (a failed bind leaves the service connection bound). */
+async function operationCodes(url, rounds) {
+  const svc = client(url);
+  const user = client(url);
+  const codes = [];
+  const codeOf = (p) =>
+    p.then(
+      () => 0,
+      (e) => e.code,
+    );
+  try {
+    await svc.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    for (let i = 0; i < rounds; i++) {
+      codes.push(await codeOf(svc.search(`ou=users,${BASE}`, { scope: 'sub', filter: '(uid=alice)', attributes: ['uid'] })));
+      codes.push(await codeOf(svc.compare(`cn=secret-agents,ou=groups,${BASE}`, 'member', userDn('alice'))));
+      codes.push(await codeOf(user.bind(userDn('ghost'), 'not-a-password')));
+    }
+  } finally {
+    await svc.close();
+    await user.close();
+  }
+  return codes;
+}
+
+/** The user table renamed away while the bridge runs, and back: 52 for every operation and one
+ * error line, answers again, and a new outage logged anew. */
+async function renameOutage(b, renameAway, renameBack) {
+  const errorsBefore = errorLines(b.logs).length;
+  await renameAway();
+  const during = await operationCodes(b.url, 10);
+  assert.deepEqual([...new Set(during)], [52], 'every operation answers unavailable');
+  const outage = errorLines(b.logs).slice(errorsBefore);
+  assert.equal(outage.length, 1, `one error line for ${during.length} operations: ${JSON.stringify(outage)}`);
+  assert.match(String(outage[0].err), /auth_user/, 'the line says what is missing');
+  assert.ok(!outage[0].stack && !String(outage[0].err).includes('    at '), 'no stack');
+
+  await renameBack();
+  const svc = client(b.url);
+  try {
+    await svc.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const r = await svc.search(`ou=users,${BASE}`, { scope: 'sub', filter: '(uid=alice)', attributes: ['uid'] });
+    assert.deepEqual(r.entries.map((e) => e.dn), [userDn('alice')]);
+  } finally {
+    await svc.close();
+  }
+  assert.ok(b.logs.some((l) => JSON.parse(l).msg === 'the database answers again'));
+
+  await renameAway();
+  assert.deepEqual([...new Set(await operationCodes(b.url, 2))], [52]);
+  assert.equal(errorLines(b.logs).length - errorsBefore, 2, 'a new outage is logged anew');
+  await renameBack();
+}
+
+describe('a renamed auth_user answers unavailable, logged once (SQLite)', () => {
+  let db;
+  let b;
+  before(async () => {
+    db = await demoDatabase(1000);
+    b = await startDemoBridge(db.url);
+  });
+  after(async () => {
+    await b?.close();
+  });
+
+  test('rename auth_user away and back while the bridge runs', async () => {
+    const sql = async (statement) => {
+      // The writer runs in the bridge's own process and waits synchronously: let the bridge
+      // end its event-loop turn's read transaction first (Django, another process, waits for it).
+      await new Promise((resolve) => setImmediate(resolve));
+      const w = new Database(db.path);
+      w.pragma('busy_timeout = 5000');
+      try {
+        w.exec(statement);
+      } finally {
+        w.close();
+      }
+    };
+    await renameOutage(
+      b,
+      () => sql('ALTER TABLE auth_user RENAME TO auth_user_gone'),
+      () => sql('ALTER TABLE auth_user_gone RENAME TO auth_user'),
+    );
+  });
+});
+
+for (const engine of ['postgres', 'mysql']) {
+  const django = djangoAvailable({ engine });
+  const server = engine === 'postgres' ? await postgresAvailable() : await mysqlAvailable();
+  const skip = need(`Django with ${engine}`, django.ok, django.reason) || need(engine, server.ok, server.reason);
+  describe(`a renamed auth_user answers unavailable, logged once (${engine})`, { skip }, () => {
+    let db;
+    let b;
+    let admin;
+    before(async () => {
+      db = await makeDjangoDatabase({ engine });
+      b = await startDemoBridge(db.url);
+      if (engine === 'postgres') {
+        admin = new pg.Client({ host: PG_HOST, port: PG_PORT, user: server.user, database: db.name });
+        await admin.connect();
+      } else {
+        admin = await mysql.createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: 'root', database: db.name });
+      }
+    });
+    after(async () => {
+      await admin?.end().catch(() => {});
+      await b?.close();
+      await db?.drop();
+    });
+
+    test('rename auth_user away and back while the bridge runs', async () => {
+      const sql = (statement) => admin.query(statement);
+      const away = engine === 'postgres' ? 'ALTER TABLE auth_user RENAME TO auth_user_gone' : 'RENAME TABLE auth_user TO auth_user_gone';
+      const back = engine === 'postgres' ? 'ALTER TABLE auth_user_gone RENAME TO auth_user' : 'RENAME TABLE auth_user_gone TO auth_user';
+      await renameOutage(b, () => sql(away), () => sql(back));
+    });
+  });
+}
