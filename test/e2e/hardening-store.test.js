@@ -47,22 +47,39 @@ async function statementsDuring(store, fn) {
   }
 }
 
-describe('a bound user cannot make SQLite scan the user table', () => {
-  let db;
-  let b;
+/** Runs `fn` with a client bound as a demo user or as the service account, closed after. */
+async function boundAs(url, who, fn) {
+  const c = client(url);
+  try {
+    if (who === 'service') await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    else await c.bind(userDn(who), password(who));
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** A demo database with `bulkUsers` more users and a bridge over it, for one describe: its
+ * `db` and bridge `b` once the describe's tests run. */
+function demoSuite(bulkUsers = 0) {
+  const suite = {};
   before(async () => {
-    db = await demoDatabase(1000);
-    addBulkUsers(db.path, BULK_USERS);
-    b = await startDemoBridge(db.url);
+    suite.db = await demoDatabase(1000);
+    if (bulkUsers) addBulkUsers(suite.db.path, bulkUsers);
+    suite.b = await startDemoBridge(suite.db.url);
   });
   after(async () => {
-    await b?.close();
+    await suite.b?.close();
   });
+  return suite;
+}
+
+describe('a bound user cannot make SQLite scan the user table', () => {
+  const suite = demoSuite(BULK_USERS);
 
   test("the self-only search reads the user's own row by id: the filter never reaches the database", async () => {
-    const c = client(b.url);
-    try {
-      await c.bind(userDn('alice'), password('alice'));
+    const { b } = suite;
+    await boundAs(b.url, 'alice', async (c) => {
       const filter = costlyFilter(300);
       const { result, statements } = await statementsDuring(b.bridge.store, () => c.search(`ou=users,${BASE}`, { scope: 'sub', filter, attributes: ['uid'] }));
       assert.equal(result.status, 0);
@@ -73,27 +90,23 @@ describe('a bound user cannot make SQLite scan the user table', () => {
         assert.doesNotMatch(s.sql, /GLOB|LIKE/, 'the filter is checked in memory, not by a scan');
         assert.ok(!s.params.some((p) => typeof p === 'string' && p.includes('zq')), 'no filter value is bound');
       }
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   test('the attacking user still gets their own entry when the filter matches it', async () => {
-    const c = client(b.url);
-    try {
-      await c.bind(userDn('alice'), password('alice'));
+    const { b } = suite;
+    await boundAs(b.url, 'alice', async (c) => {
       const r = await c.search(`ou=users,${BASE}`, { scope: 'sub', filter: costlyFilter(300, '(uid=alice)'), attributes: ['uid'] });
       assert.equal(r.status, 0);
       assert.deepEqual(
         r.entries.map((e) => e.dn),
         [userDn('alice')],
       );
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   test('a costly scan runs in bounded id windows, stops at its time limit, and others are answered meanwhile', async () => {
+    const { b } = suite;
     const attacker = client(b.url);
     const other = client(b.url);
     try {
@@ -138,15 +151,7 @@ describe('a bound user cannot make SQLite scan the user table', () => {
 });
 
 describe('a bound user cannot enumerate others with compare', () => {
-  let db;
-  let b;
-  before(async () => {
-    db = await demoDatabase(1000);
-    b = await startDemoBridge(db.url);
-  });
-  after(async () => {
-    await b?.close();
-  });
+  const suite = demoSuite();
 
   /** The result code of a compare: 6 true, 5 false, or the error's. */
   const code = (c, entry, attr, value) =>
@@ -156,9 +161,8 @@ describe('a bound user cannot enumerate others with compare', () => {
     );
 
   test('compares on other users, and on anyone else\'s memberships, answer 50 whether the target exists or not', async () => {
-    const c = client(b.url);
-    try {
-      await c.bind(userDn('alice'), password('alice'));
+    const { b } = suite;
+    await boundAs(b.url, 'alice', async (c) => {
       for (const u of ['bob', 'carol', 'dave', 'nobody']) {
         assert.equal(await code(c, userDn(u), 'objectClass', 'inetOrgPerson'), 50, `objectClass of ${u}`);
         assert.equal(await code(c, userDn(u), 'uid', u), 50, `uid of ${u}`);
@@ -168,34 +172,26 @@ describe('a bound user cannot enumerate others with compare', () => {
         assert.equal(await code(c, group, 'memberUid', 'carol'), 50, `${group} memberUid`);
         assert.equal(await code(c, group, 'uniqueMember', userDn('carol')), 50, `${group} uniqueMember`);
       }
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   test('a user compares their own entry and their own memberships (AuthLDAPCompareAsUser)', async () => {
-    const c = client(b.url);
-    try {
-      await c.bind(userDn('alice'), password('alice'));
+    const { b } = suite;
+    await boundAs(b.url, 'alice', async (c) => {
       assert.equal(await code(c, userDn('alice'), 'objectClass', 'inetOrgPerson'), 6);
       assert.equal(await code(c, `cn=secret-agents,ou=groups,${BASE}`, 'member', userDn('alice')), 6);
       assert.equal(await code(c, `cn=committers,ou=groups,${BASE}`, 'member', userDn('alice')), 5);
       assert.equal(await code(c, `cn=superusers,ou=roles,${BASE}`, 'memberUid', 'alice'), 5);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   test('a service account still compares anything', async () => {
-    const c = client(b.url);
-    try {
-      await c.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const { b } = suite;
+    await boundAs(b.url, 'service', async (c) => {
       assert.equal(await code(c, userDn('bob'), 'objectClass', 'inetOrgPerson'), 6);
       assert.equal(await code(c, userDn('nobody'), 'objectClass', 'inetOrgPerson'), 32);
       assert.equal(await code(c, `cn=superusers,ou=roles,${BASE}`, 'memberUid', 'carol'), 6);
-    } finally {
-      await c.close();
-    }
+    });
   });
 });
 
@@ -242,14 +238,10 @@ async function renameOutage(b, renameAway, renameBack) {
   assert.ok(!outage[0].stack && !String(outage[0].err).includes('    at '), 'no stack');
 
   await renameBack();
-  const svc = client(b.url);
-  try {
-    await svc.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+  await boundAs(b.url, 'service', async (svc) => {
     const r = await svc.search(`ou=users,${BASE}`, { scope: 'sub', filter: '(uid=alice)', attributes: ['uid'] });
     assert.deepEqual(r.entries.map((e) => e.dn), [userDn('alice')]);
-  } finally {
-    await svc.close();
-  }
+  });
   assert.ok(b.logs.some((l) => JSON.parse(l).msg === 'the database answers again'));
 
   await renameAway();
@@ -259,17 +251,10 @@ async function renameOutage(b, renameAway, renameBack) {
 }
 
 describe('a renamed auth_user answers unavailable, logged once (SQLite)', () => {
-  let db;
-  let b;
-  before(async () => {
-    db = await demoDatabase(1000);
-    b = await startDemoBridge(db.url);
-  });
-  after(async () => {
-    await b?.close();
-  });
+  const suite = demoSuite();
 
   test('rename auth_user away and back while the bridge runs', async () => {
+    const { b, db } = suite;
     const sql = async (statement) => {
       // The writer runs in the bridge's own process and waits synchronously: let the bridge
       // end its event-loop turn's read transaction first (Django, another process, waits for it).
