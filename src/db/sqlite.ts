@@ -3,7 +3,7 @@
 // progress handler or interrupt): a statement holds the whole bridge until it ends. So no
 // statement a client can shape may run unbounded: a scan no index narrows (a search filter on
 // anything but the username or id) runs in id windows sized so one statement examines at
-// most SCAN_BUDGET row-terms (about 20 ms even for a 1,000-term filter), yielding to the
+// most SCAN_BUDGET row-terms (some 10-30 ms, whatever the filter), yielding to the
 // event loop between windows and stopping at the search's time limit (SqlStore.scanPage).
 // Everything else is an indexed lookup or a page of one.
 //
