@@ -18,8 +18,8 @@ import type { DjangoMapping } from '../config/types.js';
 import { SqlStore, type Row } from './sql-store.js';
 import { SchemaError, SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 
-/** Rows times filter terms one statement of a scan may examine: SQLite evaluates about five
- * million a second (a 1,000-substring OR over 300,000 users took 58 s in one statement). */
+/** Rows times filter terms one statement of a scan may examine: SQLite evaluates a few million
+ * a second (a 1,000-substring OR over 300,000 users took 58 s in one statement). */
 const SCAN_BUDGET = 100_000;
 
 export class SqliteStore extends SqlStore {
