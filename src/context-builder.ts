@@ -96,6 +96,9 @@ export async function buildContext(config: BridgeConfig, tree: Tree, store: Dire
   const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
+  // One line when the database stops answering and one when it answers again, however many
+  // operations meanwhile answer unavailable (52).
+  store.onOutage = (cause) => (cause === undefined ? log.info('the database answers again') : log.error({ err: cause }, 'the database is unavailable; operations answer unavailable (52) until it answers again'));
   const sample = await siteSampleHash(store);
   if (sample) auth.sampleHash = sample;
   return new BridgeContext(config, tree.dit, directory, log, tree.services, VERSION, auth, metrics);

@@ -19,7 +19,7 @@ import mysql from 'mysql2/promise';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { StoreUnavailableError } from '../directory/store.js';
+import { SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
@@ -35,6 +35,10 @@ const UNAVAILABLE = new Set([
 ]);
 // The same by number, for servers whose codes mysql2 does not name.
 const UNAVAILABLE_ERRNO = new Set([1040, 1203, 1226, 1053, 1077, 1079, 1317, 1969, 3024, 1927, 3032, 1205, 1129, 1041, 2002, 2003, 2006, 2013]);
+
+// The database, a mapped table or column is gone (dropped or renamed while we run):
+// ER_BAD_DB_ERROR, ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR.
+const SCHEMA_GONE_ERRNO = new Set([1049, 1146, 1054]);
 
 function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; errno?: number; fatal?: boolean; message?: string };
@@ -164,6 +168,7 @@ export class MysqlStore extends SqlStore {
         return rows as Row[];
       }
     } catch (e) {
+      if (SCHEMA_GONE_ERRNO.has((e as { errno?: number }).errno ?? 0)) throw new SchemaGoneError((e as Error).message);
       if (isUnavailable(e)) throw new StoreUnavailableError((e as Error).message);
       throw e;
     } finally {

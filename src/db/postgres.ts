@@ -4,10 +4,14 @@ import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { StoreUnavailableError } from '../directory/store.js';
+import { SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 
 // Errors that mean "the database is not there right now", not "your query is wrong".
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '57014']);
+
+// The database, a mapped table or column is gone (dropped or renamed while we run): invalid
+// catalog name, invalid schema name, undefined table, undefined column.
+const SCHEMA_GONE = new Set(['3D000', '3F000', '42P01', '42703']);
 
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres';
@@ -53,6 +57,7 @@ export class PostgresStore extends SqlStore {
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       const msg = (e as Error).message ?? '';
+      if (SCHEMA_GONE.has(code)) throw new SchemaGoneError(msg);
       if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) throw new StoreUnavailableError(msg);
       throw e;
     }

@@ -5,7 +5,7 @@
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
 import { mappedTables } from '../django/mapping.js';
-import { SchemaError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
+import { ScanTimeLimitError, SchemaError, SchemaGoneError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
 
 export interface Dialect {
   /** Placeholder for the n-th (1-based) parameter. */
@@ -35,6 +35,51 @@ export interface Dialect {
   /** An aggregate joining a group's integer `expr` values with commas, with no length limit
    * (so not MySQL's GROUP_CONCAT, cut at group_concat_max_len); absent: one row per value. */
   joinIds?(expr: string): string;
+  /** How much of a client-shaped scan one statement may do, in rows times predicate terms;
+   * set where nothing else bounds a statement (SQLite: no statement timeout, no interrupt,
+   * and a synchronous driver). A scan no index narrows then runs in id windows of
+   * scanBudget / terms rows, one statement each, yielding between them (see scanPage).
+   * Absent: one statement, bounded by the server's statement timeout. */
+  scanBudget?: number;
+}
+
+/** The narrowest id window a windowed scan reads per statement, however costly the filter. */
+const MIN_SCAN_WINDOW = 32;
+
+/** How many terms a predicate evaluates per row: the cost of one row of a scan. */
+function predicateTerms<F extends string>(p: Predicate<F>): number {
+  switch (p.op) {
+    case 'and':
+    case 'or':
+      return p.items.reduce((n, i) => n + predicateTerms(i), 1);
+    case 'not':
+      return 1 + predicateTerms(p.item);
+    case 'like':
+      return 1 + p.any.length;
+    default:
+      return 1;
+  }
+}
+
+/** Whether an index (the primary key, or the unique `indexed` field) narrows the rows a
+ * predicate can match to a few lookups, whatever the table's size. */
+function indexNarrows<F extends string>(p: Predicate<F>, indexed: F): boolean {
+  switch (p.op) {
+    case 'none':
+      return true;
+    case 'and':
+      return p.items.some((i) => indexNarrows(i, indexed));
+    case 'or':
+      return p.items.length > 0 && p.items.every((i) => indexNarrows(i, indexed));
+    case 'eq':
+      return p.field === 'id' || (p.field === indexed && !p.ci);
+    default:
+      return false;
+  }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export type Row = Record<string, unknown>;
@@ -160,18 +205,31 @@ export abstract class SqlStore implements DirectoryStore {
 
   /** Told of every query's duration (for metrics). */
   onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  /** Told when the database stops answering and when it answers again (DirectoryStore). */
+  onOutage: ((cause: string | undefined) => void) | undefined;
+  /** The database failed its last query as unavailable: the outage has been told once. */
+  private down = false;
 
   private async run(sql: string, params: unknown[]): Promise<Row[]> {
-    if (!this.onQuery) return this.query(sql, params);
-    const t = performance.now();
-    let ok = false;
+    const t = this.onQuery ? performance.now() : 0;
+    let rows: Row[];
     try {
-      const rows = await this.query(sql, params);
-      ok = true;
-      return rows;
-    } finally {
-      this.onQuery((performance.now() - t) / 1000, ok);
+      rows = await this.query(sql, params);
+    } catch (e) {
+      this.onQuery?.((performance.now() - t) / 1000, false);
+      if (e instanceof StoreUnavailableError && !this.down) {
+        // Once per outage, not once per operation: a dropped table fails every operation.
+        this.down = true;
+        this.onOutage?.(e.message);
+      }
+      throw e;
     }
+    this.onQuery?.((performance.now() - t) / 1000, true);
+    if (this.down) {
+      this.down = false;
+      this.onOutage?.(undefined);
+    }
+    return rows;
   }
 
   async ping(): Promise<void> {
@@ -187,11 +245,12 @@ export abstract class SqlStore implements DirectoryStore {
   async verifySchema(): Promise<void> {
     const checks = mappedTables(this.map);
     // Reach the database first, so "cannot connect" or "password authentication failed" is
-    // said as such and not as a missing table. Unavailability propagates (callers retry).
+    // said as such and not as a missing table. Unavailability propagates (callers retry); a
+    // missing database, table or column (SchemaGoneError) is a schema problem at start.
     try {
       await this.run('SELECT 1', []);
     } catch (e) {
-      if (e instanceof StoreUnavailableError) throw e;
+      if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
       throw new SchemaError(`database: ${(e as Error).message}`);
     }
     const problems: string[] = [];
@@ -199,7 +258,7 @@ export abstract class SqlStore implements DirectoryStore {
       try {
         await this.run(`SELECT 1 FROM ${this.q(table)} WHERE 1=0`, []);
       } catch (e) {
-        if (e instanceof StoreUnavailableError) throw e;
+        if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
         problems.push(`${tableSetting}: table "${table}" not found in the database (${(e as Error).message.split('\n')[0]})`);
         continue;
       }
@@ -208,7 +267,7 @@ export abstract class SqlStore implements DirectoryStore {
         try {
           await this.run(`SELECT ${this.q(column)} FROM ${this.q(table)} WHERE 1=0`, []);
         } catch (e) {
-          if (e instanceof StoreUnavailableError) throw e;
+          if (e instanceof StoreUnavailableError && !(e instanceof SchemaGoneError)) throw e;
           problems.push(`${setting}: column "${column}" not found in table "${table}"`);
         }
       }
@@ -332,8 +391,42 @@ export abstract class SqlStore implements DirectoryStore {
     const bools = new Set(['isStaff', 'isSuperuser', 'isActive']);
     const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
-    const sql = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${w}${active} AND ${this.uid} > ${ps.add(page.afterId)} ORDER BY ${this.uid} LIMIT ${this.limit(ps.add(page.limit))}`;
-    return (await this.run(sql, ps.values)).map((r) => this.rowToUser(r));
+    const select = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${w}${active}`;
+    const windowed = !indexNarrows(pred, 'username');
+    return (await this.scanPage(select, this.U + ' u', this.uid, ps, page, windowed ? predicateTerms(pred) : undefined)).map((r) => this.rowToUser(r));
+  }
+
+  /**
+   * A page of `select`'s rows (its WHERE clause open for more) with `id` after page.afterId, in
+   * id order. With `terms` (a predicate no index narrows) on a dialect with a scanBudget, the
+   * scan runs in id windows (`id > ? AND id <= ?`) of scanBudget / terms rows, one statement
+   * each, yielding to the event loop between windows and stopping at page.deadline
+   * (ScanTimeLimitError): however costly the filter and however big the table, no statement
+   * holds a synchronous driver for longer than one window.
+   */
+  private async scanPage(select: string, from: string, id: string, ps: Params, page: Page, terms: number | undefined): Promise<Row[]> {
+    const budget = this.dialect.scanBudget;
+    if (terms === undefined || budget === undefined) {
+      return this.run(`${select} AND ${id} > ${ps.add(page.afterId)} ORDER BY ${id} LIMIT ${this.limit(ps.add(page.limit))}`, ps.values);
+    }
+    const window = Math.max(MIN_SCAN_WINDOW, Math.floor(budget / terms));
+    const top = Number((await this.run(`SELECT max(${id}) AS top FROM ${from}`, []))[0]?.top ?? 0);
+    const first = ps.values.length;
+    const sql = `${select} AND ${id} > ${ps.add(0)} AND ${id} <= ${ps.add(0)} ORDER BY ${id} LIMIT ${this.limit(ps.add(0))}`;
+    const values = ps.values;
+    const rows: Row[] = [];
+    for (let lo = page.afterId; lo < top; lo += window) {
+      if (lo !== page.afterId) {
+        await nextTurn();
+        if (page.deadline !== undefined && Date.now() > page.deadline) throw new ScanTimeLimitError('the search reached its time limit');
+      }
+      values[first] = lo;
+      values[first + 1] = lo + window;
+      values[first + 2] = page.limit - rows.length;
+      for (const r of await this.run(sql, values)) rows.push(r);
+      if (rows.length >= page.limit) break;
+    }
+    return rows;
   }
 
   private limit(param: string): string {
@@ -414,8 +507,9 @@ export abstract class SqlStore implements DirectoryStore {
     const ps = new Params(this.dialect);
     const w = this.where(pred, (f) => this.groupColumn(f), ps, new Set());
     const gid = `g.${this.q(g.id)}`;
-    const sql = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w} AND ${gid} > ${ps.add(page.afterId)} ORDER BY ${gid} LIMIT ${this.limit(ps.add(page.limit))}`;
-    return (await this.run(sql, ps.values)).map((r) => ({ id: Number(r.id), name: String(r.name) }));
+    const select = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w}`;
+    const rows = await this.scanPage(select, `${this.q(g.table)} g`, gid, ps, page, indexNarrows(pred, 'name') ? undefined : predicateTerms(pred));
+    return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
   }
 
   async groupsByName(name: string, caseInsensitive: boolean): Promise<Group[]> {

@@ -1,6 +1,11 @@
 // SQLite through better-sqlite3, opened read-only: the bridge never writes to Django's data.
-// better-sqlite3 is synchronous; each query is a single indexed lookup or a bounded page,
-// so the event loop is held for microseconds, not for a table scan.
+// better-sqlite3 is synchronous, and SQLite has no statement timeout (and better-sqlite3 no
+// progress handler or interrupt): a statement holds the whole bridge until it ends. So no
+// statement a client can shape may run unbounded: a scan no index narrows (a search filter on
+// anything but the username or id) runs in id windows sized so one statement examines at
+// most SCAN_BUDGET row-terms (some 10-30 ms, whatever the filter), yielding to the
+// event loop between windows and stopping at the search's time limit (SqlStore.scanPage).
+// Everything else is an indexed lookup or a page of one.
 //
 // The queries of one event-loop turn share one read transaction. On its own every SELECT
 // takes and drops SQLite's shared lock, re-checks the file's change counter and looks for a
@@ -11,7 +16,11 @@
 import Database from 'better-sqlite3';
 import type { DjangoMapping } from '../config/types.js';
 import { SqlStore, type Row } from './sql-store.js';
-import { SchemaError, StoreUnavailableError } from '../directory/store.js';
+import { SchemaError, SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
+
+/** Rows times filter terms one statement of a scan may examine: SQLite evaluates a few million
+ * a second (a 1,000-substring OR over 300,000 users took 58 s in one statement). */
+const SCAN_BUDGET = 100_000;
 
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite';
@@ -39,6 +48,7 @@ export class SqliteStore extends SqlStore {
       // three times the indexed lookup it limits); the same bound value through CAST does not.
       limit: (p) => `CAST(${p} AS INTEGER)`,
       joinIds: (expr) => `group_concat(${expr}, ',')`,
+      scanBudget: SCAN_BUDGET,
     });
     try {
       this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -52,13 +62,13 @@ export class SqliteStore extends SqlStore {
   }
 
   protected async query(sql: string, params: unknown[]): Promise<Row[]> {
-    let st = this.statements.get(sql);
-    if (!st) {
-      st = this.db.prepare(sql);
-      // Prepared statements are cached by text; the text never holds a value (all are bound).
-      if (this.statements.size < 500) this.statements.set(sql, st);
-    }
     try {
+      let st = this.statements.get(sql);
+      if (!st) {
+        st = this.db.prepare(sql);
+        // Prepared statements are cached by text; the text never holds a value (all are bound).
+        if (this.statements.size < 500) this.statements.set(sql, st);
+      }
       if (!this.inTurn) {
         this.inTurn = true;
         setImmediate(this.endTurn);
@@ -67,7 +77,13 @@ export class SqliteStore extends SqlStore {
       return st.all(...params) as Row[];
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_CANTOPEN') throw new StoreUnavailableError((e as Error).message);
+      const msg = (e as Error).message ?? '';
+      // A mapped table or column renamed or dropped while we run (prepare or step says so).
+      if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(msg)) throw new SchemaGoneError(msg);
+      // The file gone or unreadable (extended codes: SQLITE_IOERR_READ, SQLITE_CANTOPEN_...).
+      if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_NOTADB' || code === 'SQLITE_READONLY_DBMOVED') {
+        throw new StoreUnavailableError(msg);
+      }
       throw e;
     }
   }

@@ -57,11 +57,19 @@ export class Directory {
     return u && this.isVisible(u) ? u : undefined;
   }
 
+  /** The visible user with this id: one primary-key lookup, whatever else the caller wants
+   * of the row (a bound user's own entry; the caller checks the rest in memory). */
+  async userById(id: number): Promise<User | undefined> {
+    const users = await this.store.findUsers({ op: 'eq', field: 'id', value: id, ci: false }, { afterId: id - 1, limit: 1 }, !this.opts.showInactiveUsers);
+    return users[0]?.id === id ? users[0] : undefined;
+  }
+
   /** One page of users matching a predicate, in id order after `afterId`: at most `limit`
-   * (capped), and whether more may follow. */
-  async userPage(pred: UserPredicate, afterId: number, limit: number): Promise<{ users: User[]; more: boolean }> {
+   * (capped), and whether more may follow. Past `deadline` a windowed store throws
+   * ScanTimeLimitError. */
+  async userPage(pred: UserPredicate, afterId: number, limit: number, deadline?: number): Promise<{ users: User[]; more: boolean }> {
     const n = Math.max(1, Math.min(MAX_BATCH, limit));
-    const users = await this.store.findUsers(pred, { afterId, limit: n }, !this.opts.showInactiveUsers);
+    const users = await this.store.findUsers(pred, { afterId, limit: n, deadline }, !this.opts.showInactiveUsers);
     return { users, more: users.length >= n };
   }
 
@@ -177,10 +185,10 @@ export class Directory {
     return ci.length === 1 ? ci[0] : undefined;
   }
 
-  async *groups(pred: GroupPredicate, startAfterId = 0): AsyncGenerator<Group[]> {
+  async *groups(pred: GroupPredicate, startAfterId = 0, deadline?: number): AsyncGenerator<Group[]> {
     let afterId = startAfterId;
     for (;;) {
-      const page = await this.store.findGroups(pred, { afterId, limit: BATCH });
+      const page = await this.store.findGroups(pred, { afterId, limit: BATCH, deadline });
       if (page.length) yield page;
       if (page.length < BATCH) return;
       afterId = page[page.length - 1].id;

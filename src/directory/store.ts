@@ -7,6 +7,9 @@ export interface Page {
   /** Keyset pagination: only rows with id greater than this. */
   afterId: number;
   limit: number;
+  /** When the caller gives up (Date.now() milliseconds): a store that reads a client-shaped
+   * scan in bounded windows (SQLite) stops between windows and throws ScanTimeLimitError. */
+  deadline?: number;
 }
 
 export interface MemberRef {
@@ -27,6 +30,9 @@ export interface DirectoryStore {
   ping(): Promise<void>;
   /** Told of every query's duration (metrics). */
   onQuery: ((seconds: number, ok: boolean) => void) | undefined;
+  /** Told once when the database stops answering (the cause) and once when it answers again
+   * (undefined): an outage is logged once, not once per operation. */
+  onOutage?: ((cause: string | undefined) => void) | undefined;
   /** Connection pool occupancy, where the store has a pool. */
   poolStats?(): { total: number; idle: number; waiting: number };
 
@@ -66,6 +72,14 @@ export class SchemaError extends Error {}
 
 /** The database could not be reached or failed mid-query: callers answer `unavailable`. */
 export class StoreUnavailableError extends Error {}
+
+/** A mapped database, table or column is gone while the bridge runs (dropped, renamed,
+ * restored under another name): unavailable until it is back. At start (verifySchema) the
+ * same errors are a SchemaError naming the setting to fix. */
+export class SchemaGoneError extends StoreUnavailableError {}
+
+/** A windowed scan passed its Page.deadline: callers answer `timeLimitExceeded`. */
+export class ScanTimeLimitError extends Error {}
 
 /** A column as the database catalogue describes it. */
 export interface ColumnInfo {

@@ -34,8 +34,11 @@ export function searchAccess(ctx: BridgeContext, session: Session, req: RequestO
 
 /**
  * Compare: a service account anything; anonymous clients only when anonymous.search is on;
- * a bound user objectClass anywhere, memberships of groups, permissions and roles, and the
- * attributes of their own entry.
+ * a bound user any attribute of their own entry, and a group's, permission's or role's
+ * member / memberUid / uniqueMember asserting themselves (what Apache's AuthLDAPCompareAsUser
+ * sends for `Require ldap-group`). Anything else is refused before the store is asked, so the
+ * answer (50) is the same whether the target exists or not: no compare tells a user who else
+ * exists, is active, or is in cn=superusers.
  */
 export function compareAccess(ctx: BridgeContext, session: Session, req: RequestOf<'compare'>): Result | undefined {
   const id = session.identity;
@@ -44,8 +47,21 @@ export function compareAccess(ctx: BridgeContext, session: Session, req: Request
   const key = attributeKey(req.attribute);
   if (!target || !attributeType(key)) return undefined;
   if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_COMPARE;
-  if (key === 'objectclass' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role') return undefined;
-  return isOwnEntry(ctx, target, id) ? undefined : NOT_OWN_ENTRY_COMPARE;
+  if (isOwnEntry(ctx, target, id)) return undefined;
+  const groupish = target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
+  return groupish && assertsOwnMembership(ctx, key, req.value, id) ? undefined : NOT_OWN_ENTRY_COMPARE;
+}
+
+/** A membership attribute whose asserted value names the bound user: their DN (member,
+ * uniqueMember) or their username (memberUid). */
+function assertsOwnMembership(ctx: BridgeContext, key: string, value: string, id: Extract<Identity, { kind: 'user' }>): boolean {
+  try {
+    if (key === 'member' || key === 'uniquemember') return ctx.dit.key(value) === ctx.dit.key(id.dn);
+    if (key === 'memberuid') return ctx.dit.key(ctx.dit.userDn(value)) === ctx.dit.key(id.dn);
+  } catch {
+    // An asserted DN that does not parse names nobody, the user included.
+  }
+  return false;
 }
 
 /** What a DN names, or undefined when it does not parse. */

@@ -1,6 +1,7 @@
 // Search (RFC 4511 §4.5). The base DN says which part of the tree is in scope; users and
 // groups come from the store page by page through a predicate planned from the filter, and
 // each candidate is checked against the exact filter before it is sent.
+import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
 import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
@@ -142,9 +143,11 @@ export async function search(
         if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
         continue;
       }
-      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead);
+      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead, deadline);
     }
   } catch (e) {
+    // A store scanning in bounded windows (SQLite) gave up at the deadline between windows.
+    if (e instanceof ScanTimeLimitError) return { code: ResultCode.timeLimitExceeded };
     if (!(e instanceof Stop)) throw e;
     if (e.resume) return { code: ResultCode.success, resume: { pos: e.resume, count: total, ahead: e.ahead } };
     return { code: e.code };
@@ -187,22 +190,25 @@ async function searchContainer(
   wanted: () => number,
   nextPage: () => number | undefined,
   ahead: ReadAhead | undefined,
+  deadline: number,
 ): Promise<void> {
   if (c === 'users') {
     const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
     if (pred.op === 'none') return;
     if (selfOnly) {
-      // A bound user sees only their own entry: one row at most.
+      // A bound user sees only their own entry: read it by its primary key and check the
+      // filter in memory (emit). Never `WHERE <filter> AND id >= self LIMIT 1`: a filter that
+      // misses their own row would have the database scan every later user for it.
       if (Math.max(after, 0) >= selfOnly.userId) return;
-      const { users } = await ctx.directory.userPage(pred, selfOnly.userId - 1, 1);
-      const mine = users.filter((u) => u.id === selfOnly.userId);
+      const mine = await ctx.directory.userById(selfOnly.userId);
+      if (!mine) return;
       await checkTime();
-      const entries = await usersWithExtras(ctx, mine, needs);
-      for (let i = 0; i < mine.length; i++) emit(entries[i], { phase, after: mine[i].id - 1 });
+      const [entry] = await usersWithExtras(ctx, [mine], needs);
+      emit(entry, { phase, after: mine.id - 1 });
       return;
     }
     const load = async (afterId: number, limit: number): Promise<UserBatch> => {
-      const { users, more } = await ctx.directory.userPage(pred, afterId, limit);
+      const { users, more } = await ctx.directory.userPage(pred, afterId, limit, deadline);
       return { users, more, entries: await usersWithExtras(ctx, users, needs) };
     };
     let afterId = Math.max(after, 0);
@@ -230,7 +236,7 @@ async function searchContainer(
   if (c === 'groups') {
     const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
     if (pred.op === 'none') return;
-    for await (const page of ctx.directory.groups(pred, Math.max(after, 0))) {
+    for await (const page of ctx.directory.groups(pred, Math.max(after, 0), deadline)) {
       await checkTime();
       const entries = await groupWithExtras(ctx, page, needs);
       for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
