@@ -6,9 +6,10 @@
 //
 // Timing must not tell whether an account exists: a name with no usable hash costs a dummy
 // check of the site's most common hash, identical binds arriving together share one check
-// whether or not the name exists, and a failure that was cheaper than the dummy (a user on
-// salted MD5, a small argon2) is answered only once the dummy's typical time has passed, by a
-// timer rather than by burning CPU.
+// whether or not the name exists, and a failed check of another cost (a user on salted MD5, a
+// small argon2) is answered no sooner than a dummy would have been: after a typical recent
+// dummy's duration, waited on a timer rather than by burning CPU. Hashes costlier than the dummy
+// stay slower (SECURITY.md says so).
 import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers.js';
 import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
@@ -55,14 +56,20 @@ interface Check {
   /** Set when no password was checked: the name or address is locked out, or the budget is spent. */
   readonly refused?: 'locked-out' | 'busy';
   readonly result: VerifyResult;
-  /** performance.now() when the hash began: a failure is answered no sooner than the dummy's
-   * typical time after it. */
-  readonly started: number;
+  /** performance.now() before which a failure is not answered (0: no wait; the check cost
+   * what a dummy does). */
+  readonly floor: number;
 }
 
 const NO_MATCH: VerifyResult = Object.freeze({ ok: false, hasher: 'unknown' as const });
-const LOCKED_OUT: Check = Object.freeze({ refused: 'locked-out' as const, result: NO_MATCH, started: 0 });
-const BUSY: Check = Object.freeze({ refused: 'busy' as const, result: NO_MATCH, started: 0 });
+const LOCKED_OUT: Check = Object.freeze({ refused: 'locked-out' as const, result: NO_MATCH, floor: 0 });
+const BUSY: Check = Object.freeze({ refused: 'busy' as const, result: NO_MATCH, floor: 0 });
+/** How many recent dummy durations the typical one is taken from: few enough to follow the
+ * machine's load within seconds, enough that one outlier does not move it. */
+const DUMMY_TIMES = 16;
+
+/** A hash's hasher and cost, as a comparable string ('' when it cannot be read). */
+const costKey = (encoded: string): string => JSON.stringify(hashCost(encoded) ?? '');
 const SERVICE_CACHED: AuthResult = Object.freeze({ outcome: 'success' as const, cached: true });
 
 export class Authenticator {
@@ -71,9 +78,13 @@ export class Authenticator {
    * binds: on a site with mixed hashers that would make the dummy's cost follow whoever
    * logged in last. */
   private sample = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-  /** A running average of how long the dummy check takes (ms), which cheaper failures are padded
-   * to; 0 until the first dummy has been measured. */
-  private dummyMs = 0;
+  private sampleCost = costKey(this.sample);
+  /** The last DUMMY_TIMES dummy durations (ms), a ring, and a scratch copy to sort. */
+  private readonly dummyTimes = new Float64Array(DUMMY_TIMES);
+  private readonly sortedTimes = new Float64Array(DUMMY_TIMES);
+  private dummies = 0;
+  /** What a cheaper failure waits for (0 before any dummy was measured). */
+  private typicalDummyMs = 0;
 
   constructor(
     private readonly directory: Directory,
@@ -90,12 +101,14 @@ export class Authenticator {
   /** A new model for the dummy: its cost is measured again. */
   set sampleHash(hash: string) {
     this.sample = hash;
-    this.dummyMs = 0;
+    this.sampleCost = costKey(hash);
+    this.dummies = 0;
+    this.typicalDummyMs = 0;
   }
 
-  /** The dummy check's typical duration in ms (0 until measured). */
+  /** The dummy check's typical duration in ms, which cheaper failures wait for (0 until measured). */
   get dummyCostMs(): number {
-    return this.dummyMs;
+    return this.typicalDummyMs;
   }
 
   /** Checks in flight, by a key of (account or attempted name, password, hash): identical binds
@@ -117,21 +130,26 @@ export class Authenticator {
   /** Runs one check within the hashing budget: the stored hash (plus a dummy when it cannot be
    * checked), or a dummy alone when there is no hash. Busy gives the name its attempt back. */
   private async hash(password: string, stored: string | undefined, knownName: boolean, reservation: Reservation): Promise<Check> {
-    let started = 0;
+    let floor = 0;
     try {
       const result = await this.gate.run(async () => {
-        started = performance.now();
+        const started = performance.now();
         if (stored === undefined) {
           await this.dummy(password);
           return NO_MATCH;
         }
         const r = await verifyPassword(password, stored);
-        // A hash that cannot be checked costs what a real one does; the first failure before
-        // the dummy's cost is known also spends one, to measure it.
-        if (r.problem || (!r.ok && this.dummyMs === 0)) await this.dummy(password);
+        // A hash that cannot be checked costs what a real one does.
+        if (r.problem) await this.dummy(password);
+        else if (costKey(stored) !== this.sampleCost) {
+          // Another cost than the dummy's: a failure waits as a dummy would have. The first one
+          // before any dummy was measured spends one, to measure it.
+          if (!r.ok && this.dummies === 0) await this.dummy(password);
+          floor = started + this.typicalDummyMs;
+        }
         return r;
       }, knownName);
-      return { result, started };
+      return { result, floor };
     } catch (e) {
       if (!(e instanceof BusyError)) throw e;
       await this.throttle.busy(reservation);
@@ -142,21 +160,26 @@ export class Authenticator {
   private async dummy(password: string): Promise<void> {
     const t = performance.now();
     await dummyVerify(password, this.sample);
-    const took = performance.now() - t;
-    // A running average follows the machine's load; one slow outlier moves it an eighth of the way.
-    this.dummyMs = this.dummyMs === 0 ? took : this.dummyMs + (took - this.dummyMs) / 8;
+    this.dummyTimes[this.dummies++ % DUMMY_TIMES] = performance.now() - t;
+    // The median, not the mean: a dummy's time under load has a long tail. Over a short window,
+    // so that it follows a changing load (over 32 it lagged a rising one: padded failures came
+    // out 5-25% faster than dummies under scripts/under-load.js; over 16, within a few percent).
+    const n = Math.min(this.dummies, DUMMY_TIMES);
+    const sorted = this.sortedTimes.subarray(0, n);
+    sorted.set(this.dummyTimes.subarray(0, n));
+    this.typicalDummyMs = sorted.sort()[n >> 1];
   }
 
-  /** Waits, without burning CPU, until the dummy's typical time after `from` has passed. */
-  private pad(from: number): Promise<void> | undefined {
-    const left = from + this.dummyMs - performance.now();
+  /** Waits, without burning CPU, until `floor` (a performance.now() time) has passed. */
+  private pad(floor: number): Promise<void> | undefined {
+    const left = floor - performance.now();
     return left >= 1 ? new Promise((resolve) => setTimeout(resolve, left)) : undefined;
   }
 
   private async refused(check: Check, arrived: number): Promise<AuthResult> {
     // Busy is answered at once, and alike for every name.
     if (check.refused === 'busy') return { outcome: 'busy' };
-    await this.pad(arrived);
+    await this.pad(arrived + this.typicalDummyMs);
     return { outcome: 'locked-out' };
   }
 
@@ -183,7 +206,7 @@ export class Authenticator {
     if (check.refused) return this.refused(check, arrived);
     const r = check.result;
     if (r.ok && user.isActive) return { outcome: 'success', user };
-    await this.pad(check.started);
+    await this.pad(check.floor);
     return { outcome: r.problem === 'unusable' ? 'unusable-password' : r.problem ? 'bad-hash' : !r.ok ? 'wrong-password' : 'inactive' };
   }
 
@@ -208,7 +231,6 @@ export class Authenticator {
       return reservation ? this.hash(a.password, undefined, false, reservation) : LOCKED_OUT;
     });
     if (check.refused) return this.refused(check, arrived);
-    await this.pad(check.started);
     return { outcome: 'unknown-user' };
   }
 
@@ -229,7 +251,7 @@ export class Authenticator {
     const check = await this.shared(cacheKey, () => this.checkService(a, hash, counter, cacheKey));
     if (check.refused) return this.refused(check, arrived);
     if (check.result.ok) return { outcome: 'success' };
-    await this.pad(check.started);
+    await this.pad(check.floor);
     return { outcome: check.result.problem ? 'bad-hash' : 'wrong-password' };
   }
 
