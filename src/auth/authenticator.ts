@@ -236,10 +236,12 @@ export class Authenticator {
 
   /** A service account's bind against its configured hash. */
   async service(a: Attempt, hash: string): Promise<AuthResult> {
-    // Apache's hot path: a credential verified before passes at once, whatever lock strangers
-    // earned for this account (a lock stops guessing, and this is no guess).
+    // Apache's hot path: the credential it proved before, from this address (or on an exempt
+    // connection), passes at once, whatever lock strangers earned here (a lock stops guessing,
+    // and this is no guess).
     const cacheKey = this.cache.enabled ? this.cache.key(0, a.password, hash) : undefined;
-    if (cacheKey !== undefined && this.cache.pinned(hash, cacheKey)) return SERVICE_CACHED;
+    const provenFrom = cacheKey === undefined ? undefined : this.cache.pinned(hash, cacheKey);
+    if (provenFrom !== undefined && (a.address === undefined || provenFrom.has(a.address))) return SERVICE_CACHED;
 
     const arrived = performance.now();
     // Counted per (account, address), so a stranger's guesses lock the account only for the
@@ -248,6 +250,11 @@ export class Authenticator {
     // shut out because a neighbour on its host sprayed passwords.
     const counter = a.address === undefined ? undefined : `service:${a.name} from ${a.address}`;
     if (counter !== undefined && (await this.throttle.locked(counter, undefined))) return this.refused(LOCKED_OUT, arrived);
+    if (provenFrom !== undefined) {
+      // The pinned credential from a new address that is not locked: a cache hit.
+      this.cache.pin(hash, cacheKey!, a.address);
+      return SERVICE_CACHED;
+    }
     const check = await this.shared(cacheKey, () => this.checkService(a, hash, counter, cacheKey));
     if (check.refused) return this.refused(check, arrived);
     if (check.result.ok) return { outcome: 'success' };
@@ -260,7 +267,7 @@ export class Authenticator {
     if (!reservation) return LOCKED_OUT;
     const check = await this.hash(a.password, hash, true, reservation);
     if (check.result.ok) {
-      if (cacheKey) this.cache.pin(hash, cacheKey);
+      if (cacheKey) this.cache.pin(hash, cacheKey, a.address);
       await this.throttle.succeeded(reservation, false);
     } else {
       // A failure, or a busy answer, still counts against the sender's address.

@@ -4,17 +4,18 @@
 // misses at once, and the caller re-reads is_active from the database on every bind.
 //
 // A service account's credential is pinned instead: kept, with no expiry, for as long as its
-// configured hash stays the same. Its hash lives in the config, not the database, so nothing but
-// a new hash can revoke it, and a pinned credential is what lets Apache in while a stranger
-// keeps that account locked out from Apache's own address.
+// configured hash stays the same (it lives in the config, not the database: nothing but a new
+// hash revokes it), with the client addresses it was proven from. That is what lets Apache in
+// while a stranger keeps the account locked out from Apache's own address; from any other
+// address a locked-out bind gets no shortcut, so the lock still caps guessing there.
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 
 export class CredentialCache {
   // A KeyObject, not a Buffer: createHmac then skips importing the key on every bind.
   private readonly secret = createSecretKey(randomBytes(32));
   private readonly entries = new Map<string, number>(); // key -> expiry (ms)
-  /** Service accounts' verified credentials: configured hash -> key. */
-  private readonly pins = new Map<string, string>();
+  /** Service accounts' verified credentials: configured hash -> key and the addresses that proved it. */
+  private readonly pins = new Map<string, { key: string; from: Set<string> }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -48,16 +49,26 @@ export class CredentialCache {
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
-  /** Remembers a service account's verified credential for as long as its hash is configured. */
-  pin(storedHash: string, key: string): void {
+  /** Remembers a service account's verified credential for as long as its hash is configured,
+   * and the address it was proven from (none for an exempt connection). */
+  pin(storedHash: string, key: string, address: string | undefined): void {
     if (!this.enabled) return;
-    // One per configured hash; a reload that changes it leaves the old one behind, so bound them.
-    if (this.pins.size >= 256 && !this.pins.has(storedHash)) this.pins.clear();
-    this.pins.set(storedHash, key);
+    let p = this.pins.get(storedHash);
+    if (p?.key !== key) {
+      // One per configured hash; a reload that changes it leaves the old one behind, so bound them.
+      if (this.pins.size >= 256) this.pins.clear();
+      this.pins.set(storedHash, (p = { key, from: new Set() }));
+    }
+    if (address === undefined) return;
+    // Only clients that know the password add addresses; bound them all the same.
+    if (p.from.size >= 1024) p.from.clear();
+    p.from.add(address);
   }
 
-  pinned(storedHash: string, key: string): boolean {
-    return this.pins.get(storedHash) === key;
+  /** The addresses a pinned credential was proven from, when `key` is that credential. */
+  pinned(storedHash: string, key: string): ReadonlySet<string> | undefined {
+    const p = this.pins.get(storedHash);
+    return p !== undefined && p.key === key ? p.from : undefined;
   }
 
   clear(): void {

@@ -122,17 +122,28 @@ describe('1. the service account cannot be locked out by strangers', () => {
     }
   });
 
-  test("the lock is per (service account, address): a stranger elsewhere does not lock out Apache's first bind", async () => {
+  test("the lock is per (service account, address): a stranger elsewhere does not lock out Apache's first bind, and gets no shortcut from Apache's remembered credential", async () => {
     const port = await freePort();
     const url = `ldap://127.0.0.1:${port}`;
     // No credential cache: Apache's bind has to be checked, not remembered.
-    const b = await startDemoBridge(db.url, { listen: [url], proxyProtocol: [url], security: { credentialCacheSeconds: 0 } });
+    const cold = await startDemoBridge(db.url, { listen: [url], proxyProtocol: [url], security: { credentialCacheSeconds: 0 } });
     try {
       for (let i = 0; i < 20; i++) assert.equal(await exchangeAs(port, '203.0.113.66', DEMO_SERVICE.dn, `guess-${i}`), 49);
       assert.equal(await exchangeAs(port, '203.0.113.66', DEMO_SERVICE.dn, DEMO_SERVICE.password), 49, "the stranger's address is locked out for the account");
       assert.equal(await exchangeAs(port, '198.51.100.20', DEMO_SERVICE.dn, DEMO_SERVICE.password), 0, "Apache's address is not");
     } finally {
-      await b.close();
+      await cold.close();
+    }
+    // With the cache, Apache's credential is remembered with the address that proved it: from a
+    // locked address elsewhere even the right password is refused, so the lock still caps guessing.
+    const warm = await startDemoBridge(db.url, { listen: [url], proxyProtocol: [url] });
+    try {
+      assert.equal(await exchangeAs(port, '198.51.100.20', DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
+      for (let i = 0; i < 20; i++) assert.equal(await exchangeAs(port, '203.0.113.66', DEMO_SERVICE.dn, `guess-${i}`), 49);
+      assert.equal(await exchangeAs(port, '203.0.113.66', DEMO_SERVICE.dn, DEMO_SERVICE.password), 49);
+      assert.equal(await exchangeAs(port, '198.51.100.20', DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
+    } finally {
+      await warm.close();
     }
   });
 

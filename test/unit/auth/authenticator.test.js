@@ -91,6 +91,11 @@ describe('lockout', () => {
     const pinned = await svc('apache-secret', '192.0.2.80');
     assert.deepEqual({ ...pinned }, { outcome: 'success', cached: true });
     assert.equal((await svc('apache-secret', undefined)).outcome, 'success');
+    for (let i = 0; i < 20; i++) await svc(`guess-${i}`, '192.0.2.66');
+    assert.equal((await svc('apache-secret', '192.0.2.66')).outcome, 'locked-out', 'from an address that never proved it the lock still applies: no guessing against the pin');
+    const before = hashes(auth);
+    assert.deepEqual({ ...(await svc('apache-secret', '192.0.2.81')) }, { outcome: 'success', cached: true }, 'an address that is not locked gets the pin without a hash');
+    assert.equal(hashes(auth), before);
 
     const cold = authenticator([], { cacheSeconds: 0 });
     const coldSvc = (pw, address) => cold.service(address ? attempt('cn=apache', pw, address) : exempt('cn=apache', pw), serviceHash);

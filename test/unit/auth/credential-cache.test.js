@@ -19,27 +19,30 @@ test('a user entry expires; its key changes with the password and the stored has
   assert.equal(c.has(k), false);
 });
 
-test('a pinned service credential does not expire, is tied to its configured hash, and goes with clear()', () => {
+test('a pinned service credential does not expire, is tied to its configured hash and remembers where it was proven', () => {
   mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
   const c = new CredentialCache(1000, 10);
   const hash = 'pbkdf2_sha256$1000$salt$hash';
   const k = c.key(0, 'apache-secret', hash);
-  assert.equal(c.pinned(hash, k), false);
-  c.pin(hash, k);
+  assert.equal(c.pinned(hash, k), undefined);
+  c.pin(hash, k, '192.0.2.80');
+  c.pin(hash, k, undefined);
   mock.timers.tick(3_600_000);
-  assert.equal(c.pinned(hash, k), true);
-  assert.equal(c.pinned(hash, c.key(0, 'guess', hash)), false, 'another password does not match');
+  assert.deepEqual([...c.pinned(hash, k)], ['192.0.2.80'], 'an exempt connection adds no address');
+  c.pin(hash, k, '192.0.2.81');
+  assert.deepEqual([...c.pinned(hash, k)], ['192.0.2.80', '192.0.2.81']);
+  assert.equal(c.pinned(hash, c.key(0, 'guess', hash)), undefined, 'another password does not match');
   const rotated = 'pbkdf2_sha256$1000$salt$other';
-  assert.equal(c.pinned(rotated, c.key(0, 'apache-secret', rotated)), false, 'a new configured hash must be verified again');
+  assert.equal(c.pinned(rotated, c.key(0, 'apache-secret', rotated)), undefined, 'a new configured hash must be verified again');
   for (let i = 0; i < 20; i++) c.add(c.key(i, 'pw', 'h'));
-  assert.equal(c.pinned(hash, k), true, 'user entries do not push it out');
+  assert.ok(c.pinned(hash, k), 'user entries do not push it out');
   c.clear();
-  assert.equal(c.pinned(hash, k), false);
+  assert.equal(c.pinned(hash, k), undefined);
 });
 
 test('a disabled cache pins nothing', () => {
   const c = new CredentialCache(0, 10);
   const k = c.key(0, 'apache-secret', 'h');
-  c.pin('h', k);
-  assert.equal(c.pinned('h', k), false);
+  c.pin('h', k, '192.0.2.80');
+  assert.equal(c.pinned('h', k), undefined);
 });
