@@ -6,32 +6,15 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import argon2 from 'argon2';
 import { Redis } from 'ioredis';
 import { need } from '../helpers/require.js';
 import { client } from '../helpers/bridge.js';
 import { recordSecrets } from '../helpers/secrets.js';
+import { startCluster } from '../helpers/cluster.js';
 import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, resultCodes } from '../helpers/demo-bridge.js';
 import { makePassword } from '../../dist/django/hashers.js';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'django-ldap-bridge.js');
-
-/** One bind on a fresh ldapjs connection: 0 or the LDAP result code. */
-const code = async (url, dn, pw) => {
-  const c = client(url);
-  try {
-    await c.bind(dn, pw);
-    return 0;
-  } catch (e) {
-    return e.code;
-  } finally {
-    c.raw.destroy();
-  }
-};
 
 /** Sends every bind at once, each on its own already-open connection; resolves with the codes in order. */
 async function simultaneous(port, binds) {
@@ -41,6 +24,9 @@ async function simultaneous(port, binds) {
   sockets.forEach((s) => s.end());
   return codes.map((c) => c[0]);
 }
+
+/** One bind on a fresh connection: its result code. */
+const code = async (port, dn, pw) => (await simultaneous(port, [[dn, pw]]))[0];
 
 /** A metric's value from a /metrics text (0 when absent). */
 const metricIn = (text, series) => Number(text.split('\n').find((l) => l.startsWith(series + ' '))?.split(' ').pop() ?? 0);
@@ -102,17 +88,17 @@ describe('1. the service account cannot be locked out by strangers', () => {
     try {
       await apache.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
       const stranger = [];
-      for (let i = 0; i < 50; i++) stranger.push(await code(b.url, DEMO_SERVICE.dn, `guess-${i}`));
+      for (let i = 0; i < 50; i++) stranger.push(await code(b.port, DEMO_SERVICE.dn, `guess-${i}`));
       assert.deepEqual(new Set(stranger), new Set([49]));
       const seen = await outcomes(b.bridge.metricsUrl);
       assert.ok(seen.wrong <= 5, `at most 5 of the stranger's guesses were checked: ${seen.wrong}`);
       assert.ok(seen.locked >= 45, `the rest were refused as locked out: ${seen.locked}`);
 
       await apache.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password); // its already-open connection
-      assert.equal(await code(b.url, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0, 'a new Apache connection binds too');
-      for (let i = 0; i < 5; i++) assert.equal(await code(b.url, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
+      assert.equal(await code(b.port, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0, 'a new Apache connection binds too');
+      for (let i = 0; i < 5; i++) assert.equal(await code(b.port, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
 
-      assert.equal(await code(b.url, DEMO_SERVICE.dn, 'guess-50'), 49, 'the stranger is still refused');
+      assert.equal(await code(b.port, DEMO_SERVICE.dn, 'guess-50'), 49, 'the stranger is still refused');
       const after = await outcomes(b.bridge.metricsUrl);
       assert.equal(after.wrong, seen.wrong, 'without a hash being spent on the guess');
       assert.equal(after.locked, seen.locked + 1);
@@ -150,8 +136,8 @@ describe('1. the service account cannot be locked out by strangers', () => {
   test('a trusted address (security.bruteForce.trustedAddresses) is never locked out of a service account', async () => {
     const b = await startDemoBridge(db.url, { security: { credentialCacheSeconds: 0, bruteForce: { trustedAddresses: ['127.0.0.1'] } } });
     try {
-      for (let i = 0; i < 20; i++) assert.equal(await code(b.url, DEMO_SERVICE.dn, `guess-${i}`), 49);
-      assert.equal(await code(b.url, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
+      for (let i = 0; i < 20; i++) assert.equal(await code(b.port, DEMO_SERVICE.dn, `guess-${i}`), 49);
+      assert.equal(await code(b.port, DEMO_SERVICE.dn, DEMO_SERVICE.password), 0);
     } finally {
       await b.close();
     }
@@ -202,22 +188,10 @@ describe('4. parallel guesses cannot outrun the lockout', () => {
 
   test('with two cluster workers (counters held by the primary), 60 simultaneous guesses hash at most 5', async () => {
     const slow = await demoDatabase(20000);
-    const child = spawn(process.execPath, [BIN, 'serve', '--database', slow.url, '--base-dn', 'dc=example,dc=com', '--listen', 'ldap://127.0.0.1:0', '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'], { env: { PATH: process.env.PATH } });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise((r) => child.on('close', (code) => r(code)));
+    const cluster = await startCluster(slow.url, 2);
+    const { start } = cluster;
+    let exitCode;
     try {
-      const start = await new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no start: ${out}`)), 60_000);
-        child.stdout.on('data', () => {
-          const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started') && l.includes('"workers":2'));
-          if (line) {
-            clearTimeout(t);
-            resolve(JSON.parse(line));
-          }
-        });
-      });
       const port = Number(new URL(start.listen[0]).port);
       const codes = await simultaneous(port, attack(60, 40));
       assert.equal(codes[40], 49, 'the right password does not get in');
@@ -225,9 +199,9 @@ describe('4. parallel guesses cannot outrun the lockout', () => {
       assert.ok(seen.wrong + seen.success <= 5, `checked across both workers: ${seen.wrong} wrong, ${seen.success} right`);
       assert.equal(seen.locked + seen.wrong + seen.success, 60);
     } finally {
-      child.kill('SIGTERM');
+      exitCode = await cluster.stop();
     }
-    assert.equal(await exited, 0);
+    assert.equal(exitCode, 0);
   });
 });
 
@@ -359,7 +333,7 @@ describe('7. a spray of unknown names cannot take the hashing budget from real u
       const real = [];
       for (let round = 0; round < 3; round++) {
         assert.ok(await saturated(), `the spray fills the budget (busy answers so far: ${seen[51] ?? 0})`);
-        real.push(...(await Promise.all([...['alice', 'bob', 'carol'].map((u) => code(b.url, userDn(u), password(u))), code(b.url, DEMO_SERVICE.dn, DEMO_SERVICE.password)])));
+        real.push(...(await Promise.all([...['alice', 'bob', 'carol'].map((u) => code(b.port, userDn(u), password(u))), code(b.port, DEMO_SERVICE.dn, DEMO_SERVICE.password)])));
       }
       const busyDuring = seen[51] ?? 0;
       stop.done = true;
@@ -380,7 +354,7 @@ describe('7. a spray of unknown names cannot take the hashing budget from real u
       const codes = await simultaneous(b.port, Array.from({ length: 60 }, (_, i) => [userDn(`spray-${i}`), 'Summer2024!']));
       const busy = codes.filter((c) => c === 51).length;
       assert.ok(busy >= 20, `most of the spray was answered busy: ${codes}`);
-      assert.equal(await code(b.url, userDn('alice'), password('alice')), 49, 'the flooding address is locked out');
+      assert.equal(await code(b.port, userDn('alice'), password('alice')), 49, 'the flooding address is locked out');
       const seen = await outcomes(b.bridge.metricsUrl);
       assert.equal(seen.busy, busy);
       assert.ok(seen.unknown + busy <= 30, `the 30 attempts the address had were hashed or answered busy, the rest refused: ${seen.unknown} + ${busy}`);
@@ -399,10 +373,10 @@ describe('11. with case-insensitive names, one account cannot clear another oneâ
     const b = await startDemoBridge(own.url, { users: { caseInsensitive: true }, metrics: { listen: '127.0.0.1:0' } });
     try {
       for (let round = 0; round < 6; round++) {
-        for (let i = 0; i < 4; i++) assert.equal(await code(b.url, userDn('alice'), `guess-${round}-${i}`), 49);
-        assert.equal(await code(b.url, userDn('Alice'), 'Alice-own-password'), 0, "Alice's own logins are not affected");
+        for (let i = 0; i < 4; i++) assert.equal(await code(b.port, userDn('alice'), `guess-${round}-${i}`), 49);
+        assert.equal(await code(b.port, userDn('Alice'), 'Alice-own-password'), 0, "Alice's own logins are not affected");
       }
-      assert.equal(await code(b.url, userDn('alice'), password('alice')), 49, 'alice is locked out');
+      assert.equal(await code(b.port, userDn('alice'), password('alice')), 49, 'alice is locked out');
       const seen = await outcomes(b.bridge.metricsUrl);
       assert.ok(seen.wrong <= 5, `at most 5 of the 24 guesses were checked: ${seen.wrong}`);
     } finally {
