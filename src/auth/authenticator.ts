@@ -64,13 +64,13 @@ interface Check {
 const NO_MATCH: VerifyResult = Object.freeze({ ok: false, hasher: 'unknown' as const });
 const LOCKED_OUT: Check = Object.freeze({ refused: 'locked-out' as const, result: NO_MATCH, floor: 0 });
 const BUSY: Check = Object.freeze({ refused: 'busy' as const, result: NO_MATCH, floor: 0 });
+const SERVICE_CACHED: AuthResult = Object.freeze({ outcome: 'success' as const, cached: true });
 /** How many recent dummy durations the typical one is taken from: few enough to follow the
  * machine's load within seconds, enough that one outlier does not move it. */
 const DUMMY_TIMES = 16;
 
 /** A hash's hasher and cost, as a comparable string ('' when it cannot be read). */
 const costKey = (encoded: string): string => JSON.stringify(hashCost(encoded) ?? '');
-const SERVICE_CACHED: AuthResult = Object.freeze({ outcome: 'success' as const, cached: true });
 
 export class Authenticator {
   /** A real stored hash whose cost the dummy check imitates: the most common hasher and cost
