@@ -16,13 +16,13 @@ import cluster, { type Worker } from 'node:cluster';
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/types.js';
-import { MemoryCounters, type CounterStore } from './auth/throttle.js';
+import { MemoryCounters, type CounterStore, type LockPolicy } from './auth/throttle.js';
 import type { RunningBridge } from './bridge.js';
 import { Metrics } from './metrics.js';
 
-type CounterOp = 'fail' | 'lockRemaining' | 'lock' | 'reset';
+type CounterOp = 'fail' | 'take' | 'release' | 'lockRemaining' | 'lock' | 'reset';
 type Request =
-  | { t: 'bf'; id: number; op: CounterOp; key: string; arg?: number }
+  | { t: 'bf'; id: number; op: CounterOp; key: string; arg?: number; policy?: LockPolicy }
   | { t: 'bf-marks'; id: number }
   | { t: 'metrics'; id: number }
   | { t: 'ready'; id: number };
@@ -59,11 +59,11 @@ export class PrimaryCounters implements CounterStore {
       this.synced = true;
     });
   }
-  private ask<T>(op: CounterOp | 'bf-marks', key = '', arg?: number): Promise<T> {
+  private ask<T>(op: CounterOp | 'bf-marks', key = '', arg?: number, policy?: LockPolicy): Promise<T> {
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      process.send!((op === 'bf-marks' ? { t: op, id } : { t: 'bf', id, op, key, arg }) satisfies Request);
+      process.send!((op === 'bf-marks' ? { t: op, id } : { t: 'bf', id, op, key, arg, policy }) satisfies Request);
     });
   }
   /** Whether the primary may hold something for this key. */
@@ -72,6 +72,14 @@ export class PrimaryCounters implements CounterStore {
   }
   fail(key: string, windowSeconds: number) {
     return this.ask<number>('fail', key, windowSeconds);
+  }
+  /** Asked of the primary every time: its MemoryCounters makes the count and the lock one step
+   * for all workers. */
+  take(key: string, policy: LockPolicy) {
+    return this.ask<number>('take', key, undefined, policy);
+  }
+  release(key: string, unlock: boolean) {
+    return this.mayHold(key) ? this.ask<void>('release', key, unlock ? 1 : 0) : Promise.resolve();
   }
   lockRemaining(key: string) {
     return this.mayHold(key) ? this.ask<number>('lockRemaining', key) : Promise.resolve(0);
@@ -161,7 +169,13 @@ export async function runPrimary(config: BridgeConfig, log: Logger): Promise<voi
       if (m.t === 'bf') {
         try {
           const s = counters;
-          const value = m.op === 'fail' ? await s.fail(m.key, m.arg!) : m.op === 'lockRemaining' ? await s.lockRemaining(m.key) : m.op === 'lock' ? await s.lock(m.key, m.arg!) : await s.reset(m.key);
+          const value =
+            m.op === 'fail' ? await s.fail(m.key, m.arg!)
+            : m.op === 'take' ? await s.take(m.key, m.policy!)
+            : m.op === 'release' ? await s.release(m.key, m.arg === 1)
+            : m.op === 'lockRemaining' ? await s.lockRemaining(m.key)
+            : m.op === 'lock' ? await s.lock(m.key, m.arg!)
+            : await s.reset(m.key);
           remark(m.key); // before the reply: the asking worker sees its own failure's mark first
           w.send({ t: 'reply', id: m.id, value } satisfies Reply);
         } catch (e) {

@@ -6,7 +6,7 @@ import client from 'prom-client';
 
 export interface MetricsSources {
   connections(): number;
-  hashQueue(): { running: number; waiting: number };
+  hashQueue(): { running: number; waiting: number; computed?: number };
   pool(): { total: number; idle: number; waiting: number } | undefined;
   ping(): Promise<void>;
 }
@@ -120,6 +120,17 @@ export class Metrics {
         const q = self.sources?.hashQueue();
         this.set({ state: 'running' }, q?.running ?? 0);
         this.set({ state: 'waiting' }, q?.waiting ?? 0);
+      },
+    });
+    let hashesSeen = 0;
+    new client.Counter({
+      name: 'django_ldap_bridge_password_hashes_total',
+      help: 'Password checks computed, real and dummy (identical binds sharing one check count once)',
+      registers,
+      collect() {
+        const n = self.sources?.hashQueue().computed ?? 0;
+        if (n > hashesSeen) this.inc(n - hashesSeen);
+        hashesSeen = n;
       },
     });
     new client.Gauge({

@@ -2,33 +2,16 @@
 // counters exact across workers, metrics summed over them, SIGTERM stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { client } from './helpers/bridge.js';
 import { demoDatabase, userDn, password } from './helpers/demo-bridge.js';
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+import { startCluster } from './helpers/cluster.js';
 
 test('two workers share the port, the lockout counts across them, metrics add up, SIGTERM stops all', async () => {
   const db = await demoDatabase(2000);
-  const child = spawn(process.execPath, [BIN, 'serve', '--database', db.url, '--base-dn', 'dc=example,dc=com', '--listen', 'ldap://127.0.0.1:0', '--workers', '2', '--metrics', '127.0.0.1:0', '--log-format', 'json'], { env: { PATH: process.env.PATH } });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  // 'close', not 'exit': the workers' last log lines are still in the pipe when the primary exits.
-  const exited = new Promise((r) => child.on('close', (code) => r(code)));
+  const cluster = await startCluster(db.url, 2);
+  const { start } = cluster;
+  let exitCode;
   try {
-    const start = await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no start: ${out}`)), 20000);
-      child.stdout.on('data', () => {
-        const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started') && l.includes('"workers":2'));
-        if (line) {
-          clearTimeout(t);
-          resolve(JSON.parse(line));
-        }
-      });
-    });
     const url = start.listen[0];
     const bind = async (u, pw) => {
       const c = client(url);
@@ -43,7 +26,7 @@ test('two workers share the port, the lockout counts across them, metrics add up
     };
     for (let i = 0; i < 8; i++) assert.equal(await bind('alice', password('alice')), 0);
     // The workers' log lines reach us through a pipe, after their answers: wait for them.
-    const workersSeen = () => new Set(out.split('\n').filter((l) => l.includes('"op":"bind"')).map((l) => JSON.parse(l).worker));
+    const workersSeen = () => new Set(cluster.out.split('\n').filter((l) => l.includes('"op":"bind"')).map((l) => JSON.parse(l).worker));
     for (const end = Date.now() + 10_000; workersSeen().size < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
     assert.equal(workersSeen().size, 2, 'connections reach both workers');
     for (let i = 0; i < 5; i++) assert.equal(await bind('bob', 'wrong'), 49);
@@ -61,8 +44,8 @@ test('two workers share the port, the lockout counts across them, metrics add up
     assert.equal(value('locked-out'), 1);
     assert.equal((await fetch(`${start.metrics}/readyz`)).status, 200);
   } finally {
-    child.kill('SIGTERM');
+    exitCode = await cluster.stop();
   }
-  assert.equal(await exited, 0);
-  assert.match(out, /"worker":1.*django-ldap-bridge stopped|django-ldap-bridge stopped/);
+  assert.equal(exitCode, 0);
+  assert.match(cluster.out, /"worker":1.*django-ldap-bridge stopped|django-ldap-bridge stopped/);
 });

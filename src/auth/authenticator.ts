@@ -1,9 +1,22 @@
-// Password checks with the protections around them, in the order that keeps them honest:
-// lockout first (no hash spent on a locked name), then a fresh read of the user (so a password
-// change or deactivation counts at once), the credential cache, the hashing budget, and the
-// Django hasher. Every failure without a real hash to check spends a dummy check of the same
-// cost, so timing does not tell whether an account exists.
+// Password checks with the protections around them, in the order that keeps them honest: a fresh
+// read of the account (so a password change or deactivation counts at once), its lockout (no
+// hash spent on a locked name), the credential cache, then the attempt is counted as a failure
+// before its hash runs (so guesses sent together cannot outrun the lockout), the hashing budget,
+// and the Django hasher; a success gives the counted attempt back.
+//
+// Timing must not tell whether an account exists: a name with no usable hash costs a dummy
+// check of the site's most common hash, identical binds arriving together share one check
+// whether or not the name exists, and a failed check of another cost (a user on salted MD5, a
+// small argon2) is answered no sooner than a dummy would have been: after a typical recent
+// dummy's duration, waited on a timer rather than by burning CPU. Hashes costlier than the dummy
+// stay slower (SECURITY.md says so).
 import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers/index.js';
+import type { Directory } from '../directory/directory.js';
+import type { User } from '../directory/model.js';
+import type { Logger } from 'pino';
+import { CredentialCache } from './credential-cache.js';
+import { BusyError, HashGate } from './hash-gate.js';
+import { NOTHING_COUNTED, type Reservation, type Throttle } from './throttle.js';
 
 /** The most common (hasher, cost) among stored hashes, as one of them. */
 export function chooseSampleHash(hashes: string[]): string | undefined {
@@ -20,12 +33,6 @@ export function chooseSampleHash(hashes: string[]): string | undefined {
   for (const g of groups.values()) if (!best || g.n > best.n) best = g;
   return best?.hash;
 }
-import type { Directory } from '../directory/directory.js';
-import type { User } from '../directory/model.js';
-import type { Logger } from 'pino';
-import { CredentialCache } from './credential-cache.js';
-import { BusyError, HashGate } from './hash-gate.js';
-import type { Throttle } from './throttle.js';
 
 export type AuthOutcome = 'success' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy';
 
@@ -44,12 +51,40 @@ export interface Attempt {
   address: string | undefined;
 }
 
+/** What one password check came to. Identical binds arriving together share one. */
+interface Check {
+  /** Set when no password was checked: the name or address is locked out, or the budget is spent. */
+  readonly refused?: 'locked-out' | 'busy';
+  readonly result: VerifyResult;
+  /** performance.now() before which a failure is not answered (0: no wait; the check cost
+   * what a dummy does). */
+  readonly floor: number;
+}
+
+const NO_MATCH: VerifyResult = Object.freeze({ ok: false, hasher: 'unknown' as const });
+const LOCKED_OUT: Check = Object.freeze({ refused: 'locked-out' as const, result: NO_MATCH, floor: 0 });
+const BUSY: Check = Object.freeze({ refused: 'busy' as const, result: NO_MATCH, floor: 0 });
+const SERVICE_CACHED: AuthResult = Object.freeze({ outcome: 'success' as const, cached: true });
+/** How many recent dummy durations the typical one is taken from: few enough to follow the
+ * machine's load within seconds, enough that one outlier does not move it. */
+const DUMMY_TIMES = 16;
+
+/** A hash's hasher and cost, as a comparable string ('' when it cannot be read). */
+const costKey = (encoded: string): string => JSON.stringify(hashCost(encoded) ?? '');
+
 export class Authenticator {
   /** A real stored hash whose cost the dummy check imitates: the most common hasher and cost
    * among the site's users, chosen at start (see chooseSampleHash). It is not updated from
    * binds: on a site with mixed hashers that would make the dummy's cost follow whoever
    * logged in last. */
-  sampleHash = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+  private sample = 'pbkdf2_sha256$1000000$dummysaltdummysalt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+  private sampleCost = costKey(this.sample);
+  /** The last DUMMY_TIMES dummy durations (ms), a ring, and a scratch copy to sort. */
+  private readonly dummyTimes = new Float64Array(DUMMY_TIMES);
+  private readonly sortedTimes = new Float64Array(DUMMY_TIMES);
+  private dummies = 0;
+  /** What a cheaper failure waits for (0 before any dummy was measured). */
+  private typicalDummyMs = 0;
 
   constructor(
     private readonly directory: Directory,
@@ -60,97 +95,192 @@ export class Authenticator {
     private readonly caseInsensitive: boolean,
   ) {}
 
-  /** Checks in flight, by credential-cache key: identical binds arriving together (an Apache
-   * child starting binds its whole pool as the service account) share one hash. */
-  private readonly inFlight = new Map<string, Promise<VerifyResult>>();
+  get sampleHash(): string {
+    return this.sample;
+  }
+  /** A new model for the dummy: its cost is measured again. */
+  set sampleHash(hash: string) {
+    this.sample = hash;
+    this.sampleCost = costKey(hash);
+    this.dummies = 0;
+    this.typicalDummyMs = 0;
+  }
 
-  private verifyShared(password: string, encoded: string, key: string | undefined): Promise<VerifyResult> {
-    if (key === undefined) return this.gate.run(() => verifyPassword(password, encoded));
+  /** The dummy check's typical duration in ms, which cheaper failures wait for (0 until measured). */
+  get dummyCostMs(): number {
+    return this.typicalDummyMs;
+  }
+
+  /** Checks in flight, by a key of (account or attempted name, password, hash): identical binds
+   * arriving together (an Apache child binding its whole pool as the service account) share one
+   * check. A made-up name shares as a real one does, so the number of hashes cannot tell them
+   * apart; only the first of them is counted against the lockout, as the others guess nothing new. */
+  private readonly inFlight = new Map<string, Promise<Check>>();
+
+  private shared(key: string | undefined, check: () => Promise<Check>): Promise<Check> {
+    if (key === undefined) return check();
     let p = this.inFlight.get(key);
     if (!p) {
-      p = this.gate.run(() => verifyPassword(password, encoded)).finally(() => this.inFlight.delete(key));
+      p = check().finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, p);
     }
     return p;
   }
 
-  private userKey(name: string): string {
-    return this.caseInsensitive ? name.toLowerCase() : name;
-  }
-
-  /** Costs one dummy check inside the hashing budget (busy when saturated). */
-  async spendDummy(password: string): Promise<AuthResult | undefined> {
+  /** Runs one check within the hashing budget: the stored hash (plus a dummy when it cannot be
+   * checked), or a dummy alone when there is no hash. Busy gives the name its attempt back. */
+  private async hash(password: string, stored: string | undefined, knownName: boolean, reservation: Reservation): Promise<Check> {
+    let floor = 0;
     try {
-      await this.gate.run(() => dummyVerify(password, this.sampleHash));
-      return undefined;
+      const result = await this.gate.run(async () => {
+        const started = performance.now();
+        if (stored === undefined) {
+          await this.dummy(password);
+          return NO_MATCH;
+        }
+        const r = await verifyPassword(password, stored);
+        // A hash that cannot be checked costs what a real one does.
+        if (r.problem) await this.dummy(password);
+        else if (costKey(stored) !== this.sampleCost) {
+          // Another cost than the dummy's: a failure waits as a dummy would have. The first one
+          // before any dummy was measured spends one, to measure it.
+          if (!r.ok && this.dummies === 0) await this.dummy(password);
+          floor = started + this.typicalDummyMs;
+        }
+        return r;
+      }, knownName);
+      return { result, floor };
     } catch (e) {
-      if (e instanceof BusyError) return { outcome: 'busy' };
-      throw e;
+      if (!(e instanceof BusyError)) throw e;
+      await this.throttle.busy(reservation);
+      return BUSY;
     }
   }
 
-  private async fail(a: Attempt, outcome: AuthOutcome): Promise<AuthResult> {
-    await this.throttle.failed(this.userKey(a.name), a.address);
-    return { outcome };
+  private async dummy(password: string): Promise<void> {
+    const t = performance.now();
+    await dummyVerify(password, this.sample);
+    this.dummyTimes[this.dummies++ % DUMMY_TIMES] = performance.now() - t;
+    // The median, not the mean: a dummy's time under load has a long tail. Over a short window,
+    // so that it follows a changing load (over 32 it lagged a rising one: padded failures came
+    // out 5-25% faster than dummies under scripts/under-load.js; over 16, within a few percent).
+    const n = Math.min(this.dummies, DUMMY_TIMES);
+    const sorted = this.sortedTimes.subarray(0, n);
+    sorted.set(this.dummyTimes.subarray(0, n));
+    this.typicalDummyMs = sorted.sort()[n >> 1];
+  }
+
+  /** Waits, without burning CPU, until `floor` (a performance.now() time) has passed. */
+  private pad(floor: number): Promise<void> | undefined {
+    const left = floor - performance.now();
+    return left >= 1 ? new Promise((resolve) => setTimeout(resolve, left)) : undefined;
+  }
+
+  private async refused(check: Check, arrived: number): Promise<AuthResult> {
+    // Busy is answered at once, and alike for every name.
+    if (check.refused === 'busy') return { outcome: 'busy' };
+    await this.pad(arrived + this.typicalDummyMs);
+    return { outcome: 'locked-out' };
+  }
+
+  private nameKey(name: string): string {
+    return this.caseInsensitive ? name.toLowerCase() : name;
   }
 
   /** A Django user's bind. */
   async user(a: Attempt): Promise<AuthResult> {
-    const key = this.userKey(a.name);
-    if (await this.throttle.locked(key, a.address)) return { outcome: 'locked-out' };
+    const arrived = performance.now();
     const user = await this.directory.loginUser(a.name);
-    if (!user) return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unknown-user'));
+    // Counted by the account the name resolves to, so that with case-insensitive names the owner
+    // of "Alice" does not clear the failures of "alice"; a name that resolves to nobody, by name.
+    const counter = user ? `id:${user.id}` : `name:${this.nameKey(a.name)}`;
+    if (await this.throttle.locked(counter, a.address)) return this.refused(LOCKED_OUT, arrived);
+    if (!user) return this.unknown(a, counter, arrived);
 
-    let cacheKey: string | undefined;
-    if (this.cache.enabled && user.isActive) {
-      cacheKey = this.cache.key(user.id, a.password, user.password);
-      if (this.cache.has(cacheKey)) {
-        await this.throttle.succeeded(key);
-        return { outcome: 'success', user, cached: true };
-      }
+    const cacheKey = this.cache.enabled ? this.cache.key(user.id, a.password, user.password) : undefined;
+    if (cacheKey !== undefined && user.isActive && this.cache.has(cacheKey)) {
+      await this.throttle.forget(counter);
+      return { outcome: 'success', user, cached: true };
     }
-    let r;
-    try {
-      r = await this.verifyShared(a.password, user.password, cacheKey);
-    } catch (e) {
-      if (e instanceof BusyError) return { outcome: 'busy' };
-      throw e;
+    const check = await this.shared(cacheKey, () => this.checkUser(user, a, counter, cacheKey));
+    if (check.refused) return this.refused(check, arrived);
+    const r = check.result;
+    if (r.ok && user.isActive) return { outcome: 'success', user };
+    await this.pad(check.floor);
+    return { outcome: r.problem === 'unusable' ? 'unusable-password' : r.problem ? 'bad-hash' : !r.ok ? 'wrong-password' : 'inactive' };
+  }
+
+  private async checkUser(user: User, a: Attempt, counter: string, cacheKey: string | undefined): Promise<Check> {
+    const reservation = await this.throttle.reserve(counter, a.address);
+    if (!reservation) return LOCKED_OUT;
+    const check = await this.hash(a.password, user.password, true, reservation);
+    const r = check.result;
+    if (r.problem && r.problem !== 'unusable') this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
+    if (r.ok && user.isActive) {
+      if (cacheKey) this.cache.add(cacheKey);
+      await this.throttle.succeeded(reservation, true);
     }
-    if (r.problem === 'unusable') return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unusable-password'));
-    if (r.problem) {
-      this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
-      return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'bad-hash'));
-    }
-    if (!r.ok) return this.fail(a, 'wrong-password');
-    if (!user.isActive) return this.fail(a, 'inactive');
-    if (cacheKey) this.cache.add(cacheKey);
-    await this.throttle.succeeded(key);
-    return { outcome: 'success', user };
+    return check;
+  }
+
+  /** A name with no account: a dummy check, counted and shared like a real one. */
+  private async unknown(a: Attempt, counter: string, arrived: number): Promise<AuthResult> {
+    const shareKey = this.cache.enabled ? this.cache.key(`?${counter}`, a.password, this.sample) : undefined;
+    const check = await this.shared(shareKey, async () => {
+      const reservation = await this.throttle.reserve(counter, a.address);
+      return reservation ? this.hash(a.password, undefined, false, reservation) : LOCKED_OUT;
+    });
+    if (check.refused) return this.refused(check, arrived);
+    return { outcome: 'unknown-user' };
   }
 
   /** A service account's bind against its configured hash. */
   async service(a: Attempt, hash: string): Promise<AuthResult> {
-    // Only the account's own lock applies: an address lock must not shut Apache out because
-    // someone else on its host sprayed passwords.
-    if (await this.throttle.locked(a.name, undefined)) return { outcome: 'locked-out' };
+    // Apache's hot path: the credential it proved before, from this address (or on an exempt
+    // connection), passes at once, whatever lock strangers earned here (a lock stops guessing,
+    // and this is no guess).
     const cacheKey = this.cache.enabled ? this.cache.key(0, a.password, hash) : undefined;
-    if (cacheKey && this.cache.has(cacheKey)) return { outcome: 'success', cached: true };
-    let r;
-    try {
-      r = await this.verifyShared(a.password, hash, cacheKey);
-    } catch (e) {
-      if (e instanceof BusyError) return { outcome: 'busy' };
-      throw e;
+    const provenFrom = cacheKey === undefined ? undefined : this.cache.pinned(hash, cacheKey);
+    if (provenFrom !== undefined && (a.address === undefined || provenFrom.has(a.address))) return SERVICE_CACHED;
+
+    const arrived = performance.now();
+    // Counted per (account, address), so a stranger's guesses lock the account only for the
+    // stranger's address; an exempt connection (a trusted address, or one that already bound as
+    // a service account) is never locked. The address lock does not apply: Apache must not be
+    // shut out because a neighbour on its host sprayed passwords.
+    const counter = a.address === undefined ? undefined : `service:${a.name} from ${a.address}`;
+    if (counter !== undefined && (await this.throttle.locked(counter, undefined))) return this.refused(LOCKED_OUT, arrived);
+    if (provenFrom !== undefined) {
+      // The pinned credential from a new address that is not locked: a cache hit.
+      this.cache.pin(hash, cacheKey!, a.address);
+      return SERVICE_CACHED;
     }
-    if (!r.ok) return this.fail(a, r.problem ? 'bad-hash' : 'wrong-password');
-    if (cacheKey) this.cache.add(cacheKey);
-    await this.throttle.succeeded(a.name);
-    return { outcome: 'success' };
+    const check = await this.shared(cacheKey, () => this.checkService(a, hash, counter, cacheKey));
+    if (check.refused) return this.refused(check, arrived);
+    if (check.result.ok) return { outcome: 'success' };
+    await this.pad(check.floor);
+    return { outcome: check.result.problem ? 'bad-hash' : 'wrong-password' };
+  }
+
+  private async checkService(a: Attempt, hash: string, counter: string | undefined, cacheKey: string | undefined): Promise<Check> {
+    const reservation = counter === undefined ? NOTHING_COUNTED : await this.throttle.reserve(counter, undefined);
+    if (!reservation) return LOCKED_OUT;
+    const check = await this.hash(a.password, hash, true, reservation);
+    if (check.result.ok) {
+      if (cacheKey) this.cache.pin(hash, cacheKey, a.address);
+      await this.throttle.succeeded(reservation, false);
+    } else {
+      // A failure, or a busy answer, still counts against the sender's address.
+      await this.throttle.failedAddress(a.address);
+    }
+    return check;
   }
 
   /** A bind for a name that is no account at all (a DN outside the user tree). */
   async nobody(a: Attempt): Promise<AuthResult> {
-    if (await this.throttle.locked(a.name, a.address)) return { outcome: 'locked-out' };
-    return (await this.spendDummy(a.password)) ?? (await this.fail(a, 'unknown-user'));
+    const arrived = performance.now();
+    const counter = `dn:${a.name}`;
+    if (await this.throttle.locked(counter, a.address)) return this.refused(LOCKED_OUT, arrived);
+    return this.unknown(a, counter, arrived);
   }
 }

@@ -2,12 +2,20 @@
 // million-iteration PBKDF2 per request. The key is an HMAC (with a random per-process key) of
 // the user id, the password and the stored hash: no password is kept, a changed password hash
 // misses at once, and the caller re-reads is_active from the database on every bind.
+//
+// A service account's credential is pinned instead: kept, with no expiry, for as long as its
+// configured hash stays the same (it lives in the config, not the database: nothing but a new
+// hash revokes it), with the client addresses it was proven from. That is what lets Apache in
+// while a stranger keeps the account locked out from Apache's own address; from any other
+// address a locked-out bind gets no shortcut, so the lock still caps guessing there.
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 
 export class CredentialCache {
   // A KeyObject, not a Buffer: createHmac then skips importing the key on every bind.
   private readonly secret = createSecretKey(randomBytes(32));
   private readonly entries = new Map<string, number>(); // key -> expiry (ms)
+  /** Service accounts' verified credentials: configured hash -> key and the addresses that proved it. */
+  private readonly pins = new Map<string, { key: string; from: Set<string> }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -18,8 +26,9 @@ export class CredentialCache {
     return this.ttlMs > 0 && this.maxEntries > 0;
   }
 
-  key(userId: number, password: string, storedHash: string): string {
-    return createHmac('sha256', this.secret).update(`${userId}\0${storedHash}\0${password}`, 'utf8').digest('base64');
+  /** `account`: a user id, or any other string naming who is checked (0 for service accounts). */
+  key(account: number | string, password: string, storedHash: string): string {
+    return createHmac('sha256', this.secret).update(`${account}\0${storedHash}\0${password}`, 'utf8').digest('base64');
   }
 
   has(key: string, now = Date.now()): boolean {
@@ -40,7 +49,30 @@ export class CredentialCache {
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
+  /** Remembers a service account's verified credential for as long as its hash is configured,
+   * and the address it was proven from (none for an exempt connection). */
+  pin(storedHash: string, key: string, address: string | undefined): void {
+    if (!this.enabled) return;
+    let p = this.pins.get(storedHash);
+    if (p?.key !== key) {
+      // One per configured hash; a reload that changes it leaves the old one behind, so bound them.
+      if (this.pins.size >= 256) this.pins.clear();
+      this.pins.set(storedHash, (p = { key, from: new Set() }));
+    }
+    if (address === undefined) return;
+    // Only clients that know the password add addresses; bound them all the same.
+    if (p.from.size >= 1024) p.from.clear();
+    p.from.add(address);
+  }
+
+  /** The addresses a pinned credential was proven from, when `key` is that credential. */
+  pinned(storedHash: string, key: string): ReadonlySet<string> | undefined {
+    const p = this.pins.get(storedHash);
+    return p !== undefined && p.key === key ? p.from : undefined;
+  }
+
   clear(): void {
     this.entries.clear();
+    this.pins.clear();
   }
 }

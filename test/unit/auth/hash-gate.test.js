@@ -1,0 +1,64 @@
+// The hashing budget: at most `concurrency` checks run and `queue` wait, first come first served;
+// names that do not exist may hold only the unreserved part of the queue.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HashGate, BusyError } from '../../../dist/auth/hash-gate.js';
+
+/** A piece of work that runs until released. */
+function held() {
+  let release;
+  const done = new Promise((r) => (release = r));
+  const work = { started: false, release: () => release(), run: async () => ((work.started = true), await done) };
+  return work;
+}
+const settle = () => new Promise((r) => setImmediate(r));
+
+test('at most `concurrency` run, the rest wait in arrival order, past `queue` busy at once', async () => {
+  const gate = new HashGate(2, 3);
+  const works = Array.from({ length: 6 }, held);
+  const runs = works.map((w) => gate.run(w.run).then(() => 'done', (e) => e));
+  await settle();
+  assert.deepEqual(works.map((w) => w.started), [true, true, false, false, false, false]);
+  assert.ok((await runs[5]) instanceof BusyError);
+  assert.deepEqual(gate.depth, { running: 2, waiting: 3, computed: 2 });
+  works[1].release();
+  await settle();
+  assert.deepEqual(works.map((w) => w.started), [true, true, true, false, false, false], 'the first waiter goes next');
+  for (const w of works) w.release();
+  await Promise.all(runs);
+  assert.deepEqual(gate.depth, { running: 0, waiting: 0, computed: 5 });
+});
+
+test('names that do not exist fill only the unreserved places; existing names still get a place, in turn', async () => {
+  const gate = new HashGate(1, 4, 2);
+  const order = [];
+  const running = held();
+  const first = gate.run(running.run, false);
+  const waiters = [];
+  const enqueue = (name, known) => {
+    const w = held();
+    waiters.push(w);
+    return gate.run(async () => (order.push(name), w.release(), w.run()), known).then(() => 'done', (e) => e);
+  };
+  const spray = [enqueue('ghost1', false), enqueue('ghost2', false), enqueue('ghost3', false)];
+  assert.ok((await spray[2]) instanceof BusyError, 'a third made-up name finds no place');
+  const alice = enqueue('alice', true);
+  const bob = enqueue('bob', true);
+  const carol = enqueue('carol', true);
+  assert.ok((await carol) instanceof BusyError, 'a full queue is full for everyone');
+  assert.deepEqual(gate.depth.waiting, 4);
+  running.release();
+  await Promise.all([first, spray[0], spray[1], alice, bob]);
+  assert.deepEqual(order, ['ghost1', 'ghost2', 'alice', 'bob'], 'first come, first served: no name jumps the queue');
+});
+
+test('the reserved part defaults to half the queue', async () => {
+  const gate = new HashGate(1, 5);
+  assert.equal(gate.reservedQueue, 2);
+  const running = held();
+  const all = [gate.run(running.run, false)];
+  for (let i = 0; i < 4; i++) all.push(gate.run(async () => {}, false).catch((e) => e));
+  assert.ok((await all[4]) instanceof BusyError, 'made-up names hold 3 of 5');
+  running.release();
+  await Promise.all(all);
+});
