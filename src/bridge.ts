@@ -6,7 +6,7 @@ import { redactDatabaseUrl } from './config/database-url.js';
 import type { DirectoryStore } from './directory/store.js';
 import type { BridgeContext, ServiceAccountEntry } from './ldap/context.js';
 import { ResultCode } from './ldap/protocol.js';
-import { LdapServer, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
+import { LdapServer, TlsFilesError, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
 import { counterStore, type CounterStore } from './auth/throttle.js';
 import type { Metrics } from './metrics.js';
 import { buildContext, buildTree, openVerifiedStore, serviceAccountEntries, StartupError } from './context-builder.js';
@@ -57,6 +57,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   } catch (e) {
     await store.close();
     await throttle.close();
+    if (e instanceof TlsFilesError) throw new StartupError(e.message);
     throw new StartupError(`listen: cannot listen on ${config.listen.join(', ')}: ${(e as Error).message}`);
   }
   metrics.attach({

@@ -5,7 +5,7 @@ import { serve } from './helpers/serve.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,30 @@ describe('serve against a real Django database', { skip: djangoSkip || toolsSkip
       assert.match(e.stderr, /groups\.table: table "auth_groups" not found/);
       return true;
     });
+  });
+
+  test('an unreadable or broken tls.cert / tls.key is named as such, not as a listen: problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlb-badtls-'));
+    const junk = join(dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    const cases = [
+      [{ cert: join(dir, 'missing.pem'), key: junk }, /^django-ldap-bridge: tls\.cert: cannot read .*missing\.pem/m],
+      [{ cert: junk, key: junk }, /^django-ldap-bridge: tls\.cert, tls\.key: .*junk\.pem .* are not a PEM certificate chain and its private key/m],
+    ];
+    try {
+      for (const [tls, want] of cases) {
+        const file = join(dir, 'bridge.json');
+        writeFileSync(file, JSON.stringify({ tls }));
+        await assert.rejects(serve(['--config', file, '--database', db.url, '--base-dn', BASE, '--listen', 'ldaps://127.0.0.1:0']), (e) => {
+          assert.equal(e.code, 1);
+          assert.match(e.stderr, want);
+          assert.doesNotMatch(e.stderr, /listen/);
+          return true;
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('DATABASE_URL and DJANGO_LDAP_* configure it; without a groups mapping it serves users only', async () => {

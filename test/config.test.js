@@ -14,6 +14,7 @@ import {
   configSchema,
 } from '../dist/config/load.js';
 import { parseDatabaseUrl, redactDatabaseUrl, ConfigError as UrlConfigError } from '../dist/config/database-url.js';
+import YAML from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const HASH = 'pbkdf2_sha256$1000000$3Oq4W1cJmmrtBFkzIy9Rlc$kWzJ6yq8LJ9fybFdf7dYfODgjbNhAg0bqbbL3xHSuX4=';
@@ -552,6 +553,22 @@ describe('config files', () => {
     assert.equal(c.serviceAccounts.length, 1);
     assert.deepEqual(c.log, { level: 'info', format: 'auto' });
     assert.deepEqual({ maxSearchEntries: c.limits.maxSearchEntries, maxSearchSeconds: c.limits.maxSearchSeconds, maxMessageBytes: c.limits.maxMessageBytes }, { maxSearchEntries: 100000, maxSearchSeconds: 60, maxMessageBytes: 262144 });
+  });
+
+  test('docs/config.example.yaml names every setting of the schema', () => {
+    const schema = JSON.parse(readFileSync(join(root, 'schemas/config.schema.json'), 'utf8'));
+    const example = YAML.parse(readFileSync(join(root, 'docs/config.example.yaml'), 'utf8'));
+    const missing = [];
+    const walk = (node, path, value) => {
+      for (const [k, sub] of Object.entries(node.properties ?? {})) {
+        if (k === '$schema') continue;
+        const p = [...path, k];
+        if (value === null || typeof value !== 'object' || !(k in value)) missing.push(p.join('.'));
+        else if (value[k] !== null) walk(sub, p, value[k]);
+      }
+    };
+    walk(schema, [], example);
+    assert.deepEqual(missing, [], 'settings the example does not show');
   });
 
   test('the commented custom-user-model example in docs/config.example.yaml loads', () => {

@@ -41,6 +41,9 @@ function isLoopback(addr: string | undefined): boolean {
   return !!addr && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'));
 }
 
+/** The certificate or key named by `tls:` cannot be used; the message names the setting. */
+export class TlsFilesError extends Error {}
+
 export class LdapServer {
   private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
@@ -59,7 +62,20 @@ export class LdapServer {
 
   private loadTls(): tls.SecureContext {
     const f = this.tlsFiles!;
-    return tls.createSecureContext({ cert: readFileSync(f.cert), key: readFileSync(f.key), minVersion: 'TLSv1.2' });
+    const read = (setting: 'tls.cert' | 'tls.key', file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw new TlsFilesError(`${setting}: cannot read ${file}: ${(e as Error).message}`);
+      }
+    };
+    const cert = read('tls.cert', f.cert);
+    const key = read('tls.key', f.key);
+    try {
+      return tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    } catch (e) {
+      throw new TlsFilesError(`tls.cert, tls.key: ${f.cert} and ${f.key} are not a PEM certificate chain and its private key: ${(e as Error).message}`);
+    }
   }
 
   /** SIGHUP: re-read certificate and key (a broken pair throws and changes nothing); open
