@@ -13,7 +13,7 @@ import type { BridgeConfig } from '../config/types.js';
 import { parseDatabaseUrl, redactDatabaseUrl, type DatabaseTarget } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
 import { inspectorOf, type ColumnInfo, type DirectoryStore, type IndexInfo, type StoreInspector } from '../db/store.js';
-import { USER_COLUMNS } from '../ldap/attributes.js';
+import { USER_COLUMNS, type UserColumn } from '../ldap/attributes.js';
 import { CommandError, loadCommandConfig } from './common.js';
 
 export interface InitOptions extends ConfigFlags {
@@ -30,7 +30,7 @@ export const PLACEHOLDER_BASE_DN = 'dc=example,dc=com';
 const OPTIONAL_COLUMNS = USER_COLUMNS.filter((c) => c.optional).map((c) => [c.field, c.default] as const);
 /** The required ones under users.columns besides the primary key (password, is_active), which
  * init writes with Django's names: the user table was chosen for having them. */
-const REQUIRED_COLUMNS = USER_COLUMNS.filter((c) => !c.optional && c.setting === `users.columns.${c.field}` && c.field !== 'id');
+const REQUIRED_COLUMNS = USER_COLUMNS.filter((c): c is UserColumn & { default: string } => !c.optional && c.default !== null && c.setting === `users.columns.${c.field}` && c.field !== 'id');
 
 interface M2M {
   table: string;
@@ -173,7 +173,7 @@ export async function detect(ins: Inspector, opts: { userTable?: string; usernam
   }
 
   const colMap: Record<string, string | null> = {};
-  for (const [key, name] of OPTIONAL_COLUMNS) colMap[key] = has(cols, name) ? name : null;
+  for (const [key, name] of OPTIONAL_COLUMNS) colMap[key] = name !== null && has(cols, name) ? name : null;
 
   const groups = has(await colsOf('auth_group'), 'name');
   const permissions = has(await colsOf('auth_permission'), 'codename') && has(await colsOf('django_content_type'), 'app_label');

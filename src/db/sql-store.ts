@@ -85,8 +85,9 @@ function columnValue(kind: ColumnKind, v: unknown): string | number | boolean | 
 }
 
 /** Each user column is read under its Django default name (a plain lower-case identifier,
- * whatever the configured column is called), so a row's keys are the same on every database. */
-const alias = (c: { default: string }): string => c.default;
+ * whatever the configured column is called), so a row's keys are the same on every database;
+ * one Django's User lacks goes by its field name in lower case. */
+const alias = (c: { field: string; default: string | null }): string => c.default ?? c.field.toLowerCase();
 /** Fields whose column holds no text: "present" is only IS NOT NULL there (no empty string). */
 const nonText = (cs: readonly { field: string; kind: ColumnKind }[]): ReadonlySet<string> => new Set(cs.filter((c) => c.kind !== 'text').map((c) => c.field));
 const NON_TEXT_USER_FIELDS = nonText(USER_COLUMNS);

@@ -43,8 +43,9 @@ export interface UserColumn {
   field: string;
   /** The setting that names it: users.columns.<field>, or users.usernameField. */
   setting: string;
-  /** The column of Django's own User model (AbstractUser): the setting's default. */
-  default: string;
+  /** The column of Django's own User model (AbstractUser): the setting's default. null: Django's
+   * User has no such field, so it is served only where the config names a column. */
+  default: string | null;
   /** The model may lack it: the setting may be null, and the attribute is then not served. */
   optional: boolean;
   kind: ColumnKind;
@@ -53,7 +54,7 @@ export interface UserColumn {
 }
 
 /** An optional column under users.columns (the attribute's own column, usually). */
-export function userColumn(field: string, dflt: string, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
+export function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
   return { field, setting: `users.columns.${field}`, default: dflt, optional: true, kind, ...more };
 }
 
@@ -204,7 +205,7 @@ export const EXTRA_USER_COLUMNS: readonly UserColumn[] = USER_COLUMNS.filter((c)
 export const GROUP_COLUMNS: readonly GroupColumn[] = Object.values(G);
 
 /** The default column of each user column, keyed like the resolved config (django.users). */
-export function defaultUserColumns(): Record<string, string> {
+export function defaultUserColumns(): Record<string, string | null> {
   return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default]));
 }
 

@@ -160,13 +160,15 @@ test('no two attribute types share an OID or a name, and each is listed once', (
   for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES]) assert.equal(attributeType(r.type.oid), r.type, r.type.names[0]);
 });
 
-test('the user columns: unique fields, settings and SQL-safe default names; the config defaults agree', () => {
+test('the user columns: unique fields, settings and SQL-safe default names; the config defaults agree', async () => {
   const unique = (xs, what) => assert.equal(new Set(xs).size, xs.length, `${what} are unique`);
   unique(USER_COLUMNS.map((c) => c.field), 'fields');
   unique(USER_COLUMNS.map((c) => c.setting), 'settings');
-  unique(USER_COLUMNS.map((c) => c.default), 'defaults');
-  // The store reads each column under its default name, unquoted.
-  for (const c of USER_COLUMNS) assert.match(c.default, /^[a-z_][a-z0-9_]*$/, c.field);
+  unique(USER_COLUMNS.map((c) => c.default).filter((d) => d !== null), 'defaults');
+  for (const c of USER_COLUMNS) {
+    if (c.default === null) assert.ok(c.optional, `${c.field}: a column Django's User lacks is optional`);
+    else assert.match(c.default, /^[a-z_][a-z0-9_]*$/, c.field);
+  }
   assert.deepEqual(EXTRA_USER_COLUMNS, [], "every column is one of Django's own User fields");
   const { table, ...columns } = DEFAULT_DJANGO_MAPPING.users;
   assert.equal(table, 'auth_user');
@@ -175,6 +177,12 @@ test('the user columns: unique fields, settings and SQL-safe default names; the 
     USER_COLUMNS.filter((c) => !c.optional).map((c) => c.field),
     ['id', 'username', 'password', 'isActive'],
   );
+  // The store reads each column under a name of its own, unquoted.
+  const sql = await sqlOf((s) => s.findUsers({ op: 'all' }, { afterId: 0, limit: 1 }, false, true));
+  const aliases = [...sql.matchAll(/ AS ([^,\s]+)/g)].map((m) => m[1]);
+  assert.equal(aliases.length, USER_COLUMNS.length);
+  unique(aliases, 'the aliases of the columns');
+  for (const a of aliases) assert.match(a, /^[a-z_][a-z0-9_]*$/);
 });
 
 test('schemas/config.schema.json documents each user column with the same default, nullable only when optional', () => {
