@@ -33,6 +33,14 @@ const perms = [{ id: 3, appLabel: 'app', codename: 'run', name: 'Can run' }];
 const noStatic = () => undefined;
 const ALL = new Selection(['*', '+']);
 
+/** Django's mapping, with a column named for each user column Django's User lacks. */
+const MAPPING = { ...DEFAULT_DJANGO_MAPPING, users: { ...DEFAULT_DJANGO_MAPPING.users } };
+for (const c of USER_COLUMNS) MAPPING.users[c.field] ??= `${c.field.toLowerCase()}_col`;
+
+/** A value of each kind, for a user that has every column. */
+const SAMPLE = { text: 'x', int: 1, bool: true, time: new Date(0), hash: '' };
+const fullUser = { ...user, ...Object.fromEntries(EXTRA_USER_COLUMNS.map((c) => [c.field, SAMPLE[c.kind]])) };
+
 /** The SQL a store sends, for a predicate (a store with no database: it records the text). */
 function sqlOf(find) {
   const seen = [];
@@ -44,7 +52,7 @@ function sqlOf(find) {
     }
     async close() {}
   }
-  const store = new Recording(DEFAULT_DJANGO_MAPPING, { param: () => '?', quote: (s) => `"${s}"`, likeIsCaseSensitive: false });
+  const store = new Recording(MAPPING, { param: () => '?', quote: (s) => `"${s}"`, likeIsCaseSensitive: false });
   return find(store).then(() => seen[0]);
 }
 
@@ -61,7 +69,7 @@ test('every attribute SQL filters on is a column the store reads, and the store 
     const pred = planUsers(parseFilter(`(${name}=*)`), false, noStatic);
     assert.deepEqual(pred, { op: 'present', field: r.from.column.field }, name);
     const sql = await sqlOf((s) => s.findUsers(pred, { afterId: 0, limit: 1 }, false));
-    const column = DEFAULT_DJANGO_MAPPING.users[r.from.column.field];
+    const column = MAPPING.users[r.from.column.field];
     assert.match(sql, new RegExp(`WHERE \\(u\\."${column}" IS NOT NULL`), name);
   }
   for (const r of sqlRows(GROUP_ATTRIBUTES)) {
@@ -121,7 +129,7 @@ test('every attribute of a built user or group entry is a row, a type of cn=Subs
   const { attributeTypes } = subschemaValues();
   const described = (at) => attributeTypes.some((d) => d.startsWith(`( ${at.oid} NAME `));
   const cases = [
-    ['user', userEntry(dit, user, { groups, permissions: perms, roles: ['staff'] }), USER_ATTRIBUTES, USER_CLASSES],
+    ['user', userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'] }), USER_ATTRIBUTES, USER_CLASSES],
     ['group', groupEntry(dit, groups[0], ['alice'], perms), GROUP_ATTRIBUTES, GROUP_CLASSES],
   ];
   for (const [kind, entry, rows, classes] of cases) {
@@ -169,7 +177,12 @@ test('the user columns: unique fields, settings and SQL-safe default names; the 
     if (c.default === null) assert.ok(c.optional, `${c.field}: a column Django's User lacks is optional`);
     else assert.match(c.default, /^[a-z_][a-z0-9_]*$/, c.field);
   }
-  assert.deepEqual(EXTRA_USER_COLUMNS, [], "every column is one of Django's own User fields");
+  // Django's own User fields first, in the order the config file has always listed them.
+  assert.deepEqual(
+    USER_COLUMNS.slice(0, 11).map((c) => c.field),
+    ['id', 'username', 'password', 'isActive', 'isStaff', 'isSuperuser', 'firstName', 'lastName', 'email', 'dateJoined', 'lastLogin'],
+  );
+  assert.deepEqual(EXTRA_USER_COLUMNS, USER_COLUMNS.slice(11));
   const { table, ...columns } = DEFAULT_DJANGO_MAPPING.users;
   assert.equal(table, 'auth_user');
   assert.deepEqual(columns, defaultUserColumns());
@@ -205,9 +218,13 @@ test('doctor and the start-up check list every column with its setting and what 
   assert.deepEqual(users.columns.map((c) => c.setting), USER_COLUMNS.map((c) => c.setting));
   assert.deepEqual(users.columns.map((c) => c.column), USER_COLUMNS.map((c) => c.default));
   assert.deepEqual(
-    users.columns.map((c) => c.attribute),
+    users.columns.slice(0, 11).map((c) => c.attribute),
     ['djangoId', 'uid', '(password: checked, never served)', 'djangoIsActive', 'djangoIsStaff, cn=staff', 'djangoIsSuperuser, cn=superusers', 'givenName, cn', 'sn, cn', 'mail', 'djangoDateJoined', 'djangoLastLogin'],
   );
+  // A column a row adds feeds that row's attribute.
+  for (const [i, c] of EXTRA_USER_COLUMNS.entries()) {
+    assert.equal(users.columns[11 + i].attribute, USER_ATTRIBUTES.find((r) => r.from.column === c).type.names[0]);
+  }
   assert.deepEqual(groupsTable.columns, [
     { attribute: 'djangoId', setting: 'groups.id', column: 'id' },
     { attribute: 'cn', setting: 'groups.name', column: 'name' },
@@ -219,7 +236,7 @@ test('doctor and the start-up check list every column with its setting and what 
 
 test('a column the model lacks is not served: the entry has no such attribute', () => {
   for (const r of USER_ATTRIBUTES.filter((x) => 'column' in x.from && x.from.column.optional)) {
-    const e = userEntry(dit, { ...user, [r.from.column.field]: null }, {});
+    const e = userEntry(dit, { ...fullUser, [r.from.column.field]: null }, {});
     assert.equal(e.get(keyOf(r)), undefined, r.type.names[0]);
   }
 });
