@@ -32,9 +32,7 @@ export const SYNTAX = {
 const ARC = '1.3.6.1.4.1.99999.1';
 
 /** How a column's value becomes LDAP text: as it is (text), in decimal (int), TRUE/FALSE (bool),
- * GeneralizedTime (time). A hash is never served. The ordering and substring rules a filter
- * may use follow from the attribute's equality rule (filter.ts): substrings on caseIgnore and
- * caseExact, ordering on all but dn, boolean and objectIdentifier. */
+ * GeneralizedTime (time). The password hash is read for binds and never served. */
 export type ColumnKind = 'text' | 'int' | 'bool' | 'time' | 'hash';
 
 /** A column of the Django user table that the bridge reads. */
@@ -54,7 +52,7 @@ export interface UserColumn {
 }
 
 /** An optional column under users.columns (the attribute's own column, usually). */
-export function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
+function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
   return { field, setting: `users.columns.${field}`, default: dflt, optional: true, kind, ...more };
 }
 
@@ -90,7 +88,9 @@ export interface GroupExtras {
   permissions?: Permission[];
 }
 
-type Values = readonly (string | null | undefined)[] | undefined;
+/** An attribute's values for one entry; null, undefined and '' are dropped (LDAP has no empty
+ * value), and undefined as a whole means "not loaded": no attribute. */
+export type Values = readonly (string | null | undefined)[] | undefined;
 
 /** Where an attribute's values come from, for entries made from rows of type T with extras X. */
 export type Source<T, X, Col> =
@@ -104,11 +104,14 @@ export type Source<T, X, Col> =
   | { related: (row: T, x: X, dit: Dit) => Values };
 
 export interface AttributeRow<S> {
-  /** The LDAP definition, served in cn=Subschema. */
+  /** The LDAP definition, served in cn=Subschema. Its equality rule decides the others a filter
+   * may use (filter.ts): substrings under caseIgnore and caseExact, ordering under all but dn,
+   * boolean and objectIdentifier. `operational` ones are sent only when asked for. */
   type: AttributeType;
   from: S;
-  /** Filters on it are planned as SQL on its column (filter-plan.ts): case-insensitively for
-   * caseIgnore, by value for integer and boolean. Text columns only, never time columns. */
+  /** Filters on it are planned as SQL on its column (filter-plan.ts): text compared exactly, or
+   * case-insensitively under caseIgnore; integers and booleans by value. Text, int and bool
+   * columns only: a time column is always checked in memory. */
   sql?: boolean;
   /** Its equality follows users.caseInsensitive (usernames), whatever `type` says. */
   usernameCase?: boolean;
@@ -131,7 +134,7 @@ const G = {
 export type GroupAttribute = AttributeRow<Source<Group, GroupExtras, GroupColumn>>;
 
 // Definitions several kinds of entry share.
-export const OBJECT_CLASS: AttributeType = { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYNTAX.oid };
+const OBJECT_CLASS: AttributeType = { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYNTAX.oid };
 const CN: AttributeType = { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
 const DJANGO_ID: AttributeType = { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true, description: 'Primary key of the Django row' };
 const DJANGO_PERMISSION: AttributeType = { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYNTAX.dirString, description: 'An effective Django permission, app_label.codename' };
@@ -165,7 +168,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {
-      related: (u, x, dit) => {
+      related: (_u, x, dit) => {
         if (!x.groups && !x.permissions && !x.roles) return undefined;
         const memberOf: string[] = [];
         if (x.groups) for (const g of x.groups) memberOf.push(dit.groupDn(g.name));

@@ -8,7 +8,7 @@ import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
-import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras } from './attributes.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
 
 export { GENERALIZED_TIME, USER_CLASSES, type UserExtras } from './attributes.js';
 
@@ -113,8 +113,6 @@ function operational(e: Entry, kind: string, id: string | number, hasChildren: b
       .set('hasSubordinates', [hasChildren ? 'TRUE' : 'FALSE']),
   );
 }
-
-type Values = readonly (string | null | undefined)[] | undefined;
 
 /** One attribute of a table, ready to build: its key, its name and how to compute its values. */
 interface Builder<T, X> {
