@@ -9,23 +9,18 @@
 //
 // It lives in src/ldap/ because what it names are LDAP attributes and their matching rules;
 // the Django side (columns, config settings) is described in LDAP's terms, as the attribute it
-// feeds. It imports nothing at run time from the rest of the LDAP code, so schema.ts, the
-// entry builder and the planner can all build on it without an import cycle.
+// feeds. It imports nothing from the rest of the LDAP code but the shape of a type definition,
+// so schema.ts, the entry builder and the planner can all build on it without an import cycle.
 import type { Group, Permission, Role, User } from '../directory/model.js';
-import type { Dit } from './dit.js';
-import type { AttributeType } from './schema.js';
+import { SYNTAX, type AttributeType } from './attribute-type.js';
 
-/** Syntax OIDs (RFC 4517 §3.3). */
-export const SYNTAX = {
-  dirString: '1.3.6.1.4.1.1466.115.121.1.15',
-  ia5: '1.3.6.1.4.1.1466.115.121.1.26',
-  dn: '1.3.6.1.4.1.1466.115.121.1.12',
-  integer: '1.3.6.1.4.1.1466.115.121.1.27',
-  boolean: '1.3.6.1.4.1.1466.115.121.1.7',
-  time: '1.3.6.1.4.1.1466.115.121.1.24',
-  oid: '1.3.6.1.4.1.1466.115.121.1.38',
-  uuid: '1.3.6.1.1.16.1',
-};
+/** The DNs an entry's memberships name (the tree, dit.ts, gives them). */
+export interface MemberDns {
+  userDn(username: string): string;
+  groupDn(name: string): string;
+  permissionDn(p: Permission): string;
+  roleDn(r: Role): string;
+}
 
 // The bridge's own attributes live under a private arc. They describe Django facts that no
 // standard schema has (is_staff, permissions, ...).
@@ -101,7 +96,7 @@ export type Source<T, X, Col> =
   /** A value computed from the row's columns (cn from the first and last names). */
   | { derived: (row: T) => string | null }
   /** Values from what was loaded beside the row (memberships); undefined when not loaded. */
-  | { related: (row: T, x: X, dit: Dit) => Values };
+  | { related: (row: T, x: X, dns: MemberDns) => Values };
 
 export interface AttributeRow<S> {
   /** The LDAP definition, served in cn=Subschema. Its equality rule decides the others a filter
@@ -168,12 +163,12 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {
-      related: (_u, x, dit) => {
+      related: (_u, x, dns) => {
         if (!x.groups && !x.permissions && !x.roles) return undefined;
         const memberOf: string[] = [];
-        if (x.groups) for (const g of x.groups) memberOf.push(dit.groupDn(g.name));
-        if (x.permissions) for (const p of x.permissions) memberOf.push(dit.permissionDn(p));
-        if (x.roles) for (const r of x.roles) memberOf.push(dit.roleDn(r));
+        if (x.groups) for (const g of x.groups) memberOf.push(dns.groupDn(g.name));
+        if (x.permissions) for (const p of x.permissions) memberOf.push(dns.permissionDn(p));
+        if (x.roles) for (const r of x.roles) memberOf.push(dns.roleDn(r));
         return memberOf;
       },
     },
@@ -186,7 +181,7 @@ export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
   { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
   { type: CN, from: { column: G.name }, sql: true },
   { type: DJANGO_ID, from: { column: G.id }, sql: true },
-  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dit) => x.members?.map((m) => dit.userDn(m)) } },
+  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)) } },
   { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members }, usernameCase: true },
   { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions) } },
 ];

@@ -3,21 +3,10 @@
 // others) drives filter evaluation, compare, attribute-name case folding and the cn=Subschema
 // entry, so what a client reads in the schema is what the server does.
 import { normalizeDn } from './dn.js';
-import { GROUP_ATTRIBUTES, GROUP_CLASSES, USER_ATTRIBUTES, USER_CLASSES, SYNTAX, type AttributeRow } from './attributes.js';
+import { GROUP_ATTRIBUTES, GROUP_CLASSES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
+import { SYNTAX, type AttributeType, type Equality } from './attribute-type.js';
 
-export type Equality = 'caseIgnore' | 'caseExact' | 'dn' | 'integer' | 'boolean' | 'generalizedTime' | 'objectIdentifier' | 'uuid';
-
-export interface AttributeType {
-  oid: string;
-  /** Canonical name first, then aliases. */
-  names: string[];
-  equality: Equality;
-  syntax: string;
-  singleValue?: boolean;
-  operational?: boolean;
-  description?: string;
-  sup?: string;
-}
+export type { AttributeType, Equality };
 
 // The attributes of user and group entries are defined in their tables (attributes.ts); these
 // are the others: the tree's naming attributes, the operational ones and the root DSE's.
