@@ -13,6 +13,7 @@ import type { BridgeConfig } from '../config/types.js';
 import { parseDatabaseUrl, redactDatabaseUrl, type DatabaseTarget } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
 import { inspectorOf, type ColumnInfo, type DirectoryStore, type IndexInfo, type StoreInspector } from '../directory/store.js';
+import { USER_COLUMNS, type UserColumn } from '../ldap/attributes.js';
 import { CommandError, loadCommandConfig } from './common.js';
 
 export interface InitOptions extends ConfigFlags {
@@ -24,16 +25,12 @@ export interface InitOptions extends ConfigFlags {
 
 export const PLACEHOLDER_BASE_DN = 'dc=example,dc=com';
 
-/** The optional user columns and the names Django's AbstractUser gives them. */
-const OPTIONAL_COLUMNS = [
-  ['isStaff', 'is_staff'],
-  ['isSuperuser', 'is_superuser'],
-  ['firstName', 'first_name'],
-  ['lastName', 'last_name'],
-  ['email', 'email'],
-  ['dateJoined', 'date_joined'],
-  ['lastLogin', 'last_login'],
-] as const;
+/** The optional user columns and the names Django's AbstractUser gives them: mapped when the
+ * table has them, null otherwise. */
+const OPTIONAL_COLUMNS = USER_COLUMNS.filter((c) => c.optional).map((c) => [c.field, c.default] as const);
+/** The required ones under users.columns besides the primary key (password, is_active), which
+ * init writes with Django's names: the user table was chosen for having them. */
+const REQUIRED_COLUMNS = USER_COLUMNS.filter((c): c is UserColumn & { default: string } => !c.optional && c.default !== null && c.setting === `users.columns.${c.field}` && c.field !== 'id');
 
 interface M2M {
   table: string;
@@ -107,7 +104,7 @@ export async function detect(ins: Inspector, opts: { userTable?: string; usernam
   if (opts.userTable) {
     const cols = await colsOf(opts.userTable);
     if (!cols) throw new CommandError(`init: --user-table ${opts.userTable}: no such table (user-model-like tables: ${candidates.join(', ') || 'none'})`, 2);
-    for (const c of ['password', 'is_active']) {
+    for (const { default: c } of REQUIRED_COLUMNS) {
       if (!has(cols, c)) throw new CommandError(`init: --user-table ${opts.userTable} has no ${c} column, which the bridge needs`, 2);
     }
     userTable = opts.userTable;
@@ -176,7 +173,7 @@ export async function detect(ins: Inspector, opts: { userTable?: string; usernam
   }
 
   const colMap: Record<string, string | null> = {};
-  for (const [key, name] of OPTIONAL_COLUMNS) colMap[key] = has(cols, name) ? name : null;
+  for (const [key, name] of OPTIONAL_COLUMNS) colMap[key] = name !== null && has(cols, name) ? name : null;
 
   const groups = has(await colsOf('auth_group'), 'name');
   const permissions = has(await colsOf('auth_permission'), 'codename') && has(await colsOf('django_content_type'), 'app_label');
@@ -265,7 +262,7 @@ function render(config: BridgeConfig, d: Detection, db: DatabaseLine, baseDnPlac
     .filter(([, v]) => v === null)
     .map(([k]) => k);
   push(`  # Column names; null where the model has no such field${missing.length ? ` (missing here: ${missing.join(', ')})` : ''}.`, '  columns:');
-  push(`    id: ${y(d.id)}`, '    password: password', '    isActive: is_active');
+  push(`    id: ${y(d.id)}`, ...REQUIRED_COLUMNS.map((c) => `    ${c.field}: ${y(c.default)}`));
   for (const [key] of OPTIONAL_COLUMNS) push(`    ${key}: ${d.columns[key] === null ? 'null' : y(d.columns[key])}`);
   if (d.userGroups) {
     push("  # The model's `groups` many-to-many (PermissionsMixin).", '  groups:', `    table: ${y(d.userGroups.table)}`, `    userColumn: ${y(d.userGroups.userColumn)}`, `    groupColumn: ${y(d.userGroups.otherColumn)}`);

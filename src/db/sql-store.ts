@@ -4,7 +4,8 @@
 // are quoted.
 import type { DjangoMapping } from '../config/types.js';
 import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
-import { mappedTables } from '../django/mapping.js';
+import { mappedTables, userColumnName } from '../django/mapping.js';
+import { EXTRA_USER_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, type ColumnKind } from '../ldap/attributes.js';
 import { ScanTimeLimitError, SchemaError, SchemaGoneError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
 
 export interface Dialect {
@@ -119,6 +120,24 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
+/** A column's value as the User model holds it. */
+function columnValue(kind: ColumnKind, v: unknown): string | number | boolean | Date | null {
+  if (v === null || v === undefined) return null;
+  if (kind === 'int') return Number(v);
+  if (kind === 'bool') return toBool(v);
+  if (kind === 'time') return toDate(v);
+  return String(v);
+}
+
+/** Each user column is read under its Django default name (a plain lower-case identifier,
+ * whatever the configured column is called), so a row's keys are the same on every database;
+ * one Django's User lacks goes by its field name in lower case. */
+const alias = (c: { field: string; default: string | null }): string => c.default ?? c.field.toLowerCase();
+/** Fields whose column holds no text: "present" is only IS NOT NULL there (no empty string). */
+const nonText = (cs: readonly { field: string; kind: ColumnKind }[]): ReadonlySet<string> => new Set(cs.filter((c) => c.kind !== 'text').map((c) => c.field));
+const NON_TEXT_USER_FIELDS = nonText(USER_COLUMNS);
+const NON_TEXT_GROUP_FIELDS = nonText(GROUP_COLUMNS);
+
 /** A user row. The dates are parsed only when read: binds and Apache's searches never do. */
 class StoredUser implements User {
   readonly id: number;
@@ -144,6 +163,8 @@ class StoredUser implements User {
     this.email = str(r.email);
     this.joined = r.date_joined;
     this.login = r.last_login;
+    // Columns an attribute row adds have no named property: filled by name (none by default).
+    for (const c of EXTRA_USER_COLUMNS) (this as unknown as Record<string, unknown>)[c.field] = columnValue(c.kind, r[alias(c)]);
   }
   get dateJoined(): Date | null {
     return toDate(this.joined);
@@ -168,6 +189,8 @@ export abstract class SqlStore implements DirectoryStore {
   private readonly uname: string;
   private readonly uactive: string;
   private readonly usuper: string | null;
+  /** The quoted column of each user field a predicate may name (never the hash). */
+  private readonly userColumns: Map<string, string>;
 
   constructor(
     protected readonly map: DjangoMapping,
@@ -178,20 +201,17 @@ export abstract class SqlStore implements DirectoryStore {
     this.hasGroups = !!(map.userGroups && map.groups);
     this.hasPermissions = !!map.permissions;
     this.U = this.q(u.table);
-    const col = (c: string | null, alias: string) => (c ? `u.${this.q(c)} AS ${alias}` : `NULL AS ${alias}`);
-    const cols = (withHash: boolean) => [
-      col(u.id, 'id'),
-      col(u.username, 'username'),
-      withHash ? col(u.password, 'password') : `'' AS password`,
-      col(u.isActive, 'is_active'),
-      col(u.isStaff, 'is_staff'),
-      col(u.isSuperuser, 'is_superuser'),
-      col(u.firstName, 'first_name'),
-      col(u.lastName, 'last_name'),
-      col(u.email, 'email'),
-      col(u.dateJoined, 'date_joined'),
-      col(u.lastLogin, 'last_login'),
-    ].join(', ');
+    const cols = (withHash: boolean) =>
+      USER_COLUMNS.map((c) => {
+        const name = userColumnName(u, c);
+        if (c.kind === 'hash' && !withHash) return `'' AS ${alias(c)}`;
+        return name ? `u.${this.q(name)} AS ${alias(c)}` : `NULL AS ${alias(c)}`;
+      }).join(', ');
+    this.userColumns = new Map();
+    for (const c of USER_COLUMNS) {
+      const name = userColumnName(u, c);
+      if (name && c.kind !== 'hash') this.userColumns.set(c.field, `u.${this.q(name)}`);
+    }
     this.userCols = cols(true);
     this.userColsNoHash = cols(false);
     this.uid = `u.${this.q(u.id)}`;
@@ -278,9 +298,7 @@ export abstract class SqlStore implements DirectoryStore {
   // ------------------------------------------------------------ predicates
 
   private userColumn(f: UserField): string | null {
-    const u = this.map.users;
-    const c = { id: u.id, username: u.username, email: u.email, firstName: u.firstName, lastName: u.lastName, isStaff: u.isStaff, isSuperuser: u.isSuperuser, isActive: u.isActive }[f];
-    return c ? `u.${this.q(c)}` : null;
+    return this.userColumns.get(f) ?? null;
   }
 
   private groupColumn(f: GroupField): string | null {
@@ -314,7 +332,7 @@ export abstract class SqlStore implements DirectoryStore {
     return this.dialect.exact ? this.dialect.exact.equals(expr, bind) : `${expr} = ${bind()}`;
   }
 
-  private where<F extends string>(p: Predicate<F>, col: (f: F) => string | null, ps: Params, booleans: ReadonlySet<string>): string {
+  private where<F extends string>(p: Predicate<F>, col: (f: F) => string | null, ps: Params, nonText: ReadonlySet<string>): string {
     switch (p.op) {
       case 'all':
         return '1=1';
@@ -327,7 +345,7 @@ export abstract class SqlStore implements DirectoryStore {
           // Balanced, not a flat chain: SQLite parses `a OR b OR c ...` as a left-deep tree and
           // refuses one deeper than 1000 ("Expression tree is too large"). The parts are built
           // in text order first, so positional parameters keep their order.
-          const parts = p.items.map((i) => this.where(i, col, ps, booleans));
+          const parts = p.items.map((i) => this.where(i, col, ps, nonText));
           const op = p.op === 'and' ? ' AND ' : ' OR ';
           const join = (lo: number, hi: number): string => {
             if (hi - lo === 1) return parts[lo];
@@ -337,11 +355,11 @@ export abstract class SqlStore implements DirectoryStore {
           return join(0, parts.length);
         }
       case 'not':
-        return `(NOT ${this.where(p.item, col, ps, booleans)})`;
+        return `(NOT ${this.where(p.item, col, ps, nonText)})`;
       case 'present': {
         const c = col(p.field);
         if (!c) return '1=0';
-        if (booleans.has(p.field) || p.field === 'id') return `(${c} IS NOT NULL)`;
+        if (nonText.has(p.field)) return `(${c} IS NOT NULL)`;
         return `(${c} IS NOT NULL AND ${this.dialect.exact ? this.dialect.exact.nonEmpty(c) : `${c} <> ''`})`;
       }
       case 'eq': {
@@ -388,8 +406,7 @@ export abstract class SqlStore implements DirectoryStore {
 
   async findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes = false): Promise<User[]> {
     const ps = new Params(this.dialect);
-    const bools = new Set(['isStaff', 'isSuperuser', 'isActive']);
-    const w = this.where(pred, (f) => this.userColumn(f), ps, bools);
+    const w = this.where(pred, (f) => this.userColumn(f), ps, NON_TEXT_USER_FIELDS);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const select = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${w}${active}`;
     const windowed = !indexNarrows(pred, 'username');
@@ -505,7 +522,7 @@ export abstract class SqlStore implements DirectoryStore {
     const g = this.map.groups;
     if (!g || !this.hasGroups) return [];
     const ps = new Params(this.dialect);
-    const w = this.where(pred, (f) => this.groupColumn(f), ps, new Set());
+    const w = this.where(pred, (f) => this.groupColumn(f), ps, NON_TEXT_GROUP_FIELDS);
     const gid = `g.${this.q(g.id)}`;
     const select = `SELECT ${gid} AS id, g.${this.q(g.name)} AS name FROM ${this.q(g.table)} g WHERE ${w}`;
     const rows = await this.scanPage(select, `${this.q(g.table)} g`, gid, ps, page, indexNarrows(pred, 'name') ? undefined : predicateTerms(pred));

@@ -31,7 +31,9 @@ export interface Permission {
 
 export type Role = 'staff' | 'superusers';
 
-export type UserField = 'id' | 'username' | 'email' | 'firstName' | 'lastName' | 'isStaff' | 'isSuperuser' | 'isActive';
+/** A column of the user table by its User property name: the fields above, and any column an
+ * attribute row adds (src/ldap/attributes.ts lists them all, as USER_COLUMNS). */
+export type UserField = string;
 export type GroupField = 'id' | 'name';
 
 /**

@@ -1,5 +1,13 @@
 // Which tables and columns of the Django database a mapping uses, and which setting names each.
-import type { Column, DjangoMapping } from '../config/types.js';
+// The user and group columns, with what they feed, come from the attribute tables.
+import type { Column, DjangoMapping, UserModelMapping } from '../config/types.js';
+import { columnServes, GROUP_ATTRIBUTES, GROUP_COLUMNS, USER_ATTRIBUTES, USER_COLUMNS, type UserColumn } from '../ldap/attributes.js';
+
+/** The configured column of a user column (null: the model has none). A column a table row adds
+ * is unmapped until the config knows its setting. */
+export function userColumnName(u: UserModelMapping, c: UserColumn): Column {
+  return (u as unknown as Record<string, Column | undefined>)[c.field] ?? null;
+}
 
 export interface MappedColumn {
   /** What it serves (an LDAP attribute, or a role in a join). */
@@ -25,19 +33,7 @@ export function mappedTables(m: DjangoMapping): MappedTable[] {
       role: 'users',
       setting: 'users.table',
       table: u.table,
-      columns: [
-        { attribute: 'djangoId', setting: 'users.columns.id', column: u.id },
-        { attribute: 'uid', setting: 'users.usernameField', column: u.username },
-        { attribute: '(password: checked, never served)', setting: 'users.columns.password', column: u.password },
-        { attribute: 'djangoIsActive', setting: 'users.columns.isActive', column: u.isActive },
-        { attribute: 'djangoIsStaff, cn=staff', setting: 'users.columns.isStaff', column: u.isStaff },
-        { attribute: 'djangoIsSuperuser, cn=superusers', setting: 'users.columns.isSuperuser', column: u.isSuperuser },
-        { attribute: 'givenName, cn', setting: 'users.columns.firstName', column: u.firstName },
-        { attribute: 'sn, cn', setting: 'users.columns.lastName', column: u.lastName },
-        { attribute: 'mail', setting: 'users.columns.email', column: u.email },
-        { attribute: 'djangoDateJoined', setting: 'users.columns.dateJoined', column: u.dateJoined },
-        { attribute: 'djangoLastLogin', setting: 'users.columns.lastLogin', column: u.lastLogin },
-      ],
+      columns: USER_COLUMNS.map((c) => ({ attribute: columnServes(c, USER_ATTRIBUTES), setting: c.setting, column: userColumnName(u, c) })),
     },
   ];
   if (m.userGroups && m.groups) {
@@ -51,18 +47,16 @@ export function mappedTables(m: DjangoMapping): MappedTable[] {
       ],
     });
   }
-  if (m.groups) {
+  const groups = m.groups;
+  if (groups) {
     out.push({
       role: 'groups',
       setting: 'groups.table',
-      table: m.groups.table,
-      columns: [
-        { attribute: 'djangoId', setting: 'groups.id', column: m.groups.id },
-        { attribute: 'cn', setting: 'groups.name', column: m.groups.name },
-      ],
+      table: groups.table,
+      columns: GROUP_COLUMNS.map((c) => ({ attribute: columnServes(c, GROUP_ATTRIBUTES), setting: c.setting, column: groups[c.field] })),
     });
-    if (m.groups.permissions && m.permissions) {
-      const gp = m.groups.permissions;
+    if (groups.permissions && m.permissions) {
+      const gp = groups.permissions;
       out.push({
         role: 'group permissions',
         setting: 'groups.permissions.table',

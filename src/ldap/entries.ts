@@ -1,12 +1,16 @@
 // Turns directory objects into LDAP entries. Only what a request selects (or its filter
 // reads) is computed: a search for one uid that asks for [uid] costs no group or permission
-// query.
+// query. Which attributes a user or group entry has, and where their values come from, is the
+// table in attributes.ts; it is compiled here once, at load, into one builder per attribute.
 import { createHash } from 'node:crypto';
 import type { Group, Permission, Role, User } from '../directory/model.js';
 import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
+
+export { GENERALIZED_TIME, USER_CLASSES, type UserExtras } from './attributes.js';
 
 // Operational attributes are computed only when read: entryUUID costs a SHA-1, and Apache's
 // searches ask for [uid] alone.
@@ -30,11 +34,15 @@ export class Entry implements EvalEntry {
 
   /** Adds an attribute under its schema name; empty values are dropped (LDAP has none). */
   set(name: string, values: readonly (string | null | undefined)[]): this {
+    return this.put(key(name), name, values);
+  }
+  /** The same, with the key already known (the compiled builders know it). */
+  put(k: string, name: string, values: readonly (string | null | undefined)[]): this {
     // Most lists are already clean (memberOf's twenty DNs): keep them as they are.
     let clean = values.length > 0;
     for (let i = 0; clean && i < values.length; i++) clean = typeof values[i] === 'string' && values[i] !== '';
     const vs = clean ? (values as string[]) : values.filter((v): v is string => typeof v === 'string' && v !== '');
-    if (vs.length) this.attrs.set(key(name), { name, values: vs });
+    if (vs.length) this.attrs.set(k, { name, values: vs });
     return this;
   }
   get(k: string): readonly string[] | undefined {
@@ -87,12 +95,6 @@ export class Selection {
   }
 }
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-/** RFC 4517 GeneralizedTime in UTC, to the second: YYYYMMDDHHMMSSZ. */
-export const GENERALIZED_TIME = (d: Date): string =>
-  `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
-const bool = (b: boolean | null): string | null => (b === null ? null : b ? 'TRUE' : 'FALSE');
-
 /** A stable UUID per object (name-based, RFC 4122 §4.3 style) so entryUUID survives restarts. */
 function entryUuid(kind: string, id: string | number): string {
   const h = createHash('sha1').update(`django-ldap-bridge:${kind}:${id}`).digest();
@@ -112,55 +114,67 @@ function operational(e: Entry, kind: string, id: string | number, hasChildren: b
   );
 }
 
-export interface UserExtras {
-  /** Build only the attributes whose key this accepts (objectClass always); default all. */
-  only?: (key: string) => boolean;
-  groups?: Group[];
-  permissions?: Permission[];
-  roles?: Role[];
+/** One attribute of a table, ready to build: its key, its name and how to compute its values. */
+interface Builder<T, X> {
+  key: string;
+  name: string;
+  values: (row: T, x: X, dit: Dit) => Values;
 }
+
+/** A table's rows made into builders, once: the fixed ones (objectClass), set on every entry
+ * whatever the selection, and the others, built when selected. */
+interface Compiled<T, X> {
+  fixed: Array<{ key: string; name: string; values: readonly string[] }>;
+  built: Builder<T, X>[];
+}
+
+function compile<T, X, Col extends { field: string; kind: Parameters<typeof formatColumn>[0] }>(rows: readonly AttributeRow<Source<T, X, Col>>[]): Compiled<T, X> {
+  const out: Compiled<T, X> = { fixed: [], built: [] };
+  for (const r of rows) {
+    const from = r.from;
+    let values: Builder<T, X>['values'];
+    if ('fixed' in from) {
+      out.fixed.push({ key: keyOf(r), name: r.type.names[0], values: from.fixed });
+      continue;
+    }
+    if ('column' in from) {
+      // A column's value by its property name: the table names the column, not an accessor.
+      const { field, kind } = from.column;
+      values = from.trim ? (row) => [((row as unknown as Record<string, unknown>)[field] as string | null)?.trim()] : (row) => [formatColumn(kind, (row as unknown as Record<string, unknown>)[field])];
+    } else if ('derived' in from) {
+      const derive = from.derived;
+      values = (row) => [derive(row)];
+    } else {
+      values = from.related;
+    }
+    out.built.push({ key: keyOf(r), name: r.type.names[0], values });
+  }
+  return out;
+}
+
+const USER_BUILDERS = compile(USER_ATTRIBUTES);
+const GROUP_BUILDERS = compile(GROUP_ATTRIBUTES);
 
 export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const w = x.only;
-  const e = new Entry(dit.userDn(u.username)).set('objectClass', USER_CLASSES);
-  if (!w || w('uid')) e.set('uid', [u.username]);
-  if (!w || w('cn') || w('sn') || w('givenname') || w('displayname')) {
-    const first = u.firstName?.trim() ?? '';
-    const last = u.lastName?.trim() ?? '';
-    const cn = `${first} ${last}`.trim() || u.username;
-    e.set('cn', [cn])
-      .set('sn', [last || u.username])
-      .set('givenName', [first])
-      .set('displayName', [cn]);
+  const e = new Entry(dit.userDn(u.username));
+  for (const f of USER_BUILDERS.fixed) e.put(f.key, f.name, f.values);
+  for (const b of USER_BUILDERS.built) {
+    if (w && !w(b.key)) continue;
+    const vs = b.values(u, x, dit);
+    if (vs) e.put(b.key, b.name, vs);
   }
-  if (!w || w('mail')) e.set('mail', [u.email]);
-  if (!w || w('djangoid')) e.set('djangoId', [String(u.id)]);
-  if (!w || w('djangoisactive')) e.set('djangoIsActive', [bool(u.isActive)]);
-  if (!w || w('djangoisstaff')) e.set('djangoIsStaff', [bool(u.isStaff)]);
-  if (!w || w('djangoissuperuser')) e.set('djangoIsSuperuser', [bool(u.isSuperuser)]);
-  if (!w || w('djangodatejoined')) e.set('djangoDateJoined', [u.dateJoined ? GENERALIZED_TIME(u.dateJoined) : null]);
-  if (!w || w('djangolastlogin')) e.set('djangoLastLogin', [u.lastLogin ? GENERALIZED_TIME(u.lastLogin) : null]);
-  if (x.groups || x.permissions || x.roles) {
-    const memberOf: string[] = [];
-    if (x.groups) for (const g of x.groups) memberOf.push(dit.groupDn(g.name));
-    if (x.permissions) for (const p of x.permissions) memberOf.push(dit.permissionDn(p));
-    if (x.roles) for (const r of x.roles) memberOf.push(dit.roleDn(r));
-    e.set('memberOf', memberOf);
-  }
-  if (x.permissions) e.set('djangoPermission', x.permissions.map((p) => `${p.appLabel}.${p.codename}`));
   return operational(e, 'user', u.id, false);
 }
 
-export interface GroupMembers {
-  usernames: string[];
-}
-
-const GROUP_CLASSES = ['top', 'groupOfNames', 'djangoGroup'];
-
 export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined): Entry {
-  const e = new Entry(dit.groupDn(g.name)).set('objectClass', GROUP_CLASSES).set('cn', [g.name]).set('djangoId', [String(g.id)]);
-  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
-  if (permissions) e.set('djangoPermission', permissions.map((p) => `${p.appLabel}.${p.codename}`));
+  const e = new Entry(dit.groupDn(g.name));
+  for (const f of GROUP_BUILDERS.fixed) e.put(f.key, f.name, f.values);
+  const x: GroupExtras = { members, permissions };
+  for (const b of GROUP_BUILDERS.built) {
+    const vs = b.values(g, x, dit);
+    if (vs) e.put(b.key, b.name, vs);
+  }
   return operational(e, 'group', g.id, false);
 }
 
@@ -231,6 +245,6 @@ export function subschemaEntry(): Entry {
     .set('objectClasses', subschemaCache.objectClasses);
 }
 
-/** objectClass values of each kind of entry, for compares that must not load members. */
-export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'];
+/** objectClass values of group, permission and role entries, for compares that must not load
+ * members (USER_CLASSES: of user entries). */
 export const GROUPISH_CLASSES = GROUP_CLASSES;

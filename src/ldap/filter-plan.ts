@@ -1,11 +1,12 @@
 // Translates an LDAP filter into a directory predicate the store can run as one indexed
-// query. The predicate may select MORE rows than the filter (never fewer); every candidate
+// query, on the attributes the tables in attributes.ts mark as SQL-filterable. The predicate may select MORE rows than the filter (never fewer); every candidate
 // is then checked with the exact filter in memory (filter.ts), so anything SQL cannot say
 // exactly is simply left to that check. `exact` tracks whether the translation can be
 // negated: NOT of a superset is not a superset, so an inexact operand makes NOT select all.
 import type { GroupField, Predicate, UserField } from '../directory/model.js';
 import type { Filter } from './filter.js';
 import { attributeKey, normalizeValue } from './schema.js';
+import { GROUP_ATTRIBUTES, keyOf, USER_ATTRIBUTES, type AttributeRow } from './attributes.js';
 
 interface Plan<F extends string> {
   pred: Predicate<F>;
@@ -100,26 +101,33 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
   }
 }
 
+/** What SQL can filter on, by attribute key, from a table's rows marked `sql`: the row's column,
+ * compared case-insensitively under caseIgnore (or, for a username, when usernames are). */
+function sqlFields<F extends string>(rows: readonly AttributeRow<object>[], usernamesCi: boolean): Map<string, FieldSpec<F>> {
+  const out = new Map<string, FieldSpec<F>>();
+  for (const r of rows) {
+    if (!r.sql) continue;
+    const from = r.from as { column?: { field: F; kind: string }; trim?: boolean };
+    const kind = from.column?.kind;
+    if (kind !== 'text' && kind !== 'int' && kind !== 'bool') throw new Error(`${r.type.names[0]}: only a text, integer or boolean column can be filtered in SQL`);
+    const ci = r.usernameCase ? usernamesCi : r.type.equality === 'caseIgnore';
+    out.set(keyOf(r), { field: from.column!.field, kind, ci, trimmed: from.trim === true });
+  }
+  return out;
+}
+
+// Resolved once: a search looks its filter's attributes up here.
+const USER_FIELDS = { exact: sqlFields<UserField>(USER_ATTRIBUTES, false), ci: sqlFields<UserField>(USER_ATTRIBUTES, true) };
+const GROUP_FIELDS = sqlFields<GroupField>(GROUP_ATTRIBUTES, false);
+
 /** Plan for user rows. `uidCaseInsensitive` follows the username setting. */
 export function planUsers(f: Filter, uidCaseInsensitive: boolean, staticMatch: (f: Filter) => boolean | undefined) {
-  const fields: Record<string, FieldSpec<UserField>> = {
-    uid: { field: 'username', kind: 'text', ci: uidCaseInsensitive },
-    mail: { field: 'email', kind: 'text', ci: true },
-    givenname: { field: 'firstName', kind: 'text', ci: true, trimmed: true },
-    djangoid: { field: 'id', kind: 'int', ci: false },
-    djangoisstaff: { field: 'isStaff', kind: 'bool', ci: false },
-    djangoissuperuser: { field: 'isSuperuser', kind: 'bool', ci: false },
-    djangoisactive: { field: 'isActive', kind: 'bool', ci: false },
-  };
-  return plan<UserField>(f, (k) => fields[k], staticMatch).pred;
+  const fields = uidCaseInsensitive ? USER_FIELDS.ci : USER_FIELDS.exact;
+  return plan<UserField>(f, (k) => fields.get(k), staticMatch).pred;
 }
 
 export function planGroups(f: Filter, staticMatch: (f: Filter) => boolean | undefined) {
-  const fields: Record<string, FieldSpec<GroupField>> = {
-    cn: { field: 'name', kind: 'text', ci: true },
-    djangoid: { field: 'id', kind: 'int', ci: false },
-  };
-  return plan<GroupField>(f, (k) => fields[k], staticMatch).pred;
+  return plan<GroupField>(f, (k) => GROUP_FIELDS.get(k), staticMatch).pred;
 }
 
 /** Every attribute key a filter reads. */

@@ -1,54 +1,22 @@
 // The LDAP schema the bridge serves: attribute types with their matching rules, and object
-// classes. One table drives filter evaluation, compare, attribute-name case folding and the
-// cn=Subschema entry, so what a client reads in the schema is what the server does.
+// classes. One list (the user and group entries' attributes from attributes.ts, then the
+// others) drives filter evaluation, compare, attribute-name case folding and the cn=Subschema
+// entry, so what a client reads in the schema is what the server does.
 import { normalizeDn } from './dn.js';
+import { GROUP_ATTRIBUTES, GROUP_CLASSES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
+import { SYNTAX, type AttributeType, type Equality } from './attribute-type.js';
 
-export type Equality = 'caseIgnore' | 'caseExact' | 'dn' | 'integer' | 'boolean' | 'generalizedTime' | 'objectIdentifier' | 'uuid';
+export type { AttributeType, Equality };
 
-export interface AttributeType {
-  oid: string;
-  /** Canonical name first, then aliases. */
-  names: string[];
-  equality: Equality;
-  syntax: string;
-  singleValue?: boolean;
-  operational?: boolean;
-  description?: string;
-  sup?: string;
-}
-
-// The bridge's own attributes live under a private arc. They describe Django facts that no
-// standard schema has (is_staff, permissions, ...).
-const ARC = '1.3.6.1.4.1.99999.1';
-
-const SYN = {
-  dirString: '1.3.6.1.4.1.1466.115.121.1.15',
-  ia5: '1.3.6.1.4.1.1466.115.121.1.26',
-  dn: '1.3.6.1.4.1.1466.115.121.1.12',
-  integer: '1.3.6.1.4.1.1466.115.121.1.27',
-  boolean: '1.3.6.1.4.1.1466.115.121.1.7',
-  time: '1.3.6.1.4.1.1466.115.121.1.24',
-  oid: '1.3.6.1.4.1.1466.115.121.1.38',
-  uuid: '1.3.6.1.1.16.1',
-};
-
-export const ATTRIBUTE_TYPES: AttributeType[] = [
-  { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYN.oid },
-  { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYN.dirString },
-  { oid: '2.5.4.4', names: ['sn', 'surname'], equality: 'caseIgnore', syntax: SYN.dirString },
-  { oid: '2.5.4.42', names: ['givenName', 'gn'], equality: 'caseIgnore', syntax: SYN.dirString },
-  { oid: '2.16.840.1.113730.3.1.241', names: ['displayName'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true },
-  { oid: '0.9.2342.19200300.100.1.3', names: ['mail', 'rfc822Mailbox'], equality: 'caseIgnore', syntax: SYN.ia5 },
-  // uid follows Django's username rule; the server swaps in caseIgnore when configured so.
-  { oid: '0.9.2342.19200300.100.1.1', names: ['uid', 'userid'], equality: 'caseExact', syntax: SYN.dirString },
+// The attributes of user and group entries are defined in their tables (attributes.ts); these
+// are the others: the tree's naming attributes, the operational ones and the root DSE's.
+const SYN = SYNTAX;
+const OTHER_TYPES: AttributeType[] = [
   { oid: '2.5.4.11', names: ['ou', 'organizationalUnitName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '2.5.4.10', names: ['o', 'organizationName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '0.9.2342.19200300.100.1.25', names: ['dc', 'domainComponent'], equality: 'caseIgnore', syntax: SYN.ia5, singleValue: true },
   { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYN.dirString },
-  { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYN.dn },
   { oid: '2.5.4.50', names: ['uniqueMember'], equality: 'dn', syntax: SYN.dn },
-  { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYN.ia5 },
-  { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYN.dn, operational: false },
   { oid: '1.3.6.1.1.16.4', names: ['entryUUID'], equality: 'uuid', syntax: SYN.uuid, singleValue: true, operational: true },
   { oid: '1.3.6.1.1.20', names: ['entryDN'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
   { oid: '2.5.18.10', names: ['subschemaSubentry'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
@@ -63,14 +31,11 @@ export const ATTRIBUTE_TYPES: AttributeType[] = [
   { oid: '1.3.6.1.4.1.1466.101.120.14', names: ['supportedSASLMechanisms'], equality: 'caseIgnore', syntax: SYN.dirString, operational: true },
   { oid: '1.3.6.1.1.4', names: ['vendorName'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true, operational: true },
   { oid: '1.3.6.1.1.5', names: ['vendorVersion'], equality: 'caseIgnore', syntax: SYN.dirString, singleValue: true, operational: true },
-  { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYN.integer, singleValue: true, description: 'Primary key of the Django row' },
-  { oid: `${ARC}.2`, names: ['djangoIsActive'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_active' },
-  { oid: `${ARC}.3`, names: ['djangoIsStaff'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_staff' },
-  { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, description: 'Django is_superuser' },
-  { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYN.time, singleValue: true, description: 'Django date_joined' },
-  { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYN.time, singleValue: true, description: 'Django last_login' },
-  { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYN.dirString, description: 'An effective Django permission, app_label.codename' },
 ];
+
+/** Every attribute type the bridge knows, each once: a user entry's, then a group entry's, then
+ * the others. cn=Subschema lists them in this order. */
+export const ATTRIBUTE_TYPES: AttributeType[] = [...new Set([...USER_ATTRIBUTES.map((r) => r.type), ...GROUP_ATTRIBUTES.map((r) => r.type), ...OTHER_TYPES])];
 
 export interface ObjectClass {
   oid: string;
@@ -98,6 +63,18 @@ export const OBJECT_CLASSES: ObjectClass[] = [
   { oid: '1.3.6.1.4.1.1466.101.120.111', name: 'extensibleObject', sup: 'top', kind: 'AUXILIARY', must: [], may: [] },
   { oid: '2.5.20.1', name: 'subschema', kind: 'AUXILIARY', must: [], may: ['attributeTypes', 'objectClasses'] },
 ];
+
+/** An attribute a table adds that no class of its entries allows goes into the bridge's own
+ * auxiliary class of those entries (djangoAccount, djangoGroup), so the schema allows every
+ * attribute an entry carries without the class being edited by hand. */
+function allowTableAttributes(aux: string, classes: readonly string[], rows: readonly AttributeRow<unknown>[]): void {
+  const ofEntry = OBJECT_CLASSES.filter((oc) => classes.includes(oc.name));
+  const allowed = new Set(ofEntry.flatMap((oc) => [...oc.must, ...oc.may]).map((n) => n.toLowerCase()));
+  const target = ofEntry.find((oc) => oc.name === aux)!;
+  for (const r of rows) if (!allowed.has(r.type.names[0].toLowerCase())) target.may.push(r.type.names[0]);
+}
+allowTableAttributes('djangoAccount', USER_CLASSES, USER_ATTRIBUTES);
+allowTableAttributes('djangoGroup', GROUP_CLASSES, GROUP_ATTRIBUTES);
 
 const byName = new Map<string, AttributeType>();
 for (const at of ATTRIBUTE_TYPES) {
@@ -229,7 +206,7 @@ export function bridgeSchemaText(): string {
   const own = (d: string) => d.startsWith('( 1.3.6.1.4.1.99999.');
   return [
     '# django-ldap-bridge: the attributes and object classes it serves beyond the standard schema.',
-    '# Generated from src/ldap/schema.ts (`django-ldap-bridge schema`); the same definitions are',
+    '# Generated from src/ldap/attributes.ts and schema.ts (`django-ldap-bridge schema`); the same definitions are',
     '# served from cn=Subschema. OIDs under 1.3.6.1.4.1.99999 are a private placeholder arc.',
     '',
     ...attributeTypes.filter(own).map((d) => `attributetype ${d}`),

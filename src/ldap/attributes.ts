@@ -1,0 +1,239 @@
+// The attributes of a user entry and of a group entry, one row each: the LDAP definition
+// (names, OID, matching rule, syntax), where the values come from (a column of the Django
+// table, a value derived from columns, or the memberships loaded beside the row), and whether a
+// filter on it can run as SQL. Entry building (entries.ts), the filter planner (filter-plan.ts),
+// cn=Subschema and schemas/django-ldap-bridge.schema (schema.ts), the column list of the config,
+// `init`, `doctor` and the start-up schema check (django/mapping.ts), and the SQL store's
+// column list all read these tables, so a column-backed attribute is added as one row here
+// (plus its default in schemas/config.schema.json).
+//
+// It lives in src/ldap/ because what it names are LDAP attributes and their matching rules;
+// the Django side (columns, config settings) is described in LDAP's terms, as the attribute it
+// feeds. It imports nothing from the rest of the LDAP code but the shape of a type definition,
+// so schema.ts, the entry builder and the planner can all build on it without an import cycle.
+import type { Group, Permission, Role, User } from '../directory/model.js';
+import { SYNTAX, type AttributeType } from './attribute-type.js';
+
+/** The DNs an entry's memberships name (the tree, dit.ts, gives them). */
+export interface MemberDns {
+  userDn(username: string): string;
+  groupDn(name: string): string;
+  permissionDn(p: Permission): string;
+  roleDn(r: Role): string;
+}
+
+// The bridge's own attributes live under a private arc. They describe Django facts that no
+// standard schema has (is_staff, permissions, ...).
+const ARC = '1.3.6.1.4.1.99999.1';
+
+/** How a column's value becomes LDAP text: as it is (text), in decimal (int), TRUE/FALSE (bool),
+ * GeneralizedTime (time). The password hash is read for binds and never served. */
+export type ColumnKind = 'text' | 'int' | 'bool' | 'time' | 'hash';
+
+/** A column of the Django user table that the bridge reads. */
+export interface UserColumn {
+  /** The User property it fills, which is also its key in the resolved config (django.users). */
+  field: string;
+  /** The setting that names it: users.columns.<field>, or users.usernameField. */
+  setting: string;
+  /** The column of Django's own User model (AbstractUser): the setting's default. null: Django's
+   * User has no such field, so it is served only where the config names a column. */
+  default: string | null;
+  /** The model may lack it: the setting may be null, and the attribute is then not served. */
+  optional: boolean;
+  kind: ColumnKind;
+  /** What it feeds, as `doctor` lists it; default: the attributes that serve it as it is. */
+  serves?: string;
+}
+
+/** An optional column under users.columns (the attribute's own column, usually). */
+function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
+  return { field, setting: `users.columns.${field}`, default: dflt, optional: true, kind, ...more };
+}
+
+/** The columns of Django's User, in the order the config file, `init` and `doctor` list them.
+ * A column only one attribute reads may instead be declared in that attribute's row: it is then
+ * listed after these (USER_COLUMNS). */
+const C = {
+  id: userColumn('id', 'id', 'int', { optional: false }),
+  username: { field: 'username', setting: 'users.usernameField', default: 'username', optional: false, kind: 'text' },
+  password: userColumn('password', 'password', 'hash', { optional: false, serves: '(password: checked, never served)' }),
+  isActive: userColumn('isActive', 'is_active', 'bool', { optional: false }),
+  isStaff: userColumn('isStaff', 'is_staff', 'bool', { serves: 'djangoIsStaff, cn=staff' }),
+  isSuperuser: userColumn('isSuperuser', 'is_superuser', 'bool', { serves: 'djangoIsSuperuser, cn=superusers' }),
+  firstName: userColumn('firstName', 'first_name', 'text', { serves: 'givenName, cn' }),
+  lastName: userColumn('lastName', 'last_name', 'text', { serves: 'sn, cn' }),
+  email: userColumn('email', 'email', 'text'),
+  dateJoined: userColumn('dateJoined', 'date_joined', 'time'),
+  lastLogin: userColumn('lastLogin', 'last_login', 'time'),
+} satisfies Record<string, UserColumn>;
+
+/** What a search loaded beside a user's row (undefined: not loaded, so not served). */
+export interface UserExtras {
+  /** Build only the attributes whose key this accepts (objectClass always); default all. */
+  only?: (key: string) => boolean;
+  groups?: Group[];
+  permissions?: Permission[];
+  roles?: Role[];
+}
+
+/** What a search loaded beside a group's row. */
+export interface GroupExtras {
+  members?: string[];
+  permissions?: Permission[];
+}
+
+/** An attribute's values for one entry; null, undefined and '' are dropped (LDAP has no empty
+ * value), and undefined as a whole means "not loaded": no attribute. */
+export type Values = readonly (string | null | undefined)[] | undefined;
+
+/** Where an attribute's values come from, for entries made from rows of type T with extras X. */
+export type Source<T, X, Col> =
+  /** The same values on every entry (objectClass). */
+  | { fixed: readonly string[] }
+  /** One column's value, formatted by its kind; `trim` serves it without surrounding spaces. */
+  | { column: Col; trim?: boolean }
+  /** A value computed from the row's columns (cn from the first and last names). */
+  | { derived: (row: T) => string | null }
+  /** Values from what was loaded beside the row (memberships); undefined when not loaded. */
+  | { related: (row: T, x: X, dns: MemberDns) => Values };
+
+export interface AttributeRow<S> {
+  /** The LDAP definition, served in cn=Subschema. Its equality rule decides the others a filter
+   * may use (filter.ts): substrings under caseIgnore and caseExact, ordering under all but dn,
+   * boolean and objectIdentifier. `operational` ones are sent only when asked for. */
+  type: AttributeType;
+  from: S;
+  /** Filters on it are planned as SQL on its column (filter-plan.ts): text compared exactly, or
+   * case-insensitively under caseIgnore; integers and booleans by value. Text, int and bool
+   * columns only: a time column is always checked in memory. */
+  sql?: boolean;
+  /** Its equality follows users.caseInsensitive (usernames), whatever `type` says. */
+  usernameCase?: boolean;
+}
+
+export type UserAttribute = AttributeRow<Source<User, UserExtras, UserColumn>>;
+
+/** A column of the Django group table. */
+export interface GroupColumn {
+  field: 'id' | 'name';
+  setting: string;
+  default: string;
+  kind: ColumnKind;
+}
+const G = {
+  id: { field: 'id', setting: 'groups.id', default: 'id', kind: 'int' },
+  name: { field: 'name', setting: 'groups.name', default: 'name', kind: 'text' },
+} satisfies Record<string, GroupColumn>;
+
+export type GroupAttribute = AttributeRow<Source<Group, GroupExtras, GroupColumn>>;
+
+// Definitions several kinds of entry share.
+const OBJECT_CLASS: AttributeType = { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYNTAX.oid };
+const CN: AttributeType = { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
+const DJANGO_ID: AttributeType = { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true, description: 'Primary key of the Django row' };
+const DJANGO_PERMISSION: AttributeType = { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYNTAX.dirString, description: 'An effective Django permission, app_label.codename' };
+
+/** objectClass values of each kind of entry. */
+export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'];
+export const GROUP_CLASSES = ['top', 'groupOfNames', 'djangoGroup'];
+
+// Names are served trimmed; an empty one is not served (LDAP has no empty values).
+const first = (u: User): string => u.firstName?.trim() ?? '';
+const last = (u: User): string => u.lastName?.trim() ?? '';
+const fullName = (u: User): string => `${first(u)} ${last(u)}`.trim() || u.username;
+const permissionNames = (ps: Permission[] | undefined): string[] | undefined => ps?.map((p) => `${p.appLabel}.${p.codename}`);
+
+/** A user entry's attributes, in the order an entry lists them. */
+export const USER_ATTRIBUTES: readonly UserAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: USER_CLASSES } },
+  // uid follows Django's username rule; the server swaps in caseIgnore when configured so.
+  { type: { oid: '0.9.2342.19200300.100.1.1', names: ['uid', 'userid'], equality: 'caseExact', syntax: SYNTAX.dirString }, from: { column: C.username }, sql: true, usernameCase: true },
+  { type: CN, from: { derived: fullName } },
+  { type: { oid: '2.5.4.4', names: ['sn', 'surname'], equality: 'caseIgnore', syntax: SYNTAX.dirString }, from: { derived: (u) => last(u) || u.username } },
+  { type: { oid: '2.5.4.42', names: ['givenName', 'gn'], equality: 'caseIgnore', syntax: SYNTAX.dirString }, from: { column: C.firstName, trim: true }, sql: true },
+  { type: { oid: '2.16.840.1.113730.3.1.241', names: ['displayName'], equality: 'caseIgnore', syntax: SYNTAX.dirString, singleValue: true }, from: { derived: fullName } },
+  { type: { oid: '0.9.2342.19200300.100.1.3', names: ['mail', 'rfc822Mailbox'], equality: 'caseIgnore', syntax: SYNTAX.ia5 }, from: { column: C.email }, sql: true },
+  { type: DJANGO_ID, from: { column: C.id }, sql: true },
+  { type: { oid: `${ARC}.2`, names: ['djangoIsActive'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_active' }, from: { column: C.isActive }, sql: true },
+  { type: { oid: `${ARC}.3`, names: ['djangoIsStaff'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_staff' }, from: { column: C.isStaff }, sql: true },
+  { type: { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_superuser' }, from: { column: C.isSuperuser }, sql: true },
+  { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined } },
+  { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin } },
+  {
+    type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
+    from: {
+      related: (_u, x, dns) => {
+        if (!x.groups && !x.permissions && !x.roles) return undefined;
+        const memberOf: string[] = [];
+        if (x.groups) for (const g of x.groups) memberOf.push(dns.groupDn(g.name));
+        if (x.permissions) for (const p of x.permissions) memberOf.push(dns.permissionDn(p));
+        if (x.roles) for (const r of x.roles) memberOf.push(dns.roleDn(r));
+        return memberOf;
+      },
+    },
+  },
+  { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions) } },
+];
+
+/** A group entry's attributes, in the order an entry lists them. */
+export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
+  { type: CN, from: { column: G.name }, sql: true },
+  { type: DJANGO_ID, from: { column: G.id }, sql: true },
+  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)) } },
+  { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members }, usernameCase: true },
+  { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions) } },
+];
+
+/** The lower-case key filters and selections use for a row (schema.ts attributeKey). */
+export const keyOf = (row: { type: AttributeType }): string => row.type.names[0].toLowerCase();
+
+/** Every user column the bridge reads, in config order: Django's, then those a row declares. */
+export const USER_COLUMNS: readonly UserColumn[] = (() => {
+  const out: UserColumn[] = Object.values(C);
+  for (const r of USER_ATTRIBUTES) if ('column' in r.from && !out.includes(r.from.column)) out.push(r.from.column);
+  return out;
+})();
+
+/** The columns beyond Django's own User fields (declared in a row): the User model has no named
+ * property for them, so the store fills them by name. */
+export const EXTRA_USER_COLUMNS: readonly UserColumn[] = USER_COLUMNS.filter((c) => !(Object.values(C) as UserColumn[]).includes(c));
+
+export const GROUP_COLUMNS: readonly GroupColumn[] = Object.values(G);
+
+/** The default column of each user column, keyed like the resolved config (django.users). */
+export function defaultUserColumns(): Record<string, string | null> {
+  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default]));
+}
+
+/** What `doctor` says a column feeds: its own label, or the attributes served straight from it. */
+export function columnServes(c: UserColumn | GroupColumn, rows: readonly (UserAttribute | GroupAttribute)[]): string {
+  if ('serves' in c && c.serves) return c.serves;
+  return rows
+    .filter((r) => 'column' in r.from && r.from.column === c)
+    .map((r) => r.type.names[0])
+    .join(', ');
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+/** RFC 4517 GeneralizedTime in UTC, to the second: YYYYMMDDHHMMSSZ. */
+export const GENERALIZED_TIME = (d: Date): string =>
+  `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
+
+/** A column's value as LDAP text; null: no value. */
+export function formatColumn(kind: ColumnKind, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  switch (kind) {
+    case 'text':
+      return v as string;
+    case 'int':
+      return String(v);
+    case 'bool':
+      return v ? 'TRUE' : 'FALSE';
+    case 'time':
+      return GENERALIZED_TIME(v as Date);
+    case 'hash':
+      return null;
+  }
+}
