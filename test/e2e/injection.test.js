@@ -10,11 +10,11 @@
 // is still sent (as \00) in filters and DNs, where it must match nothing and break nothing.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
-import { startTestBridge, ldapTool, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { startTestBridge, ldapTool, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import ldapFilter from '@ldapjs/filter';
-import { escapeDnValue } from '../dist/ldap/dn.js';
+import { escapeDnValue } from '../../dist/ldap/dn.js';
 
 const USERS = `ou=users,${BASE}`;
 const GROUPS = `ou=groups,${BASE}`;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   parseDn, formatDn, escapeDnValue, normalizeDn, isDescendantOrSelf, depthBelow, InvalidDnError,
-} from '../dist/ldap/dn.js';
+} from '../../../dist/ldap/dn.js';
 
 const cn = (value) => [[{ type: 'cn', value }]];
 const roundTrip = (value) => parseDn(formatDn(cn(value)))[0][0].value;

@@ -5,10 +5,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, postgresAvailable, mysqlAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
-import { startTestBridge, ldapTool, ldapsearch, client, allLogs, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
-import { escapeDnValue } from '../dist/ldap/dn.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, postgresAvailable, mysqlAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { startTestBridge, ldapTool, ldapsearch, client, allLogs, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { escapeDnValue } from '../../dist/ldap/dn.js';
 
 const USERS = `ou=users,${BASE}`;
 const GROUPS = `ou=groups,${BASE}`;

@@ -4,17 +4,17 @@
 // meets a table lock longer than its statement timeout, and is shown to hold read-only sessions.
 // The rules: never a wrong answer (49 for a right password, compareFalse for a member, an
 // empty search for a user who exists), never a crash, and recovery without help.
-import { freePort } from './helpers/apache.js';
+import { freePort } from '../helpers/apache.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { need } from './helpers/require.js';
-import { djangoAvailable, PYTHON, DJANGO_DIR } from './helpers/django.js';
-import { startTestBridge, client, allLogs, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
-import { pgClusterAvailable, createCluster } from './helpers/pg-cluster.js';
-import { StartupError } from '../dist/bridge.js';
+import { need } from '../helpers/require.js';
+import { djangoAvailable, PYTHON, DJANGO_DIR } from '../helpers/django.js';
+import { startTestBridge, client, allLogs, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { pgClusterAvailable, createCluster } from '../helpers/pg-cluster.js';
+import { StartupError } from '../../dist/bridge.js';
 
 const USERS = `ou=users,${BASE}`;
 const ALICE_DN = `uid=alice,${USERS}`;

@@ -14,12 +14,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
-import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
-import { apacheAvailable, modulesAvailable, startApache, checkMatrix, dnSafe, makeWritableDir, chownTree, writeTree, DJANGO_FACTS_PY, SITE_SETUP_PY } from './helpers/apache.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { apacheAvailable, modulesAvailable, startApache, checkMatrix, dnSafe, makeWritableDir, chownTree, writeTree, DJANGO_FACTS_PY, SITE_SETUP_PY } from '../helpers/apache.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EXAMPLES_DIR = join(ROOT, 'apache-examples');
 const apache = apacheAvailable();
 const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason);

@@ -7,10 +7,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { client } from './helpers/bridge.js';
-import { demoDatabase, userDn, password, rawConnect, bindRequest, resultCodes } from './helpers/demo-bridge.js';
+import { client } from '../helpers/bridge.js';
+import { demoDatabase, userDn, password, rawConnect, bindRequest, resultCodes } from '../helpers/demo-bridge.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'django-ldap-bridge.js');
 let db;
 before(async () => {
   db = await demoDatabase(600000); // slow enough to have a bind in flight

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-import { verifyPassword, identifyHasher, makePassword, hashCost, dummyVerify } from '../dist/django/hashers/index.js';
-import { need } from './helpers/require.js';
+import { verifyPassword, identifyHasher, makePassword, hashCost, dummyVerify } from '../../dist/django/hashers/index.js';
+import { need } from '../helpers/require.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const vectors = JSON.parse(readFileSync(join(here, 'fixtures', 'django-hashers.json'), 'utf8'));
+const vectors = JSON.parse(readFileSync(join(here, '..', 'fixtures', 'django-hashers.json'), 'utf8'));
 
 test('fixture has the documented 208 vectors', () => {
   assert.equal(vectors.length, 208);

@@ -2,7 +2,7 @@
 // address for its logs and its per-address brute-force counting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoDatabase, startDemoBridge, userDn, password, rawConnect, bindRequest, resultCodes } from './helpers/demo-bridge.js';
+import { demoDatabase, startDemoBridge, userDn, password, rawConnect, bindRequest, resultCodes } from '../helpers/demo-bridge.js';
 
 const v2 = (ip, port) => {
   const sig = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);

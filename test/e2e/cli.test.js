@@ -1,7 +1,7 @@
 // The command line as an operator meets it: `serve` refuses a broken configuration or
 // database with a message naming the setting to fix; `hash-password` makes hashes Django and
 // the bridge accept; the bridge serves a database it found and says what it serves.
-import { serve } from './helpers/serve.js';
+import { serve } from '../helpers/serve.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase } from './helpers/django.js';
-import { ldapTool, ldapsearch, BASE } from './helpers/bridge.js';
-import { verifyPassword } from '../dist/django/hashers/index.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, makeDjangoDatabase } from '../helpers/django.js';
+import { ldapTool, ldapsearch, BASE } from '../helpers/bridge.js';
+import { verifyPassword } from '../../dist/django/hashers/index.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'django-ldap-bridge.js');
 const run = (args, opts = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30000, env: { PATH: process.env.PATH, HOME: process.env.HOME }, ...opts });
 const djangoSkip = need('Django 3.2 (python3-django)', djangoAvailable().ok, djangoAvailable().reason);
 const toolsSkip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');

@@ -2,7 +2,7 @@
 // databases made by real Django: `doctor` reports what Django says is there, `test-bind` answers
 // as a bind would, `search` prints what ldapsearch sees from a running bridge, and `init` writes
 // a config that loads, passes `doctor` and serves.
-import { serve } from './helpers/serve.js';
+import { serve } from '../helpers/serve.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,17 +11,17 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { need, hasCommand } from './helpers/require.js';
-import * as djangoHelpers from './helpers/django.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase, PYTHON } from './helpers/django.js';
-import { ldapTool, ldapsearch, parseLdif, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
-import { loadConfig } from '../dist/config/load.js';
-import { startBridge } from '../dist/bridge.js';
-import { createLogger } from '../dist/log.js';
-import { makePassword } from '../dist/django/hashers/index.js';
-import { ldifLine, ldifNeedsBase64 } from '../dist/commands/search.js';
+import { need, hasCommand } from '../helpers/require.js';
+import * as djangoHelpers from '../helpers/django.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, PYTHON } from '../helpers/django.js';
+import { ldapTool, ldapsearch, parseLdif, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { loadConfig } from '../../dist/config/load.js';
+import { startBridge } from '../../dist/bridge.js';
+import { createLogger } from '../../dist/log.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
+import { ldifLine, ldifNeedsBase64 } from '../../dist/commands/search.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'django-ldap-bridge.js');
 const ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
 const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason);
 const toolsSkip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');

@@ -2,11 +2,11 @@
 // in pages, the same entries as one unpaged search; limits still apply across pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { need, hasCommand } from './helpers/require.js';
-import { ldapTool, parseLdif } from './helpers/bridge.js';
-import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
-import { client } from './helpers/bridge.js';
-import { sqliteWrites } from './helpers/writes.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { ldapTool, parseLdif } from '../helpers/bridge.js';
+import { demoDatabase, startDemoBridge, DEMO_SERVICE } from '../helpers/demo-bridge.js';
+import { client } from '../helpers/bridge.js';
+import { sqliteWrites } from '../helpers/writes.js';
 
 const skip = need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');
 

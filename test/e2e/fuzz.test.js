@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase } from './helpers/django.js';
-import { startTestBridge, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, makeDjangoDatabase } from '../helpers/django.js';
+import { startTestBridge, ldapsearch, client, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import {
   bindSimple, compareOp, defaultVocab, encode, F, formatProblems, fuzzCase, isNotice, message, parseResponses, probe, runFuzz, searchOp, seedFromEnv, whoami,
-} from './helpers/ber-fuzz.js';
+} from '../helpers/ber-fuzz.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -21,7 +21,7 @@ const SEED = seedFromEnv();
 const CASES = Number(process.env.DLB_FUZZ_CASES ?? 3000);
 const ONLY_CASE = process.env.DLB_FUZZ_CASE !== undefined && process.env.DLB_FUZZ_CASE !== '' ? Number(process.env.DLB_FUZZ_CASE) : undefined;
 const TIMEOUT_MS = Number(process.env.DLB_FUZZ_TIMEOUT_MS ?? 2000);
-console.log(`# fuzz seed ${SEED} (replay: DLB_FUZZ_SEED=${SEED} node --test test/fuzz.test.js)`);
+console.log(`# fuzz seed ${SEED} (replay: DLB_FUZZ_SEED=${SEED} node --test test/e2e/fuzz.test.js)`);
 
 const tools = hasCommand('ldapsearch', ['-VV']);
 const toolsSkip = need('OpenLDAP clients (ldap-utils)', tools, 'ldapsearch not on PATH');

@@ -6,8 +6,8 @@ import { createHash, pbkdf2Sync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { need } from './helpers/require.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
+import { need } from '../helpers/require.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 
 const sqliteDjango = djangoAvailable({ engine: 'sqlite' });
 const pgDjango = djangoAvailable({ engine: 'postgres' });

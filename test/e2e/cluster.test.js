@@ -2,9 +2,9 @@
 // counters exact across workers, metrics summed over them, SIGTERM stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client } from './helpers/bridge.js';
-import { demoDatabase, userDn, password } from './helpers/demo-bridge.js';
-import { startCluster } from './helpers/cluster.js';
+import { client } from '../helpers/bridge.js';
+import { demoDatabase, userDn, password } from '../helpers/demo-bridge.js';
+import { startCluster } from '../helpers/cluster.js';
 
 test('two workers share the port, the lockout counts across them, metrics add up, SIGTERM stops all', async () => {
   const db = await demoDatabase(2000);

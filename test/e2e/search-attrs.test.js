@@ -3,8 +3,8 @@
 // decides, and what it asked for is all it gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client } from './helpers/bridge.js';
-import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
+import { client } from '../helpers/bridge.js';
+import { demoDatabase, startDemoBridge, DEMO_SERVICE } from '../helpers/demo-bridge.js';
 
 test('filters on attributes that are not requested still match; only the requested ones come back', async () => {
   const db = await demoDatabase();

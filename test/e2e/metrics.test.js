@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { need } from './helpers/require.js';
-import { client } from './helpers/bridge.js';
-import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE } from './helpers/demo-bridge.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase } from './helpers/django.js';
+import { need } from '../helpers/require.js';
+import { client } from '../helpers/bridge.js';
+import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE } from '../helpers/demo-bridge.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase } from '../helpers/django.js';
 
 const metric = (text, name, labels = '') => {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { bridgeSchemaText, subschemaValues, attributeType, attributeKey } from '../dist/ldap/schema.js';
+import { bridgeSchemaText, subschemaValues, attributeType, attributeKey } from '../../../dist/ldap/schema.js';
 
 test('schemas/django-ldap-bridge.schema is current (regenerate with `django-ldap-bridge schema`)', () => {
-  const file = readFileSync(new URL('../schemas/django-ldap-bridge.schema', import.meta.url), 'utf8');
+  const file = readFileSync(new URL('../../../schemas/django-ldap-bridge.schema', import.meta.url), 'utf8');
   assert.equal(file, bridgeSchemaText());
 });
 

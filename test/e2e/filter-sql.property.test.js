@@ -15,17 +15,17 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { djangoAvailable, djangoShell, makeDjangoDatabase, postgresAvailable, mysqlAvailable } from './helpers/django.js';
-import { need } from './helpers/require.js';
-import { openStore } from '../dist/db/open.js';
-import * as configLoad from '../dist/config/load.js';
-import { Directory } from '../dist/directory/directory.js';
-import { Dit, ROLES } from '../dist/ldap/dit.js';
-import { BridgeContext } from '../dist/ldap/context.js';
-import { GROUPISH_CLASSES, USER_CLASSES, groupEntry, userEntry } from '../dist/ldap/entries.js';
-import { TRUE, evaluate, filterToString } from '../dist/ldap/filter.js';
-import { filterAttributes, planGroups, planUsers } from '../dist/ldap/filter-plan.js';
-import { staticMatcher } from '../dist/ldap/ops/search.js';
+import { djangoAvailable, djangoShell, makeDjangoDatabase, postgresAvailable, mysqlAvailable } from '../helpers/django.js';
+import { need } from '../helpers/require.js';
+import { openStore } from '../../dist/db/open.js';
+import * as configLoad from '../../dist/config/load.js';
+import { Directory } from '../../dist/directory/directory.js';
+import { Dit, ROLES } from '../../dist/ldap/dit.js';
+import { BridgeContext } from '../../dist/ldap/context.js';
+import { GROUPISH_CLASSES, USER_CLASSES, groupEntry, userEntry } from '../../dist/ldap/entries.js';
+import { TRUE, evaluate, filterToString } from '../../dist/ldap/filter.js';
+import { filterAttributes, planGroups, planUsers } from '../../dist/ldap/filter-plan.js';
+import { staticMatcher } from '../../dist/ldap/ops/search.js';
 
 const RUNS = Number(process.env.DLB_PROPERTY_RUNS || 200);
 

@@ -1,5 +1,5 @@
 // The apache-config generator (src/apache/config.ts) as a pure function, and the command's
-// errors. What its output does in a real Apache is test/apache.test.js's job.
+// errors. What its output does in a real Apache is test/e2e/apache.test.js's job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../dist/config/load.js';
-import { parseDn } from '../dist/ldap/dn.js';
+import { loadConfig } from '../../../dist/config/load.js';
+import { parseDn } from '../../../dist/ldap/dn.js';
 import {
   apacheLocation, apacheOptionsFromConfig, apacheQuote, apacheExprString, apacheWord, apacheUrlForListen, ldapUrl, ApacheConfigError,
-} from '../dist/apache/config.js';
+} from '../../../dist/apache/config.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'django-ldap-bridge.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'django-ldap-bridge.js');
 const HASH = 'pbkdf2_sha256$1000$c2FsdA$aGFzaA==';
 const SVC = 'cn=apache,ou=services,dc=example,dc=com';
 

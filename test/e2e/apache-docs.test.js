@@ -11,15 +11,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { need, hasCommand } from './helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase, djangoShell } from './helpers/django.js';
-import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from './helpers/bridge.js';
-import { apacheAvailable, startApache, checkMatrix, DJANGO_FACTS_PY } from './helpers/apache.js';
-import { apacheLocation, apacheOptionsFromConfig } from '../dist/apache/config.js';
-import { loadConfig } from '../dist/config/load.js';
-import { makePassword } from '../dist/django/hashers/index.js';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { apacheAvailable, startApache, checkMatrix, DJANGO_FACTS_PY } from '../helpers/apache.js';
+import { apacheLocation, apacheOptionsFromConfig } from '../../dist/apache/config.js';
+import { loadConfig } from '../../dist/config/load.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DOC = readFileSync(join(ROOT, 'docs', 'apache.md'), 'utf8');
 /** The address the documented commands use; the only text the test replaces. */
 const DOC_URL = 'ldap://127.0.0.1:3389';

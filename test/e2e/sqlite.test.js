@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { client } from './helpers/bridge.js';
-import { sqliteWrites } from './helpers/writes.js';
-import { demoDatabase, startDemoBridge, DEMO_SERVICE } from './helpers/demo-bridge.js';
+import { client } from '../helpers/bridge.js';
+import { sqliteWrites } from '../helpers/writes.js';
+import { demoDatabase, startDemoBridge, DEMO_SERVICE } from '../helpers/demo-bridge.js';
 
 /** A separate process (as Django is) committing `n` updates, one transaction each, with
  * Django's default SQLite timeout of 5 s; prints the longest wait for the write lock. */

@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { need } from './helpers/require.js';
-import { apacheAvailable, startApache } from './helpers/apache.js';
-import { demoDatabase, startDemoBridge, password, DEMO_SERVICE } from './helpers/demo-bridge.js';
+import { need } from '../helpers/require.js';
+import { apacheAvailable, startApache } from '../helpers/apache.js';
+import { demoDatabase, startDemoBridge, password, DEMO_SERVICE } from '../helpers/demo-bridge.js';
 
 const opensslOk = (() => {
   try {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import { need } from './helpers/require.js';
-import { client } from './helpers/bridge.js';
-import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, searchRequest, resultCodes, ber } from './helpers/demo-bridge.js';
-import { makePassword } from '../dist/django/hashers/index.js';
+import { need } from '../helpers/require.js';
+import { client } from '../helpers/bridge.js';
+import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, searchRequest, resultCodes, ber } from '../helpers/demo-bridge.js';
+import { makePassword } from '../../dist/django/hashers/index.js';
 
 const code = async (url, dn, pw) => {
   const c = client(url);
@@ -281,7 +281,7 @@ describe('TLS', () => {
 
   test('StartTLS (ldapsearch -ZZ) and ldaps:// work, TLS is required for password binds when set, and SIGHUP reloads the certificate', { skip: tlsSkip }, async () => {
     const { join } = await import('node:path');
-    const { ldapTool } = await import('./helpers/bridge.js');
+    const { ldapTool } = await import('../helpers/bridge.js');
     const tls = await import('node:tls');
     const b = await startDemoBridge(db.url, { tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') }, listen: ['ldap://127.0.0.1:0', 'ldaps://127.0.0.1:0'], security: { requireTls: 'always' } });
     const env = { LDAPTLS_CACERT: join(dir, 'ca.pem'), LDAPTLS_REQCERT: 'demand' };
@@ -318,7 +318,7 @@ describe('TLS', () => {
   });
 
   test('StartTLS is refused when TLS is not configured, with unavailable (52)', async () => {
-    const { ldapTool } = await import('./helpers/bridge.js');
+    const { ldapTool } = await import('../helpers/bridge.js');
     const b = await startDemoBridge(db.url);
     try {
       const r = await ldapTool('ldapwhoami', ['-x', '-ZZ', '-H', b.url]);

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../dist/config/load.js';
+import { loadConfig } from '../../dist/config/load.js';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 test('deploy/bridge.yaml is a valid configuration', () => {
   const c = loadConfig({ flags: { config: `${root}deploy/bridge.yaml` }, env: {}, cwd: root });

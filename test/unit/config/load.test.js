@@ -12,11 +12,11 @@ import {
   listEnvVars,
   envVarName,
   configSchema,
-} from '../dist/config/load.js';
-import { parseDatabaseUrl, redactDatabaseUrl, ConfigError as UrlConfigError } from '../dist/config/database-url.js';
+} from '../../../dist/config/load.js';
+import { parseDatabaseUrl, redactDatabaseUrl, ConfigError as UrlConfigError } from '../../../dist/config/database-url.js';
 import YAML from 'yaml';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const HASH = 'pbkdf2_sha256$1000000$3Oq4W1cJmmrtBFkzIy9Rlc$kWzJ6yq8LJ9fybFdf7dYfODgjbNhAg0bqbbL3xHSuX4=';
 const SECRET = 'hunter2-Sekr1t';
 const BASE_ENV = { DATABASE_URL: 'sqlite:///srv/mysite/db.sqlite3', DJANGO_LDAP_BASE_DN: 'dc=example,dc=com' };

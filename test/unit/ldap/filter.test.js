@@ -5,11 +5,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import ldapjsFilter from '@ldapjs/filter';
-import { BerReader, BerError, tlv, octets, sequence } from '../dist/ldap/ber.js';
-import { parseFilter, filterToString, readFilter, evaluate, escapeFilterValue, FilterError, TRUE, FALSE, UNDEFINED } from '../dist/ldap/filter.js';
-import { BridgeContext } from '../dist/ldap/context.js';
-import { Dit } from '../dist/ldap/dit.js';
-import { Entry, userEntry, groupEntry } from '../dist/ldap/entries.js';
+import { BerReader, BerError, tlv, octets, sequence } from '../../../dist/ldap/ber.js';
+import { parseFilter, filterToString, readFilter, evaluate, escapeFilterValue, FilterError, TRUE, FALSE, UNDEFINED } from '../../../dist/ldap/filter.js';
+import { BridgeContext } from '../../../dist/ldap/context.js';
+import { Dit } from '../../../dist/ldap/dit.js';
+import { Entry, userEntry, groupEntry } from '../../../dist/ldap/entries.js';
 
 /** The AST without keys whose value is undefined (the parser writes `attr: undefined` for
  * `(:rule:=x)`, the BER decoder leaves the key out; both mean the same filter). */

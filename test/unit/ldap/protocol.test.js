@@ -2,8 +2,8 @@
 // very bytes the general TLV writer does, for every length form of id, code and strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeResult } from '../dist/ldap/protocol.js';
-import { tlv, integer, enumerated, octets } from '../dist/ldap/ber.js';
+import { encodeResult } from '../../../dist/ldap/protocol.js';
+import { tlv, integer, enumerated, octets } from '../../../dist/ldap/ber.js';
 
 const general = (id, tag, r) => tlv(0x30, [integer(id), tlv(tag, [enumerated(r.code), octets(r.matchedDN ?? ''), octets(r.message ?? '')])]);
 
