@@ -1,0 +1,41 @@
+// security.hashQueueReserved: the places of the hash queue that made-up names cannot take
+// (issue #14 item 7). Half the queue unless set; larger than the queue is a config error that
+// names the setting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../../dist/config/load.js';
+
+const env = { DATABASE_URL: 'sqlite:///srv/mysite/db.sqlite3', DJANGO_LDAP_BASE_DN: 'dc=example,dc=com' };
+
+function load(yaml) {
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-hqr-'));
+  try {
+    const file = join(dir, 'bridge.yaml');
+    writeFileSync(file, yaml);
+    return loadConfig({ env, flags: { config: file } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the reserved places default to half the queue, and follow a changed queue', () => {
+  assert.equal(loadConfig({ env, flags: {} }).security.hashQueueReserved, 128);
+  assert.equal(load('security:\n  hashQueue: 11\n').security.hashQueueReserved, 5);
+  assert.equal(load('security:\n  hashQueueReserved: null\n').security.hashQueueReserved, 128);
+});
+
+test('a set value is kept, 0 included (made-up names may then fill the whole queue)', () => {
+  assert.equal(load('security:\n  hashQueue: 10\n  hashQueueReserved: 9\n').security.hashQueueReserved, 9);
+  assert.equal(load('security:\n  hashQueueReserved: 0\n').security.hashQueueReserved, 0);
+});
+
+test('more reserved places than the queue holds is an error naming both settings', () => {
+  assert.throws(() => load('security:\n  hashQueue: 4\n  hashQueueReserved: 5\n'), (e) => {
+    assert.match(e.message, /security\.hashQueueReserved.*must not exceed security\.hashQueue \(4\)/);
+    return true;
+  });
+  assert.throws(() => load('security:\n  hashQueueReserved: -1\n'), /security\.hashQueueReserved/);
+});
