@@ -159,6 +159,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),
       requireTls: (get(m, 'security', 'requireTls') ?? schemaDefault(['security', 'requireTls'])) as 'auto' | 'always' | 'never',
       redis: typeof get(m, 'security', 'redis') === 'string' ? (get(m, 'security', 'redis') as string) : null,
+      redisTimeoutSeconds: num(m, ['security', 'redisTimeoutSeconds']),
       bruteForce: {
         enabled: (get(m, 'security', 'bruteForce', 'enabled') ?? true) === true,
         userFailures: num(m, ['security', 'bruteForce', 'userFailures']),

@@ -121,6 +121,8 @@ export interface BridgeConfig {
     credentialCacheEntries: number;
     requireTls: 'auto' | 'always' | 'never';
     redis: string | null;
+    /** One Redis command's deadline; past it the counters are kept locally. */
+    redisTimeoutSeconds: number;
     bruteForce: {
       enabled: boolean;
       userFailures: number;

@@ -1,6 +1,6 @@
-// security.hashQueueReserved: the places of the hash queue that made-up names cannot take
-// (issue #14 item 7). Half the queue unless set; larger than the queue is a config error that
-// names the setting.
+// Settings of the security section that shape the hashing budget and the shared counters:
+// security.hashQueueReserved (the places of the hash queue made-up names cannot take, issue #14
+// item 7) and security.redisTimeoutSeconds (a loaded host reads Redis replies late, issue #10).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -38,4 +38,10 @@ test('more reserved places than the queue holds is an error naming both settings
     return true;
   });
   assert.throws(() => load('security:\n  hashQueueReserved: -1\n'), /security\.hashQueueReserved/);
+});
+
+test('security.redisTimeoutSeconds: 1 s unless set, and a positive number', () => {
+  assert.equal(loadConfig({ env, flags: {} }).security.redisTimeoutSeconds, 1);
+  assert.equal(load('security:\n  redisTimeoutSeconds: 0.5\n').security.redisTimeoutSeconds, 0.5);
+  assert.throws(() => load('security:\n  redisTimeoutSeconds: 0\n'), /security\.redisTimeoutSeconds/);
 });
