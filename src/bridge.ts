@@ -43,7 +43,7 @@ export interface StartOptions {
 export async function startBridge(config: BridgeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningBridge> {
   const tree = buildTree(config);
   const store = await openVerifiedStore(config, { retry: log, cwd: opts.cwd });
-  const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log)));
+  const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log, config.security.redisTimeoutSeconds * 1000)));
   const { dit, auth, metrics } = ctx;
   const throttle = auth.throttle;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');

@@ -93,7 +93,7 @@ export async function buildContext(config: BridgeConfig, tree: Tree, store: Dire
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
   const throttle = new Throttle(sec.bruteForce, counters);
-  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
+  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue, sec.hashQueueReserved), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
   // One line when the database stops answering and one when it answers again, however many

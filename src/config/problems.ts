@@ -1,10 +1,12 @@
 // Checks the schema cannot express, on values it accepted: the database URL, the DNs (with the
 // DN parser the server uses), the listen URLs (with the parser the server listens with), the
-// PROXY protocol listeners, service accounts named twice, and OUs that clash.
+// PROXY protocol listeners, service accounts named twice, OUs that clash, and a reserved hash
+// queue larger than the queue.
 import { parseDn, normalizeDn, InvalidDnError, type Rdn } from '../ldap/dn.js';
 import { parseListenUrl, InvalidListenUrlError } from '../ldap/listen-url.js';
 import { ConfigError, parseDatabaseUrl } from './database-url.js';
 import { DEFAULT_LISTEN } from './defaults.js';
+import { schemaDefault } from './schema.js';
 import { formatPath, get, type Obj, type Problem } from './document.js';
 
 const DN_EXAMPLE = 'a DN is attribute=value pairs separated by commas, e.g. dc=example,dc=com';
@@ -57,6 +59,11 @@ export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) =
   if (typeof baseDn === 'string' && !bad('baseDn')) {
     const r = checkDn(baseDn);
     if ('problem' in r) out.push({ path: 'baseDn', message: r.problem });
+  }
+  const queue = get(merged, 'security', 'hashQueue') ?? schemaDefault(['security', 'hashQueue']);
+  const reserved = get(merged, 'security', 'hashQueueReserved');
+  if (typeof reserved === 'number' && typeof queue === 'number' && reserved > queue && !bad('security.hashQueueReserved')) {
+    out.push({ path: 'security.hashQueueReserved', message: `must not exceed security.hashQueue (${queue})` });
   }
   if (Array.isArray(merged.listen)) {
     merged.listen.forEach((u, i) => {

@@ -153,10 +153,13 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       // Auto: the CPUs shared among the worker processes.
       hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, Math.floor(availableParallelism() / (num(m, ['workers']) || availableParallelism()))),
       hashQueue: num(m, ['security', 'hashQueue']),
+      // Half the queue unless given (the schema cannot say "half of another setting").
+      hashQueueReserved: typeof get(m, 'security', 'hashQueueReserved') === 'number' ? (get(m, 'security', 'hashQueueReserved') as number) : Math.floor(num(m, ['security', 'hashQueue']) / 2),
       credentialCacheSeconds: num(m, ['security', 'credentialCacheSeconds']),
       credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),
       requireTls: (get(m, 'security', 'requireTls') ?? schemaDefault(['security', 'requireTls'])) as 'auto' | 'always' | 'never',
       redis: typeof get(m, 'security', 'redis') === 'string' ? (get(m, 'security', 'redis') as string) : null,
+      redisTimeoutSeconds: num(m, ['security', 'redisTimeoutSeconds']),
       bruteForce: {
         enabled: (get(m, 'security', 'bruteForce', 'enabled') ?? true) === true,
         userFailures: num(m, ['security', 'bruteForce', 'userFailures']),

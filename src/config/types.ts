@@ -115,10 +115,14 @@ export interface BridgeConfig {
     /** Concurrent password hashes; resolved (never 0) to the CPU count by default. */
     hashConcurrency: number;
     hashQueue: number;
+    /** Queue places only binds for existing names may take (resolved: half of hashQueue by default). */
+    hashQueueReserved: number;
     credentialCacheSeconds: number;
     credentialCacheEntries: number;
     requireTls: 'auto' | 'always' | 'never';
     redis: string | null;
+    /** One Redis command's deadline; past it the counters are kept locally. */
+    redisTimeoutSeconds: number;
     bruteForce: {
       enabled: boolean;
       userFailures: number;

@@ -4,8 +4,8 @@
 import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
-import { evaluate, TRUE, type Filter } from '../filter.js';
+import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { evaluate, evaluateWithout, FALSE, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
 import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, type Resume, type UserBatch } from '../paging.js';
@@ -243,14 +243,24 @@ async function searchContainer(
     }
     return;
   }
+  // A permission's or role's holders are a query over the whole user table (superusers hold
+  // every permission, and is_superuser has no index): read them only for an entry the filter
+  // can still match. `(uid=alice)` over the whole tree then reads no holders at all.
   if (c === 'permissions') {
     const perms = await ctx.directory.permissions();
     for (let i = after + 1; i < perms.length; i++) {
       await checkTime();
+      if (needs.members && evaluateWithout(filter, permissionEntry(ctx.dit, perms[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
       emit(await permissionWithMembers(ctx, perms[i], needs), { phase, after: i - 1 });
     }
     return;
   }
-  for (let i = after + 1; i < ROLES.length; i++) emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
+  for (let i = after + 1; i < ROLES.length; i++) {
+    if (needs.members && evaluateWithout(filter, roleEntry(ctx.dit, ROLES[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
+    emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
+  }
 }
+
+/** The attributes a permission or role entry takes from its holders. */
+const MEMBER_KEYS: ReadonlySet<string> = new Set(['member', 'memberuid']);
 
