@@ -13,6 +13,15 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 // catalog name, invalid schema name, undefined table, undefined column.
 const SCHEMA_GONE = new Set(['3D000', '3F000', '42P01', '42703']);
 
+/** What a driver error means to the directory: gone, unavailable, or itself (a bug). */
+export function postgresError(e: unknown): unknown {
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message ?? '';
+  if (SCHEMA_GONE.has(code)) return new SchemaGoneError(msg);
+  if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) return new StoreUnavailableError(msg);
+  return e;
+}
+
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -55,11 +64,7 @@ export class PostgresStore extends SqlStore {
       const r = await this.pool.query(sql, params);
       return r.rows as Row[];
     } catch (e) {
-      const code = (e as { code?: string }).code ?? '';
-      const msg = (e as Error).message ?? '';
-      if (SCHEMA_GONE.has(code)) throw new SchemaGoneError(msg);
-      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) throw new StoreUnavailableError(msg);
-      throw e;
+      throw postgresError(e);
     }
   }
 
