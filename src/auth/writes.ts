@@ -5,8 +5,8 @@
 // A bind never waits for a write and never fails because of one: last_login is noted in
 // memory (at most once per writes.lastLoginIntervalSeconds per user, counting the last_login
 // the bind just read) and written in batches a moment later; a hash upgrade runs after the
-// bind has been answered, within the hashing budget (skipped, to be tried at a later bind, when
-// the budget is spent). Both only ever move forwards: last_login is not set back, and a stored
+// bind has been answered: queued, two at a time, within the hashing budget (dropped, to be
+// tried at a later bind, when the budget is spent or the queue is full). Both only ever move forwards: last_login is not set back, and a stored
 // hash is replaced only if it is still the one the password was checked against.
 import type { Logger } from 'pino';
 import type { WritesConfig } from '../config/types.js';
@@ -25,6 +25,8 @@ const LAST_LOGIN_BATCH_MS = 1000;
 const REMEMBERED_USERS = 100_000;
 /** Hash upgrades running at once: each costs a full hash of the site's default. */
 const MAX_UPGRADES = 2;
+/** Hash upgrades waiting (their passwords are held in memory until done). */
+const QUEUED_UPGRADES = 1000;
 
 export class Writes {
   private readonly policy: HashPolicy;
@@ -33,7 +35,10 @@ export class Writes {
   private pending = new Map<number, LastLogin>();
   private timer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
+  /** Users with an upgrade queued or running. */
   private readonly upgrading = new Set<number>();
+  private readonly upgradeQueue: { user: User; password: string }[] = [];
+  private upgradeWorkers = 0;
   private lastLoginFailing = false;
   private closed = false;
 
@@ -112,31 +117,46 @@ export class Writes {
     }
   }
 
+  /** Queues a re-hash; at most MAX_UPGRADES run at once, and at most QUEUED_UPGRADES wait
+   * (beyond that a bind queues nothing and a later bind of the user tries again). */
   private upgrade(user: User, password: string): void {
-    if (this.upgrading.has(user.id) || this.upgrading.size >= MAX_UPGRADES) return;
+    if (this.upgrading.has(user.id) || this.upgradeQueue.length >= QUEUED_UPGRADES) return;
     this.upgrading.add(user.id);
+    this.upgradeQueue.push({ user, password });
+    if (this.upgradeWorkers < MAX_UPGRADES) {
+      this.upgradeWorkers++;
+      this.track(this.upgradeLoop());
+    }
+  }
+
+  private async upgradeLoop(): Promise<void> {
+    try {
+      for (let next = this.upgradeQueue.shift(); next; next = this.upgradeQueue.shift()) await this.upgradeOne(next.user, next.password);
+    } finally {
+      this.upgradeWorkers--;
+    }
+  }
+
+  private async upgradeOne(user: User, password: string): Promise<void> {
     const from = hashCost(user.password);
     const to = { hasher: this.policy.hasher, iterations: this.policy.iterations };
-    this.track(
-      (async () => {
-        try {
-          const hash = await this.auth.gate.run(() => makeSiteHash(password, this.policy));
-          const ok = await this.writer.setPassword(user.id, hash, user.password);
-          if (ok) this.log.info({ userId: user.id, from, to }, 'password hash upgraded');
-          else this.log.info({ userId: user.id }, 'password hash not upgraded: it changed meanwhile');
-        } catch (e) {
-          if (e instanceof BusyError) return; // the budget is the binds'; a later bind tries again
-          this.log.warn({ userId: user.id, from, err: (e as Error).message }, 'password hash upgrade failed (the bind is not affected)');
-        } finally {
-          this.upgrading.delete(user.id);
-        }
-      })(),
-    );
+    try {
+      const hash = await this.auth.gate.run(() => makeSiteHash(password, this.policy));
+      const ok = await this.writer.setPassword(user.id, hash, user.password);
+      if (ok) this.log.info({ userId: user.id, from, to }, 'password hash upgraded');
+      else this.log.info({ userId: user.id }, 'password hash not upgraded: it changed meanwhile');
+    } catch (e) {
+      if (e instanceof BusyError) return; // the budget is the binds'; a later bind tries again
+      this.log.warn({ userId: user.id, from, err: (e as Error).message }, 'password hash upgrade failed (the bind is not affected)');
+    } finally {
+      this.upgrading.delete(user.id);
+    }
   }
 
   /** Writes what is pending, waits for upgrades in flight, closes the write connection. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const u of this.upgradeQueue.splice(0)) this.upgrading.delete(u.user.id);
     if (this.timer) {
       clearTimeout(this.timer);
       this.track(this.flush());
