@@ -12,6 +12,7 @@ import { startTestBridge, client, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } fro
 import { recordSecrets } from '../helpers/secrets.js';
 import { ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles, selfSignedCert, djangoCommonPasswordsPath } from '../helpers/writes.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
+import { rawConnect, bindRequest, ber } from '../helpers/demo-bridge.js';
 
 const ADMIN_DN = 'cn=passwords,ou=services,dc=example,dc=com';
 const ADMIN_PW = 'admin-Secret!';
@@ -178,11 +179,31 @@ for (const [engine, available] of engines) {
       assert.notEqual(frank.password, NEW[3]);
     });
 
+    test('a wrong old password counts towards the lockout like a failed bind', { skip }, async () => {
+      const staffer = users.staffer;
+      // Five wrong old passwords on one connection (each ldappasswd binds anew, and a good bind
+      // clears the count, as it does for binds).
+      const { tlv, str, int } = ber;
+      const request = (id, old) => tlv(0x30, Buffer.concat([int(id), tlv(0x77, Buffer.concat([str(PASSWORD_MODIFY, 0x80), tlv(0x81, tlv(0x30, Buffer.concat([str(old, 0x81), str(NEW[4], 0x82)])))]))]));
+      const s = await rawConnect(Number(new URL(b.url).port));
+      try {
+        s.write(bindRequest(1, dn('staffer'), staffer.password));
+        assert.deepEqual(await s.waitResults(1), [0]);
+        for (let i = 0; i < 5; i++) s.write(request(2 + i, `not-it-${i}`));
+        assert.deepEqual(await s.waitResults(6, 20_000), [0, 49, 49, 49, 49, 49]);
+      } finally {
+        s.end();
+      }
+      assert.equal(await bindCode(b.url, dn('staffer'), staffer.password), 49, 'five wrong old passwords lock the account out');
+      assert.deepEqual((await djangoPasswords(db.env, 'staffer', [staffer.password])).check, [true], 'nothing written');
+    });
+
     test('neither password reaches the log', { skip }, async () => {
       const text = b.logs.join('');
       for (const s of [NEW[0], NEW[1], NEW[2], users.alice.password, users.carol.password]) assert.ok(!text.includes(s), 'a password in the log');
       const line = b.logs.map((l) => JSON.parse(l)).find((l) => l.op === 'extended' && l.oid === PASSWORD_MODIFY && l.result === 0);
       assert.equal(line.target, 'alice', 'the log says whose password changed');
+      assert.ok(b.logs.some((l) => /"writes":\["passwordModify"\].*writes to the Django database are on/.test(l)), 'the start says which writes are on');
     });
   });
 }
@@ -211,6 +232,13 @@ describe('Password Modify: TLS, the write database down', async () => {
     } finally {
       await b.close();
     }
+  });
+
+  test('a common-passwords list that cannot be read stops the start, naming the setting', { skip }, async () => {
+    await assert.rejects(
+      startTestBridge({ url: db.url, config: { writes: { passwordModify: true, passwordRules: { commonPasswords: '/nonexistent/common-passwords.txt.gz' } } } }),
+      /writes\.passwordRules\.commonPasswords: cannot read \/nonexistent\/common-passwords\.txt\.gz/,
+    );
   });
 
   test('a write database that cannot be written answers unavailable (52) and nothing is half-written', { skip }, async () => {

@@ -182,5 +182,9 @@ describe('writes settings', () => {
       () => loadConfig({ flags: {}, env: { DATABASE_URL: 'postgres://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_PASSWORD_MODIFY: 'true', DJANGO_LDAP_WRITES_DATABASE: 'sqlite:///x.sqlite3' }, cwd: '/' }),
       /writes\.database: a sqlite URL for a postgres database/,
     );
+    assert.throws(
+      () => loadConfig({ flags: {}, env: { DATABASE_URL: 'mysql://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_UPGRADE_HASHES: 'true', DJANGO_LDAP_WRITES_DATABASE: 'mysql://writer@127.0.0.1/site' }, cwd: '/' }),
+      /writes\.database: writes\.upgradeHashes: writes are supported on SQLite and PostgreSQL, not MySQL\/MariaDB yet/,
+    );
   });
 });
