@@ -6,6 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { need, hasCommand } from '../helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase, postgresAvailable } from '../helpers/django.js';
 import { startTestBridge, client, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
@@ -23,6 +24,15 @@ const PASSWORD_MODIFY = '1.3.6.1.4.1.4203.1.11.1';
 /** Django 3.2's test project hashes with 1000 iterations; the bridge is told another count, so
  * the stored hash shows which setting made it. */
 const ITERATIONS = 3000;
+
+/** A loopback port nothing listens on (bound, then released). */
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 
 async function bindCode(url, who, pw) {
   const c = client(url);
@@ -196,6 +206,21 @@ for (const [engine, available] of engines) {
       }
       assert.equal(await bindCode(b.url, dn('staffer'), staffer.password), 49, 'five wrong old passwords lock the account out');
       assert.deepEqual((await djangoPasswords(db.env, 'staffer', [staffer.password])).check, [true], 'nothing written');
+    });
+
+    test('a write connection that cannot reach its database answers unavailable (52); nothing is written', { skip }, async () => {
+      if (engine !== 'postgres') return; // SQLite's locked file: the last describe below
+      const closed = await freePort();
+      const down = await startTestBridge({ url: urls.read, config: { writes: { database: `postgres://nobody@127.0.0.1:${closed}/nothing`, passwordModify: true, iterations: ITERATIONS } } });
+      try {
+        const before = await djangoUserRows(db.env);
+        const r = await ldappasswd(down.url, { bindDn: dn('root'), bindPassword: users.root.password, oldPassword: users.root.password, newPassword: NEW[4] });
+        assert.equal(r.rc, 52, r.text);
+        assert.deepEqual(await djangoUserRows(db.env), before);
+        assert.equal(await bindCode(down.url, dn('root'), users.root.password), 0, 'the old password stays valid; binds go on');
+      } finally {
+        await down.close();
+      }
     });
 
     test('neither password reaches the log', { skip }, async () => {

@@ -1,7 +1,16 @@
 // Changes to a SQLite database made from another process, as Django would make them (the
 // bridge holds a read lock for at most one event-loop turn; a writer in the test's own process
-// would wait on it synchronously and block that turn from ending).
-import { spawn } from 'node:child_process';
+// would wait on it synchronously and block that turn from ending). And for the opt-in writes
+// (issue #13): PostgreSQL roles that may only read or only write, ldappasswd, and what real
+// Django says of the passwords.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PG_HOST, PG_PORT, postgresAvailable, djangoShell } from './django.js';
+import { recordSecrets } from './secrets.js';
 
 /** Runs SQL statements in another process, each in its own transaction. */
 export function sqliteWrites(path, statements) {
@@ -16,16 +25,6 @@ export function sqliteWrites(path, statements) {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(err))));
   });
 }
-
-// ---- The opt-in writes (issue #13): roles, ldappasswd, and Django's own view of passwords. ----
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { PG_HOST, PG_PORT, postgresAvailable, djangoShell } from './django.js';
-import { recordSecrets } from './secrets.js';
 
 async function pgRun(user, database, statements) {
   const c = new pg.Client({ host: PG_HOST, port: PG_PORT, user, database, connectionTimeoutMillis: 5000 });
