@@ -11,7 +11,7 @@ import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { StoreUnavailableError } from '../directory/store.js';
 import type { DirectoryWriter, LastLogin } from '../directory/writer.js';
-import { postgresError } from './postgres.js';
+import { connectionOptions, postgresError } from './postgres.js';
 
 const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
@@ -101,17 +101,9 @@ export class PostgresWriter implements DirectoryWriter {
   private readonly sql: ReturnType<typeof statements>;
 
   constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, statementTimeoutMs: number) {
-    const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
     this.pool = new pg.Pool({
-      host: target.socketDir ?? target.host ?? '127.0.0.1',
-      port: target.port ?? 5432,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl,
+      ...connectionOptions(target),
       max: 2,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30000,
       statement_timeout: statementTimeoutMs,
       query_timeout: statementTimeoutMs + 2000,
       application_name: 'django-ldap-bridge (writes)',

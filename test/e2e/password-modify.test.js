@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { need, hasCommand } from '../helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase, postgresAvailable } from '../helpers/django.js';
-import { startTestBridge, client, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { startTestBridge, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { recordSecrets } from '../helpers/secrets.js';
-import { ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles, selfSignedCert, djangoCommonPasswordsPath } from '../helpers/writes.js';
+import { bindCode, ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles, selfSignedCert, djangoCommonPasswordsPath } from '../helpers/writes.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 import { rawConnect, bindRequest, ber } from '../helpers/demo-bridge.js';
 
@@ -33,18 +33,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-
-async function bindCode(url, who, pw) {
-  const c = client(url);
-  try {
-    await c.bind(who, pw);
-    return 0;
-  } catch (e) {
-    return e.code;
-  } finally {
-    await c.close().catch(() => {});
-  }
-}
 
 const engines = [
   ['sqlite', () => need('Django (python3-django)', djangoAvailable().ok, djangoAvailable().reason)],

@@ -6,25 +6,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { need, hasCommand } from '../helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase, postgresAvailable } from '../helpers/django.js';
-import { startTestBridge, client, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
-import { ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles } from '../helpers/writes.js';
+import { startTestBridge, ldapsearch, BASE } from '../helpers/bridge.js';
+import { bindCode, ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles } from '../helpers/writes.js';
 
 const dn = (u) => `uid=${u},ou=users,${BASE}`;
 /** Django 3.2's test project stores pbkdf2_sha256 at 1000 iterations; the bridge's "site
  * default" here is higher, so those hashes are weaker than it. */
 const ITERATIONS = 3000;
-
-async function bindCode(url, who, pw) {
-  const c = client(url);
-  try {
-    await c.bind(who, pw);
-    return 0;
-  } catch (e) {
-    return e.code;
-  } finally {
-    await c.close().catch(() => {});
-  }
-}
 
 /** Resolves with check()'s value once it is truthy (polled), or fails after `ms`. */
 async function until(check, ms, what) {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PG_HOST, PG_PORT, postgresAvailable, djangoShell } from './django.js';
 import { recordSecrets } from './secrets.js';
+import { client } from './bridge.js';
 
 /** Runs SQL statements in another process, each in its own transaction. */
 export function sqliteWrites(path, statements) {
@@ -152,4 +153,17 @@ export function selfSignedCert() {
 /** Django's common-passwords list, as the installed Django names it. */
 export async function djangoCommonPasswordsPath(env) {
   return (await djangoShell(env, 'from django.contrib.auth.password_validation import CommonPasswordValidator as C\nprint(C.DEFAULT_PASSWORD_LIST_PATH)')).trim();
+}
+
+/** One simple bind on a fresh connection: 0, or the LDAP result code it failed with. */
+export async function bindCode(url, dn, password) {
+  const c = client(url);
+  try {
+    await c.bind(dn, password);
+    return 0;
+  } catch (e) {
+    return e.code;
+  } finally {
+    await c.close().catch(() => {});
+  }
 }
