@@ -73,6 +73,11 @@ function usernameOf(ctx: BridgeContext, identity: string): string | undefined {
   }
 }
 
+/** Usernames as binds match them (users.caseInsensitive). */
+function sameUsername(ctx: BridgeContext, a: string | undefined, b: string): boolean {
+  return a !== undefined && (ctx.config.caseInsensitiveUsernames ? a.toLowerCase() === b.toLowerCase() : a === b);
+}
+
 export async function passwordModify(ctx: BridgeContext, session: Session, req: RequestOf<'extended'>): Promise<ExtendedResult & { target?: string }> {
   const writes = ctx.writes;
   if (!writes?.settings.passwordModify) return fail(ResultCode.unwillingToPerform, 'password changes over LDAP are off on this server (writes.passwordModify); change the password in Django');
@@ -91,7 +96,7 @@ export async function passwordModify(ctx: BridgeContext, session: Session, req: 
   const address = countedAddress(ctx, session);
   let user: User | undefined;
   if (id.kind === 'user') {
-    if (r.userIdentity !== undefined && usernameOf(ctx, r.userIdentity) !== id.username) return fail(ResultCode.insufficientAccessRights, 'a user may change only their own password');
+    if (r.userIdentity !== undefined && !sameUsername(ctx, usernameOf(ctx, r.userIdentity), id.username)) return fail(ResultCode.insufficientAccessRights, 'a user may change only their own password');
     if (r.oldPasswd === undefined) return fail(ResultCode.unwillingToPerform, 'the old password is required (ldappasswd -a or -A)');
     if (old === undefined || old === '') return fail(ResultCode.invalidCredentials, 'the old password is wrong', id.username);
     const a = await ctx.auth.user({ name: id.username, password: old, address });
