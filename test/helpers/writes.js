@@ -4,9 +4,10 @@
 // (issue #13): PostgreSQL roles that may only read or only write, ldappasswd, and what real
 // Django says of the passwords.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PG_HOST, PG_PORT, postgresAvailable, djangoShell } from './django.js';
@@ -37,6 +38,14 @@ async function pgRun(user, database, statements) {
   }
 }
 
+/** The write role's GRANT from docs/operations.md (its role named ldap_writer there). */
+export function documentedGrant() {
+  const doc = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'operations.md'), 'utf8');
+  const line = doc.split('\n').find((l) => l.startsWith('GRANT ') && l.includes('ldap_writer'));
+  if (!line) throw new Error('docs/operations.md has no GRANT ... TO ldap_writer line');
+  return line.replace(/;\s*$/, '');
+}
+
 /**
  * Two login roles on a PostgreSQL database made by makeDjangoDatabase: `read` may only SELECT
  * (every table), `write` may SELECT and UPDATE only auth_user's password and last_login.
@@ -55,7 +64,8 @@ export async function pgReadWriteRoles(db) {
   await pgRun(admin, db.name, [
     `GRANT USAGE ON SCHEMA public TO ${read.name}, ${write.name}`,
     `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${read.name}`,
-    `GRANT SELECT (id, password, last_login), UPDATE (password, last_login) ON auth_user TO ${write.name}`,
+    // The grant docs/operations.md tells operators to run, as it stands there.
+    documentedGrant().replace(/\bldap_writer\b/, write.name),
   ]);
   const url = (r) => `postgres://${r.name}:${r.password}@${PG_HOST}:${PG_PORT}/${db.name}`;
   return {
