@@ -211,6 +211,22 @@ for (const [engine, available] of engines) {
       }
     });
 
+    test('a write role without the grant: other (80) naming writes.database, nothing written, the bridge serves on', { skip }, async () => {
+      if (engine !== 'postgres') return;
+      const refused = await startTestBridge({ url: urls.read, config: { writes: { database: urls.read, passwordModify: true, iterations: ITERATIONS } } });
+      try {
+        const before = await djangoUserRows(db.env);
+        const r = await ldappasswd(refused.url, { bindDn: dn('root'), bindPassword: users.root.password, oldPassword: users.root.password, newPassword: NEW[4] });
+        assert.equal(r.rc, 80, r.text);
+        assert.match(r.text, /writes\.database/);
+        assert.deepEqual(await djangoUserRows(db.env), before);
+        assert.ok(refused.logs.some((l) => l.includes('permission denied')), 'the log says why');
+        assert.equal(await bindCode(refused.url, dn('root'), users.root.password), 0);
+      } finally {
+        await refused.close();
+      }
+    });
+
     test('neither password reaches the log', { skip }, async () => {
       const text = b.logs.join('');
       for (const s of [NEW[0], NEW[1], NEW[2], users.alice.password, users.carol.password]) assert.ok(!text.includes(s), 'a password in the log');

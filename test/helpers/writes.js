@@ -112,7 +112,7 @@ export function ldappasswd(url, { bindDn, bindPassword, oldPassword, newPassword
     execFile('ldappasswd', args, { env: { ...process.env, LDAPTLS_REQCERT: 'never', LDAPCONF: '/dev/null', LDAPRC: '/dev/null' }, timeout: 30000 }, (err, stdout, stderr) => {
       // ldappasswd exits 1 on any failure; the LDAP result code is in what it prints:
       // "Result: Constraint violation (19)", or "ldap_bind: Invalid credentials (49)".
-      const printed = /(?:Result|ldap_bind|ldap_start_tls): [^(\n]*\((\d+)\)/.exec(stdout + stderr);
+      const printed = /^(?:Result|ldap_bind|ldap_start_tls): .*\((\d+)\)$/m.exec(stdout + stderr);
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, rc: code === 0 ? 0 : printed ? Number(printed[1]) : -1, stdout, stderr, text: stdout + stderr });
     });

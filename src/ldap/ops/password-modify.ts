@@ -15,6 +15,7 @@ import { ResultCode, type RequestOf } from '../protocol.js';
 import { BusyError } from '../../auth/hash-gate.js';
 import { generatePassword } from '../../django/hash-policy.js';
 import type { User } from '../../directory/model.js';
+import { StoreUnavailableError } from '../../directory/store.js';
 import { countedAddress } from './bind.js';
 import { PASSWORD_MODIFY, type ExtendedResult } from './extended.js';
 
@@ -130,7 +131,11 @@ export async function passwordModify(ctx: BridgeContext, session: Session, req: 
     if (!(await writes.setPassword(user, next))) return fail(ResultCode.other, "the user's password changed while this request ran; nothing was written, try again", user.username);
   } catch (e) {
     if (e instanceof BusyError) return fail(ResultCode.busy, 'too many password checks in progress; try again', user.username);
-    throw e;
+    if (e instanceof StoreUnavailableError) throw e; // unavailable (52), as every operation
+    // The write role refused (no UPDATE grant, a read-only file...): one statement, so nothing
+    // was written. The driver's message names no value (every value is a bound parameter).
+    ctx.log.error({ target: user.username, err: (e as Error).message }, 'password change refused by the write connection (writes.database)');
+    return fail(ResultCode.other, 'the password could not be written (check writes.database and its grants); nothing was changed', user.username);
   }
   return { code: ResultCode.success, ...(generated === undefined ? {} : { value: encodePasswdModifyResponse(generated) }), target: user.username };
 }
