@@ -9,7 +9,7 @@ import { ResultCode } from './ldap/protocol.js';
 import { LdapServer, TlsFilesError, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
 import { counterStore, type CounterStore } from './auth/throttle.js';
 import type { Metrics } from './metrics.js';
-import { buildContext, buildTree, openVerifiedStore, serviceAccountEntries, StartupError } from './context-builder.js';
+import { buildContext, buildTree, openVerifiedStore, openWrites, serviceAccountEntries, StartupError } from './context-builder.js';
 import { VERSION } from './version.js';
 
 export { StartupError, VERSION };
@@ -48,6 +48,18 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   const throttle = auth.throttle;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
+  try {
+    ctx.writes = openWrites(config, ctx, opts.cwd);
+  } catch (e) {
+    await store.close();
+    await throttle.close();
+    throw e;
+  }
+  const writes = ctx.writes;
+  if (writes) {
+    const on = (['passwordModify', 'lastLogin', 'upgradeHashes'] as const).filter((k) => config.writes[k]);
+    log.warn({ writes: on, database: redactDatabaseUrl(config.writes.database ?? config.database), hasher: config.writes.hasher, iterations: config.writes.iterations }, 'writes to the Django database are on');
+  }
 
   let server: LdapServer;
   let addresses: ListenAddress[];
@@ -55,6 +67,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
     server = new LdapServer(ctx, serverLimits(config.limits));
     addresses = await server.listen(config.listen.map((u) => ({ ...parseListenUrl(u), proxy: config.proxyProtocol.includes(u) })));
   } catch (e) {
+    await writes?.close();
     await store.close();
     await throttle.close();
     if (e instanceof TlsFilesError) throw new StartupError(e.message);
@@ -73,6 +86,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       metricsUrl = `http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
     } catch (e) {
       await server.close();
+      await writes?.close();
       await store.close();
       await throttle.close();
       throw new StartupError(`metrics.listen: cannot listen on ${config.metrics.listen}: ${(e as Error).message}`);
@@ -116,6 +130,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
     async close() {
       await server.close();
       await metrics.close();
+      await writes?.close();
       await store.close();
       await throttle.close();
       log.info('django-ldap-bridge stopped');

@@ -13,6 +13,30 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 // catalog name, invalid schema name, undefined table, undefined column.
 const SCHEMA_GONE = new Set(['3D000', '3F000', '42P01', '42703']);
 
+/** Where and as whom a URL connects, with its TLS, and the timeouts every pool shares. */
+export function connectionOptions(target: Extract<DatabaseTarget, { kind: 'postgres' }>): pg.PoolConfig {
+  const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
+  return {
+    host: target.socketDir ?? target.host ?? '127.0.0.1',
+    port: target.port ?? 5432,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+  };
+}
+
+/** What a driver error means to the directory: gone, unavailable, or itself (a bug). */
+export function postgresError(e: unknown): unknown {
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message ?? '';
+  if (SCHEMA_GONE.has(code)) return new SchemaGoneError(msg);
+  if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) return new StoreUnavailableError(msg);
+  return e;
+}
+
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -27,17 +51,9 @@ export class PostgresStore extends SqlStore {
       anyOf: (expr, p) => `${expr} = ANY(${p}::bigint[])`,
       joinIds: (expr) => `string_agg(${expr}::text, ',')`,
     });
-    const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
     this.pool = new pg.Pool({
-      host: target.socketDir ?? target.host ?? '127.0.0.1',
-      port: target.port ?? 5432,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl,
+      ...connectionOptions(target),
       max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30000,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
       // statement_timeout is the server's: a hung server (frozen host, dead network path)
       // would never enforce it, so the client gives up a little later on its own.
@@ -55,11 +71,7 @@ export class PostgresStore extends SqlStore {
       const r = await this.pool.query(sql, params);
       return r.rows as Row[];
     } catch (e) {
-      const code = (e as { code?: string }).code ?? '';
-      const msg = (e as Error).message ?? '';
-      if (SCHEMA_GONE.has(code)) throw new SchemaGoneError(msg);
-      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) throw new StoreUnavailableError(msg);
-      throw e;
+      throw postgresError(e);
     }
   }
 

@@ -17,6 +17,7 @@ import { bind, type BindResult } from './ops/bind.js';
 import { anyone, compareAccess, searchAccess } from './ops/access.js';
 import { compare } from './ops/compare.js';
 import { extended, type ExtendedResult } from './ops/extended.js';
+import { PASSWORD_MODIFY, passwordModify } from './ops/password-modify.js';
 import { ABANDONED, search, type SearchOutcome } from './ops/search.js';
 import type { Entry, Selection } from './entries.js';
 
@@ -156,13 +157,14 @@ const EXTENDED: QueuedOperation<RequestOf<'extended'>, ExtendedResult> = {
   criticalControls: [],
   abandonable: false,
   access: anyone,
-  run: (_ctx, session, _msg, req) => Promise.resolve(extended(session, req)),
+  run: (ctx, session, _msg, req) => (req.oid === PASSWORD_MODIFY ? passwordModify(ctx, session, req) : Promise.resolve(extended(session, req))),
   unavailable: UNAVAILABLE,
   answer(_session, msg, _req, r, write) {
     write(encodeExtendedResult(msg.id, r, r.name, r.value));
   },
   record(_ctx, log, _session, msg, req, r, ms) {
-    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: clipForLog(req.oid), result: r.code, ms }, 'extended');
+    // Never the request or response value: a Password Modify carries passwords.
+    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: clipForLog(req.oid), result: r.code, ...(r.target === undefined ? {} : { target: clipForLog(r.target), message: r.message }), ms }, 'extended');
   },
 };
 

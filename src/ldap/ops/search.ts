@@ -15,7 +15,7 @@ import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers
 
 type SearchRequest = RequestOf<'search'>;
 
-import { SUPPORTED_EXTENSIONS } from './extended.js';
+import { supportedExtensions } from './extended.js';
 export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
 /** Not an LDAP result code: the search was abandoned, and an abandoned operation gets no
@@ -68,7 +68,7 @@ export async function search(
   const id = session.identity;
   if (target.kind === 'root' || target.kind === 'subschema') {
     if (req.scope !== 0) return { code: ResultCode.noSuchObject, message: target.kind === 'root' ? 'search the naming context ' + ctx.dit.baseDn : '' };
-    const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, SUPPORTED_EXTENSIONS, SUPPORTED_CONTROLS) : subschemaEntry();
+    const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, supportedExtensions(ctx.writes?.settings.passwordModify === true), SUPPORTED_CONTROLS) : subschemaEntry();
     // RFC 4512 §5.1: the root DSE answers a base search with (objectClass=*).
     if (evaluate(req.filter, e, ctx) === TRUE) send(e, sel.allUser && req.attributes.length === 0 && target.kind === 'root' ? new Selection(['+']) : sel);
     return { code: ResultCode.success };
