@@ -17,7 +17,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, ROOT, postgresAvailable, postgresDatabase, sqliteDatabase, writeLdif } from './lib/datasets.mjs';
+import { BENCH_DIR, ROOT, mysqlAvailable, mysqlDatabase, postgresAvailable, postgresDatabase, sqliteDatabase, writeLdif } from './lib/datasets.mjs';
 import { APACHE_BIN, APACHE_MODULES, apacheUser, memoryOf, slapdVersion, startApache, startBridge, startSlapd } from './lib/servers.mjs';
 import { barePbkdf2 } from './lib/pbkdf2.mjs';
 import { runWrk } from './lib/wrk.mjs';
@@ -291,17 +291,27 @@ async function main() {
 /** What a user sets: database, listen (startBridge adds it), base DN, one service account. */
 const defaultConfig = (database, svcHash, over = {}) => ({ database, baseDn: D.BASE, serviceAccounts: [{ dn: D.SVC_DN, password: svcHash }], ...over });
 
-/** The Apache mix against bridges with their defaults, on SQLite and PostgreSQL (1,000 users
- * each), next to the same bridge with one setting changed and to slapd (loglevel 0), runs of
- * every configuration alternating. */
+/** The Apache mix against bridges with their defaults, on SQLite, PostgreSQL and (when one
+ * answers on 127.0.0.1:3306) MySQL/MariaDB, 1,000 users each, next to the same bridge with one
+ * setting changed and to slapd (loglevel 0), runs of every configuration alternating. */
 async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
   const pgDb = await postgresDatabase('dlb_bench_1k', SMALL, hash, { fresh: flag('fresh'), log });
+  const my = await mysqlAvailable();
+  const myDb = my.ok ? await mysqlDatabase('dlb_bench_my1k', SMALL, hash, { log }) : undefined;
+  if (!my.ok) R.notes.push(`defaults: no MySQL/MariaDB at 127.0.0.1:3306 (${my.reason}): its rows are left out`);
+  else R.machine.mysql = my.version;
   const configs = [
     { db: 'SQLite', setting: 'defaults', url: sqliteUrl, over: {} },
     { db: 'SQLite', setting: 'log.level: silent (logging off)', url: sqliteUrl, over: { log: { level: 'silent' } } },
     { db: 'PostgreSQL', setting: 'defaults', url: pgDb.url, over: {} },
     { db: 'PostgreSQL', setting: 'log.level: silent (logging off)', url: pgDb.url, over: { log: { level: 'silent' } } },
     { db: 'PostgreSQL', setting: 'db.preparedStatements: false', url: pgDb.url, over: { db: { preparedStatements: false } } },
+    ...(myDb
+      ? [
+          { db: 'MySQL/MariaDB', setting: 'defaults', url: myDb.url, over: {} },
+          { db: 'MySQL/MariaDB', setting: 'log.level: silent (logging off)', url: myDb.url, over: { log: { level: 'silent' } } },
+        ]
+      : []),
   ];
   const S = (R.sections.defaults = { runs: RUNS, rows: configs.map((c) => ({ db: c.db, setting: c.setting, 8: [], 64: [] })), slapd: { 8: [], 64: [] } });
   log(`defaults: Apache mix, ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections, ${configs.length} bridge configurations and slapd alternating ...`);
@@ -786,7 +796,7 @@ function renderMarkdown() {
 
   const Df = R.sections.defaults;
   if (Df) {
-    L.push(`### The bridge as users run it: defaults, SQLite and PostgreSQL (${SMALL} users each), Apache mix`);
+    L.push(`### The bridge as users run it: defaults, SQLite, PostgreSQL${R.machine.mysql ? ` and MySQL/MariaDB (${R.machine.mysql})` : ''} (${SMALL} users each), Apache mix`);
     L.push('');
     L.push(`Each bridge: \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (one process, \`log.level: info\` as JSON to a file, credential cache 60 s, PostgreSQL pool 10, prepared statements on); a row marked with a setting changes only that. slapd: \`loglevel 0\` (its configuration file), default threads. Median of ${Df.runs} run(s) × ${T.apache} s (all configurations and slapd alternating, order rotated each repetition); the 16 users' credentials warmed before each run. Load average at the end ${Df.load}: the machine is shared, so compare rows of the same table (they ran back to back), not with other tables.`);
     L.push('');
@@ -806,7 +816,7 @@ function renderMarkdown() {
     }
     L.push('');
     const ratioOf = (db, a, b, conc) => med(Df.rows.find((x) => x.db === db && x.setting === a)[conc]) / med(Df.rows.find((x) => x.db === db && x.setting === b)[conc]);
-    L.push(`Default logging / logging off: SQLite ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 64))} (64); PostgreSQL ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 64))} (64). PostgreSQL / SQLite, both at their defaults: ${ratio(med(Df.rows[2][8]) / med(Df.rows[0][8]))} (8), ${ratio(med(Df.rows[2][64]) / med(Df.rows[0][64]))} (64).`);
+    L.push(`Default logging / logging off: SQLite ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 64))} (64); PostgreSQL ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 64))} (64). PostgreSQL / SQLite, both at their defaults: ${ratio(med(Df.rows[2][8]) / med(Df.rows[0][8]))} (8), ${ratio(med(Df.rows[2][64]) / med(Df.rows[0][64]))} (64).${Df.rows[5] ? ` MySQL/MariaDB / SQLite: ${ratio(med(Df.rows[5][8]) / med(Df.rows[0][8]))} (8), ${ratio(med(Df.rows[5][64]) / med(Df.rows[0][64]))} (64).` : ''}`);
     L.push('');
   }
 

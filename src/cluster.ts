@@ -227,6 +227,7 @@ export async function runPrimary(config: BridgeConfig, log: Logger, endLog: () =
     metricsUrl = `http://${m.host}:${m.port}`;
   }
   log.info({ listen: startedUrls, metrics: metricsUrl, workers: config.workers }, 'django-ldap-bridge started');
+  log.flush();
 
   process.on('SIGHUP', () => {
     for (const w of workers) w.process.kill('SIGHUP');
