@@ -392,7 +392,7 @@ async function sectionLdap(bridge, slapd, work, sqliteUrl, svcHash) {
   row.slapd = (await load(slapd.url, 'wrongpw:8', { victims, pids: [slapd.pid] })).streams[0];
   S.mixes.push(row);
   log(`  wrongpw c=8: bridge ${fmt(row.bridge.tps)}/s (${JSON.stringify(row.bridgeOutcomes)}), slapd ${fmt(row.slapd.tps)}/s`);
-  // The default log level (info: one JSON line per operation) for comparison.
+  // The default log level (info: a JSON line per bind; searches and compares at debug) for comparison.
   const info = await startBridge(bridgeConfig(sqliteUrl, svcHash, { log: { level: 'info' } }), { dir: work, name: 'bridge-sqlite-loginfo' });
   try {
     await warmCredentials(info.url, hotUsers());
@@ -839,7 +839,7 @@ function renderMarkdown() {
       L.push(`| ${r.mix}${note} | ${r.conc}${r.depth > 1 ? `×${r.depth}` : ''} | ${fmt(r.bridge.tps)} | ${ms(r.bridge.p50)} / ${ms(r.bridge.p99)} | ${fmt(r.slapd.tps)} | ${ms(r.slapd.p50)} / ${ms(r.slapd.p99)} | ${ratio(r.bridge.tps / r.slapd.tps)} | ${cpuPair(r.bridge.cpuUsPerTx, r.slapd.cpuUsPerTx, r.bridge.serverCores, r.slapd.serverCores)} | ${r.bridge.failures} / ${r.slapd.failures} |`);
     }
     if (Ld.twoProcesses) L.push(`| apache, TWO bridge processes, 32 + 32 connections (what a multi-process bridge could do; not a feature today) | 64 | ${fmt(Ld.twoProcesses.tps)} | ${ms(Ld.twoProcesses.p50)} / ${ms(Ld.twoProcesses.p99)} | | | ${ratio(Ld.twoProcesses.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.twoProcesses.cpuUsPerTx, undefined, Ld.twoProcesses.serverCores)} | ${Ld.twoProcesses.failures} |`);
-    if (Ld.logInfo) L.push(`| apache, bridge at log.level info (the default; one JSON line per operation, to a file) | 64 | ${fmt(Ld.logInfo.tps)} | ${ms(Ld.logInfo.p50)} / ${ms(Ld.logInfo.p99)} | | | ${ratio(Ld.logInfo.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.logInfo.cpuUsPerTx, undefined, Ld.logInfo.serverCores)} | ${Ld.logInfo.failures} |`);
+    if (Ld.logInfo) L.push(`| apache, bridge at log.level info (the default; a JSON line per bind, to a file) | 64 | ${fmt(Ld.logInfo.tps)} | ${ms(Ld.logInfo.p50)} / ${ms(Ld.logInfo.p99)} | | | ${ratio(Ld.logInfo.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.logInfo.cpuUsPerTx, undefined, Ld.logInfo.serverCores)} | ${Ld.logInfo.failures} |`);
     L.push('');
     const gen = (name) => fmt(median([8, 64].flatMap((c) => Ld.apache[c][name].map((x) => x.genCpuPct))));
     L.push(`Server CPU is read from \`/proc/<pid>/stat\` over the measured window (all threads; 100% = one core busy) and divided by the transactions: it does not depend on how busy the rest of the machine is. The load generator (one Node process on the same ${m.nproc} cores) used a median ${gen('bridge')}% of one core while driving the bridge and ${gen('slapd')}% while driving slapd.`);
