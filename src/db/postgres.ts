@@ -23,10 +23,12 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 const SCHEMA_GONE = new Set(['3D000', '3F000', '42P01', '42703']);
 
 // A prepared statement the connection can no longer use: its result type changed under it (a
-// migration altered a column: "cached plan must not change result type"), or the server
-// forgot it (invalid_sql_statement_name). pg-pool discards a connection whose query failed;
-// the query runs once more, unnamed.
-const STALE_STATEMENT = new Set(['0A000', '26000']);
+// migration altered a column: "cached plan must not change result type"), the server does not
+// know it (invalid_sql_statement_name), or knows another of that name (duplicate_prepared_
+// statement): the last two behind a pooler in transaction mode, where db.preparedStatements
+// should be off. pg-pool discards a connection whose query failed; the query runs once more,
+// unnamed.
+const STALE_STATEMENT = new Set(['0A000', '26000', '42P05']);
 
 /** How many distinct statement texts get a name (and a plan kept on every connection). */
 const MAX_NAMED = 256;
