@@ -2,6 +2,8 @@
 // default on). What a user must not notice: a migration that changes a mapped column's type
 // while the bridge runs (every pooled connection then holds a statement whose result type
 // changed), and the setting turned off (for pgbouncer in transaction mode) answers the same.
+// Timestamps come from the driver as text (parsed by the store only when shown): in any
+// session time zone they are the instants Django stored.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -62,6 +64,26 @@ describe('PostgreSQL prepared statements', { skip, timeout: 180_000 }, () => {
       assert.deepEqual(await givenNames(br.url, 4), Array(4).fill('Alicia-again'));
     } finally {
       await br.close();
+    }
+  });
+
+  test('timestamps are read as PostgreSQL writes them in the session time zone: djangoLastLogin is the stored instant, in UTC', async () => {
+    await admin.query("UPDATE auth_user SET last_login = '2024-03-05 06:07:08.123456+00' WHERE username = 'alice'");
+    try {
+      // Offsets with minutes, negative with minutes, whole hours ("+01", no minutes) and UTC.
+      for (const zone of ['Asia/Kolkata', 'America/St_Johns', 'Europe/Paris', 'UTC']) {
+        await admin.query(`ALTER DATABASE "${db.name}" SET timezone = '${zone}'`); // new sessions only
+        const br = await startTestBridge({ url: db.url });
+        try {
+          const r = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['djangoLastLogin'] });
+          assert.equal(r.code, 0, r.stderr);
+          assert.deepEqual(r.entries[0].attrs.djangoLastLogin, ['20240305060708Z'], zone);
+        } finally {
+          await br.close();
+        }
+      }
+    } finally {
+      await admin.query(`ALTER DATABASE "${db.name}" RESET timezone`);
     }
   });
 
