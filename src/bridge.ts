@@ -94,6 +94,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   }
   const urls = addresses.map((a) => `${a.secure ? 'ldaps' : 'ldap'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
   log.info({ listen: urls, metrics: metricsUrl, database: redactDatabaseUrl(config.database), baseDn: dit.baseDn, store: store.kind, version: VERSION }, 'django-ldap-bridge started');
+  log.flush(); // now, not within the next half second: supervisors and scripts wait for it
   return {
     addresses,
     urls,
@@ -125,6 +126,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       server.reloadTls();
       if (restart.length) log.warn({ settings: restart }, 'configuration reloaded; these changes need a restart to apply');
       else log.info('configuration reloaded');
+      log.flush();
       return restart;
     },
     async close() {

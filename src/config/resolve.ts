@@ -208,6 +208,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       poolSize: num(m, ['db', 'poolSize']),
       statementTimeoutSeconds: num(m, ['db', 'statementTimeoutSeconds']),
       startupRetrySeconds: num(m, ['db', 'startupRetrySeconds']),
+      preparedStatements: (get(m, 'db', 'preparedStatements') ?? true) === true,
     },
     writes: resolveWrites(m, cwd),
   };

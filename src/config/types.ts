@@ -163,6 +163,6 @@ export interface BridgeConfig {
   workers: number;
   /** host:port of the metrics/health HTTP listener, or null. */
   metrics: { listen: string | null };
-  db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number };
+  db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number; preparedStatements: boolean };
   writes: WritesConfig;
 }

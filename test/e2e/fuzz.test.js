@@ -76,8 +76,9 @@ describe('protocol fuzzing (SQLite, real Django)', { skip: djangoSkip || toolsSk
     process.on('unhandledRejection', onRejection);
     db = await makeDjangoDatabase({ engine: 'sqlite' });
     // Brute-force counting stays on (random names go through it) but never locks the fuzzer's
-    // address out: binds must keep reaching the password check.
-    br = await startTestBridge({ url: db.url, config: { security: { bruteForce: { userFailures: 1e6, addressFailures: 1e6 } } } });
+    // address out: binds must keep reaching the password check. Searches are logged at debug,
+    // and the backpressure test counts their lines.
+    br = await startTestBridge({ url: db.url, config: { security: { bruteForce: { userFailures: 1e6, addressFailures: 1e6 } }, log: { level: 'debug', format: 'json' } } });
     const u = new URL(br.url);
     addr = { host: u.hostname, port: Number(u.port) };
     vocab = defaultVocab({
