@@ -46,9 +46,16 @@ export interface UserColumn {
   serves?: string;
 }
 
-/** An optional column under users.columns (the attribute's own column, usually). */
-function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
-  return { field, setting: `users.columns.${field}`, default: dflt, optional: true, kind, ...more };
+/** An optional column under users.columns (the attribute's own column, usually). The field and
+ * whether it is optional keep their literal types, so the config's mapping type (config/types.ts)
+ * is read off the table. */
+function userColumn<const F extends string, const O extends boolean = true>(
+  field: F,
+  dflt: string | null,
+  kind: ColumnKind,
+  more: { optional?: O; serves?: string; setting?: string } = {},
+): UserColumn & { field: F; optional: O } {
+  return { field, setting: `users.columns.${field}`, default: dflt, optional: (more.optional ?? true) as O, kind, ...more };
 }
 
 /** The columns of Django's User, in the order the config file, `init` and `doctor` list them.
@@ -56,7 +63,7 @@ function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: 
  * listed after these (USER_COLUMNS). */
 const C = {
   id: userColumn('id', 'id', 'int', { optional: false }),
-  username: { field: 'username', setting: 'users.usernameField', default: 'username', optional: false, kind: 'text' },
+  username: userColumn('username', 'username', 'text', { optional: false, setting: 'users.usernameField' }),
   password: userColumn('password', 'password', 'hash', { optional: false, serves: '(password: checked, never served)' }),
   isActive: userColumn('isActive', 'is_active', 'bool', { optional: false }),
   isStaff: userColumn('isStaff', 'is_staff', 'bool', { serves: 'djangoIsStaff, cn=staff' }),
@@ -66,7 +73,14 @@ const C = {
   email: userColumn('email', 'email', 'text'),
   dateJoined: userColumn('dateJoined', 'date_joined', 'time'),
   lastLogin: userColumn('lastLogin', 'last_login', 'time'),
-} satisfies Record<string, UserColumn>;
+};
+
+type DjangoUserColumn = (typeof C)[keyof typeof C];
+/** The mapping of the user table's columns that the table implies (config's django.users without
+ * `table`): each of Django's User fields by its property name, a column name where the model
+ * must have it and a name or null where it may lack it; a column a row declares (beyond
+ * Django's User) goes by its field name, with a name or null. */
+export type UserColumnMapping = { [c in DjangoUserColumn as c['field']]: c['optional'] extends false ? string : string | null } & { readonly [field: string]: string | null };
 
 /** What a search loaded beside a user's row (undefined: not loaded, so not served). */
 export interface UserExtras {
@@ -114,9 +128,12 @@ export interface AttributeRow<S> {
 
 export type UserAttribute = AttributeRow<Source<User, UserExtras, UserColumn>>;
 
+/** The group table's columns a group entry reads (config's django.groups has one setting each). */
+export type GroupColumnField = 'id' | 'name';
+
 /** A column of the Django group table. */
 export interface GroupColumn {
-  field: 'id' | 'name';
+  field: GroupColumnField;
   setting: string;
   default: string;
   kind: ColumnKind;
@@ -203,8 +220,13 @@ export const EXTRA_USER_COLUMNS: readonly UserColumn[] = USER_COLUMNS.filter((c)
 export const GROUP_COLUMNS: readonly GroupColumn[] = Object.values(G);
 
 /** The default column of each user column, keyed like the resolved config (django.users). */
-export function defaultUserColumns(): Record<string, string | null> {
-  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default]));
+export function defaultUserColumns(): UserColumnMapping {
+  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default])) as UserColumnMapping;
+}
+
+/** The default column of each group column, keyed like the resolved config (django.groups). */
+export function defaultGroupColumns(): Record<GroupColumnField, string> {
+  return Object.fromEntries(GROUP_COLUMNS.map((c) => [c.field, c.default])) as Record<GroupColumnField, string>;
 }
 
 /** What `doctor` says a column feeds: its own label, or the attributes served straight from it. */
