@@ -109,8 +109,13 @@ export type Source<T, X, Col> =
   | { column: Col; trim?: boolean }
   /** A value computed from the row's columns (cn from the first and last names). */
   | { derived: (row: T) => string | null }
-  /** Values from what was loaded beside the row (memberships); undefined when not loaded. */
-  | { related: (row: T, x: X, dns: MemberDns) => Values };
+  /** Values from what was loaded beside the row (memberships); undefined when not loaded.
+   * `loads`: what a request selecting or filtering on it must load (read-entries.ts). */
+  | { related: (row: T, x: X, dns: MemberDns) => Values; loads: readonly Load[] };
+
+/** What a search may load beside the rows: a user's groups and roles (memberOf), a user's or a
+ * group's permissions, a group's (permission's, role's) members. */
+export type Load = 'memberOf' | 'permissions' | 'members';
 
 export interface AttributeRow<S> {
   /** The LDAP definition, served in cn=Subschema. Its equality rule decides the others a filter
@@ -180,6 +185,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {
+      loads: ['memberOf', 'permissions'],
       related: (_u, x, dns) => {
         if (!x.groups && !x.permissions && !x.roles) return undefined;
         const memberOf: string[] = [];
@@ -190,7 +196,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
       },
     },
   },
-  { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions) } },
+  { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions), loads: ['permissions'] } },
 ];
 
 /** A group entry's attributes, in the order an entry lists them. */
@@ -198,13 +204,29 @@ export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
   { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
   { type: CN, from: { column: G.name }, sql: true },
   { type: DJANGO_ID, from: { column: G.id }, sql: true },
-  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)) } },
-  { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members }, usernameCase: true },
-  { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions) } },
+  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
+  { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members, loads: ['members'] }, usernameCase: true },
+  { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions), loads: ['permissions'] } },
 ];
 
 /** The lower-case key filters and selections use for a row (schema.ts attributeKey). */
 export const keyOf = (row: { type: AttributeType }): string => row.type.names[0].toLowerCase();
+
+/** The attributes (by key) whose equality follows users.caseInsensitive: usernames. */
+export const USERNAME_CASE_KEYS: ReadonlySet<string> = new Set([...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES].filter((r) => r.usernameCase).map(keyOf));
+
+/** What selecting or filtering on an attribute (by key) makes a search load, for the attributes
+ * that show memberships; the others come with the row. */
+export const LOADS: ReadonlyMap<string, readonly Load[]> = (() => {
+  const out = new Map<string, Load[]>();
+  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES]) {
+    if (!('related' in r.from)) continue;
+    const loads = out.get(keyOf(r)) ?? [];
+    for (const l of r.from.loads) if (!loads.includes(l)) loads.push(l);
+    out.set(keyOf(r), loads);
+  }
+  return out;
+})();
 
 /** Every user column the bridge reads, in config order: Django's, then those a row declares. */
 export const USER_COLUMNS: readonly UserColumn[] = (() => {
