@@ -124,8 +124,8 @@ export interface AttributeRow<S> {
   type: AttributeType;
   from: S;
   /** Filters on it are planned as SQL on its column (filter-plan.ts): text compared exactly, or
-   * case-insensitively under caseIgnore; integers and booleans by value. Text, int and bool
-   * columns only: a time column is always checked in memory. */
+   * case-insensitively under caseIgnore; integers and booleans by value; times by ordering,
+   * with a margin (filter-plan.ts). Not the password hash. */
   sql?: boolean;
   /** Its equality follows users.caseInsensitive (usernames), whatever `type` says. */
   usernameCase?: boolean;
@@ -180,8 +180,8 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   { type: { oid: `${ARC}.2`, names: ['djangoIsActive'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_active' }, from: { column: C.isActive }, sql: true },
   { type: { oid: `${ARC}.3`, names: ['djangoIsStaff'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_staff' }, from: { column: C.isStaff }, sql: true },
   { type: { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_superuser' }, from: { column: C.isSuperuser }, sql: true },
-  { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined } },
-  { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin } },
+  { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined }, sql: true },
+  { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin }, sql: true },
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {

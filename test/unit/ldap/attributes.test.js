@@ -63,7 +63,7 @@ test('every attribute SQL filters on is a column the store reads, and the store 
   for (const r of sqlRows(USER_ATTRIBUTES)) {
     const name = r.type.names[0];
     assert.ok(USER_COLUMNS.includes(r.from.column), `${name}: its column is one of USER_COLUMNS`);
-    assert.ok(['text', 'int', 'bool'].includes(r.from.column.kind), `${name}: a text, integer or boolean column`);
+    assert.ok(['text', 'int', 'bool', 'time'].includes(r.from.column.kind), `${name}: a text, integer, boolean or time column`);
     // The planner makes a predicate on the row's field, and the store turns it into a WHERE on the
     // configured column (an unknown field would become 1=0: no row at all).
     const pred = planUsers(parseFilter(`(${name}=*)`), false, noStatic);
