@@ -182,6 +182,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   { type: { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_superuser' }, from: { column: C.isSuperuser }, sql: true },
   { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined }, sql: true },
   { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin }, sql: true },
+  { type: { oid: '2.5.18.1', names: ['createTimestamp'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, operational: true }, from: { column: C.dateJoined }, sql: true },
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {

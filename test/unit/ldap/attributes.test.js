@@ -219,7 +219,7 @@ test('doctor and the start-up check list every column with its setting and what 
   assert.deepEqual(users.columns.map((c) => c.column), USER_COLUMNS.map((c) => c.default));
   assert.deepEqual(
     users.columns.slice(0, 11).map((c) => c.attribute),
-    ['djangoId', 'uid', '(password: checked, never served)', 'djangoIsActive', 'djangoIsStaff, cn=staff', 'djangoIsSuperuser, cn=superusers', 'givenName, cn', 'sn, cn', 'mail', 'djangoDateJoined', 'djangoLastLogin'],
+    ['djangoId', 'uid', '(password: checked, never served)', 'djangoIsActive', 'djangoIsStaff, cn=staff', 'djangoIsSuperuser, cn=superusers', 'givenName, cn', 'sn, cn', 'mail', 'djangoDateJoined, createTimestamp', 'djangoLastLogin'],
   );
   // A column a row adds feeds that row's attribute.
   for (const [i, c] of EXTRA_USER_COLUMNS.entries()) {
@@ -239,4 +239,24 @@ test('a column the model lacks is not served: the entry has no such attribute', 
     const e = userEntry(dit, { ...fullUser, [r.from.column.field]: null }, {});
     assert.equal(e.get(keyOf(r)), undefined, r.type.names[0]);
   }
+});
+
+test('createTimestamp: date_joined as GeneralizedTime, operational (sent for + or by name), declared with modifyTimestamp', () => {
+  const ct = (sel) => userEntry(dit, user, {}).select(new Selection(sel)).find(([n]) => n === 'createTimestamp')?.[1];
+  assert.deepEqual(ct(['+']), ['20210301123456Z']);
+  assert.deepEqual(ct(['createtimestamp']), ['20210301123456Z']);
+  assert.equal(ct(['*']), undefined);
+  assert.equal(ct([]), undefined);
+  assert.equal(userEntry(dit, { ...user, dateJoined: null }, {}).get('createtimestamp'), undefined);
+  // Filters on it go to SQL on date_joined (the range test/unit/ldap/filter-plan.test.js runs).
+  assert.deepEqual(planUsers(parseFilter('(createTimestamp=*)'), false, noStatic), { op: 'present', field: 'dateJoined' });
+  // ldap3's Server(get_info=ALL) wants both types in the subschema; modifyTimestamp is not served
+  // (Django keeps no modification time).
+  const { attributeTypes } = subschemaValues();
+  for (const [oid, name] of [['2.5.18.1', 'createTimestamp'], ['2.5.18.2', 'modifyTimestamp']]) {
+    const d = attributeTypes.find((x) => x.startsWith(`( ${oid} NAME '${name}' `));
+    assert.ok(d, name);
+    assert.match(d, / EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch SYNTAX 1\.3\.6\.1\.4\.1\.1466\.115\.121\.1\.24 SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation \)$/, name);
+  }
+  assert.equal(userEntry(dit, user, {}).get('modifytimestamp'), undefined);
 });
