@@ -1,4 +1,4 @@
-// The attributes of a user entry and of a group entry, one row each: the LDAP definition
+// The attributes of a user, group, permission and role entry, one row each: the LDAP definition
 // (names, OID, matching rule, syntax), where the values come from (a column of the Django
 // table, a value derived from columns, or the memberships loaded beside the row), and whether a
 // filter on it can run as SQL. Entry building (entries.ts), the filter planner (filter-plan.ts),
@@ -154,6 +154,10 @@ export type GroupAttribute = AttributeRow<Source<Group, GroupExtras, GroupColumn
 const OBJECT_CLASS: AttributeType = { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYNTAX.oid };
 const CN: AttributeType = { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
 const DJANGO_ID: AttributeType = { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true, description: 'Primary key of the Django row' };
+/** Shared with the tree's entries (schema.ts lists it among the others' types). */
+export const DESCRIPTION: AttributeType = { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
+const MEMBER: AttributeType = { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn };
+const MEMBER_UID: AttributeType = { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 };
 const DJANGO_PERMISSION: AttributeType = { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYNTAX.dirString, description: 'An effective Django permission, app_label.codename' };
 
 /** objectClass values of each kind of entry. */
@@ -205,22 +209,65 @@ export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
   { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
   { type: CN, from: { column: G.name }, sql: true },
   { type: DJANGO_ID, from: { column: G.id }, sql: true },
-  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
-  { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members, loads: ['members'] }, usernameCase: true },
+  { type: MEMBER, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
+  { type: MEMBER_UID, from: { related: (_g, x) => x.members, loads: ['members'] }, usernameCase: true },
   { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions), loads: ['permissions'] } },
+];
+
+/** What a search loaded beside a permission or a role: the usernames of its holders. */
+export interface HolderExtras {
+  members?: string[];
+}
+
+export type PermissionAttribute = AttributeRow<Source<Permission, HolderExtras, never>>;
+export type RoleAttribute = AttributeRow<Source<Role, HolderExtras, never>>;
+
+const ROLE_DESCRIPTION: Record<Role, string> = {
+  staff: 'Active Django users with is_staff',
+  superusers: 'Active Django users with is_superuser',
+};
+const permissionName = (p: Permission): string => `${p.appLabel}.${p.codename}`;
+const holders = {
+  member: { type: MEMBER, from: { related: (_r: unknown, x: HolderExtras, dns: MemberDns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
+  memberUid: { type: MEMBER_UID, from: { related: (_r: unknown, x: HolderExtras) => x.members, loads: ['members'] }, usernameCase: true },
+} as const;
+
+/** A permission entry's attributes (served as a group of its holders: cn=app_label.codename). */
+export const PERMISSION_ATTRIBUTES: readonly PermissionAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
+  { type: CN, from: { derived: permissionName } },
+  { type: DESCRIPTION, from: { derived: (p) => p.name } },
+  { type: DJANGO_ID, from: { derived: (p) => String(p.id) } },
+  { type: DJANGO_PERMISSION, from: { derived: permissionName } },
+  holders.member,
+  holders.memberUid,
+];
+
+/** A role entry's attributes (cn=staff, cn=superusers: the users with that flag). */
+export const ROLE_ATTRIBUTES: readonly RoleAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
+  { type: CN, from: { derived: (r) => r } },
+  { type: DESCRIPTION, from: { derived: (r) => ROLE_DESCRIPTION[r] } },
+  holders.member,
+  holders.memberUid,
 ];
 
 /** The lower-case key filters and selections use for a row (schema.ts attributeKey). */
 export const keyOf = (row: { type: AttributeType }): string => row.type.names[0].toLowerCase();
 
+/** Every row of every table: users', groups', permissions', roles'. */
+function allRows(): Array<AttributeRow<{ related: unknown; loads: readonly Load[] } | object>> {
+  return [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES];
+}
+
 /** The attributes (by key) whose equality follows users.caseInsensitive: usernames. */
-export const USERNAME_CASE_KEYS: ReadonlySet<string> = new Set([...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES].filter((r) => r.usernameCase).map(keyOf));
+export const USERNAME_CASE_KEYS: ReadonlySet<string> = new Set(allRows().filter((r) => r.usernameCase).map(keyOf));
 
 /** What selecting or filtering on an attribute (by key) makes a search load, for the attributes
  * that show memberships; the others come with the row. */
 export const LOADS: ReadonlyMap<string, readonly Load[]> = (() => {
   const out = new Map<string, Load[]>();
-  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES]) {
+  for (const r of allRows()) {
     if (!('related' in r.from)) continue;
     const loads = out.get(keyOf(r)) ?? [];
     for (const l of r.from.loads) if (!loads.includes(l)) loads.push(l);

@@ -3,7 +3,7 @@
 // others) drives filter evaluation, compare, attribute-name case folding and the cn=Subschema
 // entry, so what a client reads in the schema is what the server does.
 import { normalizeDn } from './dn.js';
-import { GROUP_ATTRIBUTES, GROUP_CLASSES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
+import { DESCRIPTION, GROUP_ATTRIBUTES, GROUP_CLASSES, PERMISSION_ATTRIBUTES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
 import { SYNTAX, type AttributeType, type Equality } from './attribute-type.js';
 
 export type { AttributeType, Equality };
@@ -15,7 +15,7 @@ const OTHER_TYPES: AttributeType[] = [
   { oid: '2.5.4.11', names: ['ou', 'organizationalUnitName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '2.5.4.10', names: ['o', 'organizationName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '0.9.2342.19200300.100.1.25', names: ['dc', 'domainComponent'], equality: 'caseIgnore', syntax: SYN.ia5, singleValue: true },
-  { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYN.dirString },
+  DESCRIPTION,
   { oid: '2.5.4.50', names: ['uniqueMember'], equality: 'dn', syntax: SYN.dn },
   { oid: '1.3.6.1.1.16.4', names: ['entryUUID'], equality: 'uuid', syntax: SYN.uuid, singleValue: true, operational: true },
   { oid: '1.3.6.1.1.20', names: ['entryDN'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
@@ -40,7 +40,7 @@ const OTHER_TYPES: AttributeType[] = [
 
 /** Every attribute type the bridge knows, each once: a user entry's, then a group entry's, then
  * the others. cn=Subschema lists them in this order. */
-export const ATTRIBUTE_TYPES: AttributeType[] = [...new Set([...USER_ATTRIBUTES.map((r) => r.type), ...GROUP_ATTRIBUTES.map((r) => r.type), ...OTHER_TYPES])];
+export const ATTRIBUTE_TYPES: AttributeType[] = [...new Set([...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES].map((r) => r.type).concat(OTHER_TYPES))];
 
 export interface ObjectClass {
   oid: string;
@@ -80,7 +80,7 @@ function allowTableAttributes(aux: string, classes: readonly string[], rows: rea
   for (const r of rows) if (!r.type.operational && !allowed.has(r.type.names[0].toLowerCase())) target.may.push(r.type.names[0]);
 }
 allowTableAttributes('djangoAccount', USER_CLASSES, USER_ATTRIBUTES);
-allowTableAttributes('djangoGroup', GROUP_CLASSES, GROUP_ATTRIBUTES);
+allowTableAttributes('djangoGroup', GROUP_CLASSES, [...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]);
 
 const byName = new Map<string, AttributeType>();
 for (const at of ATTRIBUTE_TYPES) {

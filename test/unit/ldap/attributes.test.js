@@ -1,4 +1,4 @@
-// The attribute tables (src/ldap/attributes.ts) agree with everything that reads them: the
+// The attribute tables (src/ldap/attributes.ts: users, groups, permissions, roles) agree with everything that reads them: the
 // stores can filter on every column the planner pushes to SQL, every attribute an entry carries
 // is a row and is described (and allowed by a class) in cn=Subschema, and the columns, their
 // settings and defaults are the ones the config, its JSON schema and `doctor` name.
@@ -13,6 +13,8 @@ import {
   EXTRA_USER_COLUMNS,
   USER_CLASSES,
   GROUP_CLASSES,
+  PERMISSION_ATTRIBUTES,
+  ROLE_ATTRIBUTES,
   defaultUserColumns,
   keyOf,
 } from '../../../dist/ldap/attributes.js';
@@ -146,13 +148,17 @@ test('every attribute of a built user or group entry is a row, a type of cn=Subs
       assert.ok(allowed.has(attributeKey(name)), `${kind}: ${name} is allowed by ${classes.join(', ')}`);
     }
   }
-  // Permission and role entries are built by hand; theirs must be described and allowed too.
-  for (const e of [permissionEntry(dit, perms[0], ['alice']), roleEntry(dit, 'staff', ['alice'])]) {
+  // Permission and role entries have tables of their own, served as groups.
+  for (const [e, rows] of [[permissionEntry(dit, perms[0], ['alice']), PERMISSION_ATTRIBUTES], [roleEntry(dit, 'staff', ['alice']), ROLE_ATTRIBUTES]]) {
     const allowed = allowedBy(GROUP_CLASSES);
-    for (const [name] of e.select(ALL)) {
+    const sent = e.select(ALL);
+    for (const r of rows) assert.ok(sent.some(([name]) => attributeKey(name) === keyOf(r)), `${e.dn} has ${r.type.names[0]}`);
+    for (const [name] of sent) {
       const at = attributeType(name);
       assert.ok(at && described(at), name);
-      if (!at.operational) assert.ok(allowed.has(attributeKey(name)), `${e.dn}: ${name}`);
+      if (at.operational) continue;
+      assert.ok(rows.some((r) => r.type === at), `${e.dn}: ${name} is a row of its table`);
+      assert.ok(allowed.has(attributeKey(name)), `${e.dn}: ${name}`);
     }
   }
 });
@@ -165,7 +171,7 @@ test('no two attribute types share an OID or a name, and each is listed once', (
       seen.set(id, at);
     }
   }
-  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES]) assert.equal(attributeType(r.type.oid), r.type, r.type.names[0]);
+  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]) assert.equal(attributeType(r.type.oid), r.type, r.type.names[0]);
 });
 
 test('the user columns: unique fields, settings and SQL-safe default names; the config defaults agree', async () => {
