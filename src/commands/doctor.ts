@@ -10,7 +10,7 @@ import type { BridgeConfig, DjangoMapping } from '../config/types.js';
 import { redactDatabaseUrl } from '../config/database-url.js';
 import { openStore } from '../db/open.js';
 import { inspectorOf, type DirectoryStore, type IndexInfo, type StoreInspector } from '../directory/store.js';
-import { hashCost, identifyHasher } from '../django/hashers/index.js';
+import { hashCost, hashWeakness, identifyHasher } from '../django/hashers/index.js';
 import { parseListenUrl } from '../ldap/listen-url.js';
 import { Dit } from '../ldap/dit.js';
 import { describeCost, loadCommandConfig, pad, someNames } from './common.js';
@@ -43,9 +43,11 @@ export interface HasherReport {
   hasher: string;
   users: number;
   weak: boolean;
+  /** Why it is weak, as its hasher module says (e.g. "salted MD5"). */
+  weakness?: string;
   /** Users per cost, e.g. { "iterations 260000": 3 }. */
   costs: Record<string, number>;
-  /** Usernames (weak hashers only; at most 1000). */
+  /** Usernames of its users with a weak hash (weak hashers only; at most 1000). */
   usernames?: string[];
 }
 
@@ -77,15 +79,6 @@ export interface DoctorReport {
   indexes?: IndexReport[];
 }
 
-/** Hashers Django deprecated or keeps only for tests: one fast digest per password guess. */
-const WEAK: Record<string, string> = {
-  unsalted_md5: 'unsalted MD5',
-  unsalted_sha1: 'unsalted SHA1',
-  md5: 'salted MD5',
-  sha1: 'salted SHA1',
-  crypt: 'DES crypt (8 characters)',
-};
-
 const LIST_MAX = 1000;
 const PAGE = 1000;
 
@@ -99,10 +92,11 @@ function configProblems(config: BridgeConfig, errors: string[], warnings: string
   }
   for (const [i, s] of config.serviceAccounts.entries()) {
     const kind = identifyHasher(s.password);
+    const weakness = hashWeakness(s.password);
     if (kind === 'unusable' || kind === 'unknown' || !hashCost(s.password)) {
       errors.push(`serviceAccounts[${i}].password: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
-    } else if (WEAK[kind]) {
-      warnings.push(`serviceAccounts[${i}].password: ${s.dn} uses the weak ${WEAK[kind]} hasher (make a new hash with: django-ldap-bridge hash-password)`);
+    } else if (weakness) {
+      warnings.push(`serviceAccounts[${i}].password: ${s.dn} uses the weak ${weakness} hasher (make a new hash with: django-ldap-bridge hash-password)`);
     }
     if (dit) {
       try {
@@ -259,9 +253,15 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
       const kind = identifyHasher(u.password);
       const cost = kind === 'unusable' || kind === 'unknown' ? undefined : hashCost(u.password);
       let h = byHasher.get(kind);
-      if (!h) byHasher.set(kind, (h = { hasher: kind, users: 0, weak: !!WEAK[kind], costs: {}, ...(WEAK[kind] ? { usernames: [] } : {}) }));
+      if (!h) byHasher.set(kind, (h = { hasher: kind, users: 0, weak: false, costs: {} }));
       h.users++;
-      if (h.usernames && h.usernames.length < LIST_MAX) h.usernames.push(u.username);
+      const weakness = hashWeakness(u.password);
+      if (weakness) {
+        h.weak = true;
+        h.weakness = weakness;
+        h.usernames ??= [];
+        if (h.usernames.length < LIST_MAX) h.usernames.push(u.username);
+      }
       const costText = kind === 'unusable' || kind === 'unknown' ? '' : cost ? describeCost(cost) || 'no parameters' : 'malformed';
       if (costText) h.costs[costText] = (h.costs[costText] ?? 0) + 1;
       let cannot = false;
@@ -280,7 +280,7 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
   }
   report.hashers = [...byHasher.values()].sort((a, b) => b.users - a.users || (a.hasher < b.hasher ? -1 : 1));
   for (const h of report.hashers) {
-    if (h.weak) warnings.push(`${h.users} ${h.users === 1 ? 'user' : 'users'} still on ${WEAK[h.hasher]} (${h.hasher}): ${someNames(h.usernames ?? [], 10)}`);
+    if (h.weak) warnings.push(`${h.users} ${h.users === 1 ? 'user' : 'users'} still on ${h.weakness} (${h.hasher}): ${someNames(h.usernames ?? [], 10)}`);
   }
   report.neverBind = {
     total,
@@ -362,7 +362,7 @@ function render(config: BridgeConfig, r: DoctorReport): string {
         .join('; ');
       const label = h.hasher === 'unusable' ? 'unusable ("!...")' : h.hasher === 'unknown' ? 'unknown' : h.hasher;
       if (h.weak) {
-        line(`  ${MARK.warn}${pad(label, 18)} ${h.users} ${h.users === 1 ? 'user' : 'users'} still on ${WEAK[h.hasher]}: ${someNames(h.usernames ?? [], 10)}`);
+        line(`  ${MARK.warn}${pad(label, 18)} ${h.users} ${h.users === 1 ? 'user' : 'users'} still on ${h.weakness}: ${someNames(h.usernames ?? [], 10)}`);
       } else {
         line(`  ${h.hasher === 'unknown' ? MARK.warn : MARK.info}${pad(label, 18)} ${h.users} ${h.users === 1 ? 'user' : 'users'}${costs ? `  (${costs})` : ''}`);
       }

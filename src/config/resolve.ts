@@ -8,6 +8,7 @@ import { parseDatabaseUrl } from './database-url.js';
 import { DEFAULT_DJANGO_MAPPING, DEFAULT_LISTEN } from './defaults.js';
 import { get, type Obj } from './document.js';
 import { schemaDefault } from './schema.js';
+import { GROUP_COLUMNS, USER_COLUMNS, type GroupColumnField, type UserColumnMapping } from '../ldap/attributes.js';
 
 function str(v: unknown, dflt: string): string {
   return typeof v === 'string' ? v : dflt;
@@ -15,6 +16,19 @@ function str(v: unknown, dflt: string): string {
 
 function col(v: unknown, dflt: string | null): string | null {
   return v === null ? null : typeof v === 'string' ? v : dflt;
+}
+
+/** The setting's value: its dotted path (users.columns.email) in the merged document. */
+const setting = (m: Obj, path: string): unknown => get(m, ...path.split('.'));
+
+/** Each user column of the attribute table from its setting: a required one takes its default
+ * when unset, an optional one may also be null (the model lacks it). */
+function userColumns(m: Obj): UserColumnMapping {
+  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.optional ? col(setting(m, c.setting), c.default) : str(setting(m, c.setting), c.default!)])) as UserColumnMapping;
+}
+
+function groupColumns(m: Obj): Record<GroupColumnField, string> {
+  return Object.fromEntries(GROUP_COLUMNS.map((c) => [c.field, str(setting(m, c.setting), c.default)])) as Record<GroupColumnField, string>;
 }
 
 /** The sqlite URL with a path resolved against cwd, so every consumer opens the same file. */
@@ -61,7 +75,6 @@ function resolveWrites(m: Obj, cwd: string): BridgeConfig['writes'] {
 export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
   const D = DEFAULT_DJANGO_MAPPING;
   const u = get(m, 'users');
-  const c = get(u, 'columns');
   const usersTable = str(get(u, 'table'), D.users.table);
 
   const permissionsCfg = get(m, 'permissions');
@@ -86,8 +99,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       ? null
       : {
           table: str(get(groupsCfg, 'table'), D.groups!.table),
-          id: str(get(groupsCfg, 'id'), D.groups!.id),
-          name: str(get(groupsCfg, 'name'), D.groups!.name),
+          ...groupColumns(m),
           permissions:
             gp === false || permissions === null
               ? null
@@ -138,20 +150,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
     caseInsensitiveUsernames: get(u, 'caseInsensitive') === true,
     showInactiveUsers: get(u, 'showInactive') === true,
     django: {
-      users: {
-        table: usersTable,
-        id: str(get(c, 'id'), D.users.id),
-        username: str(get(u, 'usernameField'), D.users.username),
-        password: str(get(c, 'password'), D.users.password),
-        isActive: str(get(c, 'isActive'), D.users.isActive),
-        isStaff: col(get(c, 'isStaff'), D.users.isStaff),
-        isSuperuser: col(get(c, 'isSuperuser'), D.users.isSuperuser),
-        firstName: col(get(c, 'firstName'), D.users.firstName),
-        lastName: col(get(c, 'lastName'), D.users.lastName),
-        email: col(get(c, 'email'), D.users.email),
-        dateJoined: col(get(c, 'dateJoined'), D.users.dateJoined),
-        lastLogin: col(get(c, 'lastLogin'), D.users.lastLogin),
-      },
+      users: { table: usersTable, ...userColumns(m) },
       userGroups,
       userPermissions,
       groups,

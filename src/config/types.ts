@@ -1,28 +1,15 @@
 // The bridge's resolved configuration: what every other module reads. The loader
 // (src/config/load.ts, resolving in resolve.ts) fills every default, so nothing downstream has to guess.
+import type { GroupColumnField, UserColumnMapping } from '../ldap/attributes.js';
 
 /** A column name in the Django database, or null when the model has no such field. */
 export type Column = string | null;
 
-export interface UserModelMapping {
-  /** Table of AUTH_USER_MODEL (default `auth_user`). */
-  table: string;
-  /** Primary key column (default `id`). */
-  id: string;
-  /** Column of USERNAME_FIELD: the login name that becomes `uid` (default `username`). */
-  username: string;
-  /** Required by the bridge: Django's `password` and `is_active`. */
-  password: string;
-  isActive: string;
-  /** Optional fields: null when the custom model lacks them. */
-  isStaff: Column;
-  isSuperuser: Column;
-  firstName: Column;
-  lastName: Column;
-  email: Column;
-  dateJoined: Column;
-  lastLogin: Column;
-}
+/** The user model (AUTH_USER_MODEL): its table (default `auth_user`) and the column of each
+ * field the bridge reads, keyed by the field's name in the attribute table (src/ldap/attributes.ts,
+ * USER_COLUMNS): `id`, `username` (USERNAME_FIELD, served as `uid`), `password` and `isActive`
+ * always name a column; the others are null when the model lacks the field. */
+export type UserModelMapping = { table: string } & UserColumnMapping;
 
 export interface M2MMapping {
   /** The join table, e.g. `auth_user_groups`. */
@@ -33,13 +20,13 @@ export interface M2MMapping {
   otherColumn: string;
 }
 
-export interface GroupModelMapping {
-  table: string; // auth_group
-  id: string; // id
-  name: string; // name
+/** Django's Group: its table (auth_group) and the column of each group column of the attribute
+ * table (GROUP_COLUMNS: id, name). */
+export type GroupModelMapping = { [f in GroupColumnField]: string } & {
+  table: string;
   /** auth_group_permissions: group_id, permission_id; null when not mapped. */
   permissions: { table: string; groupColumn: string; permissionColumn: string } | null;
-}
+};
 
 export interface PermissionModelMapping {
   table: string; // auth_permission

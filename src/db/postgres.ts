@@ -78,6 +78,9 @@ export class PostgresStore extends SqlStore {
       // page's user ids every time, and that costs more than the lookup.
       anyOf: (expr, p) => `${expr} = ANY(${p}::bigint[])`,
       joinIds: (expr) => `string_agg(${expr}::text, ',')`,
+      // An untyped parameter takes the column's type: a timestamptz reads the offset, a
+      // timestamp (USE_TZ = False) ignores it.
+      timestamp: (d) => d.toISOString().replace('T', ' ').replace('Z', '+00:00'),
     });
     this.pool = new pg.Pool({
       ...connectionOptions(target),

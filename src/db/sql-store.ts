@@ -29,6 +29,10 @@ export interface Dialect {
   };
   /** A bound integer as a 64-bit integer; default `CAST(p AS BIGINT)`. */
   bigint?(param: string): string;
+  /** A UTC instant as the text a timestamp column compares with; default naive UTC with
+   * microseconds, `YYYY-MM-DD HH:MM:SS.ffffff`, as Django stores it in SQLite and MySQL (with
+   * USE_TZ, in UTC). */
+  timestamp?(d: Date): string;
   /** A LIMIT's bound row count; default the placeholder as it is. */
   limit?(param: string): string;
   /** `expr` is one of a bound array of integers; absent: an IN list of one parameter each. */
@@ -116,6 +120,11 @@ function toDate(v: unknown): Date | null {
   if (/[+-]\d\d$/.test(s)) s += ':00';
   const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + 'Z');
   return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC: the text Django's SQLite and MySQL backends store. */
+export function naiveUtc(d: Date): string {
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${String(d.getUTCMilliseconds()).padStart(3, '0')}000`;
 }
 
 function str(v: unknown): string | null {
@@ -324,7 +333,8 @@ export abstract class SqlStore implements DirectoryStore {
 
   /** A bound value; numbers as BIGINT, or PostgreSQL types the parameter after an int4 column
    * and rejects a value past 2^31 instead of matching nothing. */
-  private value(v: string | number | boolean, ps: Params): string {
+  private value(v: string | number | boolean | Date, ps: Params): string {
+    if (v instanceof Date) return ps.add(this.dialect.timestamp ? this.dialect.timestamp(v) : naiveUtc(v));
     if (typeof v !== 'number') return ps.add(v);
     return this.dialect.bigint ? this.dialect.bigint(ps.add(v)) : `CAST(${ps.add(v)} AS BIGINT)`;
   }

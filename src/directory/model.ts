@@ -48,7 +48,8 @@ export type Predicate<F extends string> =
   /** Equality; `ci` compares case-insensitively (ASCII values only; see filter-plan). */
   | { op: 'eq'; field: F; value: string | number | boolean; ci: boolean }
   | { op: 'like'; field: F; initial?: string; any: string[]; final?: string; ci: boolean }
-  | { op: 'cmp'; field: F; dir: 'ge' | 'le'; value: string | number; ci: boolean }
+  /** Ordering; a Date only on a time column (the store binds it as the database's timestamp text). */
+  | { op: 'cmp'; field: F; dir: 'ge' | 'le'; value: string | number | Date; ci: boolean }
   /** The field holds a non-empty value. */
   | { op: 'present'; field: F };
 

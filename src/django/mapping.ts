@@ -6,7 +6,7 @@ import { columnServes, GROUP_ATTRIBUTES, GROUP_COLUMNS, USER_ATTRIBUTES, USER_CO
 /** The configured column of a user column (null: the model has none). A column a table row adds
  * is unmapped until the config knows its setting. */
 export function userColumnName(u: UserModelMapping, c: UserColumn): Column {
-  return (u as unknown as Record<string, Column | undefined>)[c.field] ?? null;
+  return (u[c.field] as Column | undefined) ?? null;
 }
 
 export interface MappedColumn {

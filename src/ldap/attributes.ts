@@ -1,4 +1,4 @@
-// The attributes of a user entry and of a group entry, one row each: the LDAP definition
+// The attributes of a user, group, permission and role entry, one row each: the LDAP definition
 // (names, OID, matching rule, syntax), where the values come from (a column of the Django
 // table, a value derived from columns, or the memberships loaded beside the row), and whether a
 // filter on it can run as SQL. Entry building (entries.ts), the filter planner (filter-plan.ts),
@@ -46,9 +46,16 @@ export interface UserColumn {
   serves?: string;
 }
 
-/** An optional column under users.columns (the attribute's own column, usually). */
-function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: Partial<UserColumn> = {}): UserColumn {
-  return { field, setting: `users.columns.${field}`, default: dflt, optional: true, kind, ...more };
+/** An optional column under users.columns (the attribute's own column, usually). The field and
+ * whether it is optional keep their literal types, so the config's mapping type (config/types.ts)
+ * is read off the table. */
+function userColumn<const F extends string, const O extends boolean = true>(
+  field: F,
+  dflt: string | null,
+  kind: ColumnKind,
+  more: { optional?: O; serves?: string; setting?: string } = {},
+): UserColumn & { field: F; optional: O } {
+  return { field, setting: `users.columns.${field}`, default: dflt, optional: (more.optional ?? true) as O, kind, ...more };
 }
 
 /** The columns of Django's User, in the order the config file, `init` and `doctor` list them.
@@ -56,7 +63,7 @@ function userColumn(field: string, dflt: string | null, kind: ColumnKind, more: 
  * listed after these (USER_COLUMNS). */
 const C = {
   id: userColumn('id', 'id', 'int', { optional: false }),
-  username: { field: 'username', setting: 'users.usernameField', default: 'username', optional: false, kind: 'text' },
+  username: userColumn('username', 'username', 'text', { optional: false, setting: 'users.usernameField' }),
   password: userColumn('password', 'password', 'hash', { optional: false, serves: '(password: checked, never served)' }),
   isActive: userColumn('isActive', 'is_active', 'bool', { optional: false }),
   isStaff: userColumn('isStaff', 'is_staff', 'bool', { serves: 'djangoIsStaff, cn=staff' }),
@@ -66,7 +73,14 @@ const C = {
   email: userColumn('email', 'email', 'text'),
   dateJoined: userColumn('dateJoined', 'date_joined', 'time'),
   lastLogin: userColumn('lastLogin', 'last_login', 'time'),
-} satisfies Record<string, UserColumn>;
+};
+
+type DjangoUserColumn = (typeof C)[keyof typeof C];
+/** The mapping of the user table's columns that the table implies (config's django.users without
+ * `table`): each of Django's User fields by its property name, a column name where the model
+ * must have it and a name or null where it may lack it; a column a row declares (beyond
+ * Django's User) goes by its field name, with a name or null. */
+export type UserColumnMapping = { [c in DjangoUserColumn as c['field']]: c['optional'] extends false ? string : string | null } & { readonly [field: string]: string | null };
 
 /** What a search loaded beside a user's row (undefined: not loaded, so not served). */
 export interface UserExtras {
@@ -95,8 +109,13 @@ export type Source<T, X, Col> =
   | { column: Col; trim?: boolean }
   /** A value computed from the row's columns (cn from the first and last names). */
   | { derived: (row: T) => string | null }
-  /** Values from what was loaded beside the row (memberships); undefined when not loaded. */
-  | { related: (row: T, x: X, dns: MemberDns) => Values };
+  /** Values from what was loaded beside the row (memberships); undefined when not loaded.
+   * `loads`: what a request selecting or filtering on it must load (read-entries.ts). */
+  | { related: (row: T, x: X, dns: MemberDns) => Values; loads: readonly Load[] };
+
+/** What a search may load beside the rows: a user's groups and roles (memberOf), a user's or a
+ * group's permissions, a group's (permission's, role's) members. */
+export type Load = 'memberOf' | 'permissions' | 'members';
 
 export interface AttributeRow<S> {
   /** The LDAP definition, served in cn=Subschema. Its equality rule decides the others a filter
@@ -105,8 +124,8 @@ export interface AttributeRow<S> {
   type: AttributeType;
   from: S;
   /** Filters on it are planned as SQL on its column (filter-plan.ts): text compared exactly, or
-   * case-insensitively under caseIgnore; integers and booleans by value. Text, int and bool
-   * columns only: a time column is always checked in memory. */
+   * case-insensitively under caseIgnore; integers and booleans by value; times by ordering,
+   * with a margin (filter-plan.ts). Not the password hash. */
   sql?: boolean;
   /** Its equality follows users.caseInsensitive (usernames), whatever `type` says. */
   usernameCase?: boolean;
@@ -114,9 +133,12 @@ export interface AttributeRow<S> {
 
 export type UserAttribute = AttributeRow<Source<User, UserExtras, UserColumn>>;
 
+/** The group table's columns a group entry reads (config's django.groups has one setting each). */
+export type GroupColumnField = 'id' | 'name';
+
 /** A column of the Django group table. */
 export interface GroupColumn {
-  field: 'id' | 'name';
+  field: GroupColumnField;
   setting: string;
   default: string;
   kind: ColumnKind;
@@ -132,6 +154,10 @@ export type GroupAttribute = AttributeRow<Source<Group, GroupExtras, GroupColumn
 const OBJECT_CLASS: AttributeType = { oid: '2.5.4.0', names: ['objectClass'], equality: 'objectIdentifier', syntax: SYNTAX.oid };
 const CN: AttributeType = { oid: '2.5.4.3', names: ['cn', 'commonName'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
 const DJANGO_ID: AttributeType = { oid: `${ARC}.1`, names: ['djangoId'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true, description: 'Primary key of the Django row' };
+/** Shared with the tree's entries (schema.ts lists it among the others' types). */
+export const DESCRIPTION: AttributeType = { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
+const MEMBER: AttributeType = { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn };
+const MEMBER_UID: AttributeType = { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 };
 const DJANGO_PERMISSION: AttributeType = { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYNTAX.dirString, description: 'An effective Django permission, app_label.codename' };
 
 /** objectClass values of each kind of entry. */
@@ -158,11 +184,13 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   { type: { oid: `${ARC}.2`, names: ['djangoIsActive'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_active' }, from: { column: C.isActive }, sql: true },
   { type: { oid: `${ARC}.3`, names: ['djangoIsStaff'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_staff' }, from: { column: C.isStaff }, sql: true },
   { type: { oid: `${ARC}.4`, names: ['djangoIsSuperuser'], equality: 'boolean', syntax: SYNTAX.boolean, singleValue: true, description: 'Django is_superuser' }, from: { column: C.isSuperuser }, sql: true },
-  { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined } },
-  { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin } },
+  { type: { oid: `${ARC}.5`, names: ['djangoDateJoined'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django date_joined' }, from: { column: C.dateJoined }, sql: true },
+  { type: { oid: `${ARC}.6`, names: ['djangoLastLogin'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, description: 'Django last_login' }, from: { column: C.lastLogin }, sql: true },
+  { type: { oid: '2.5.18.1', names: ['createTimestamp'], equality: 'generalizedTime', syntax: SYNTAX.time, singleValue: true, operational: true }, from: { column: C.dateJoined }, sql: true },
   {
     type: { oid: '1.2.840.113556.1.2.102', names: ['memberOf'], equality: 'dn', syntax: SYNTAX.dn, operational: false },
     from: {
+      loads: ['memberOf', 'permissions'],
       related: (_u, x, dns) => {
         if (!x.groups && !x.permissions && !x.roles) return undefined;
         const memberOf: string[] = [];
@@ -173,7 +201,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
       },
     },
   },
-  { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions) } },
+  { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions), loads: ['permissions'] } },
 ];
 
 /** A group entry's attributes, in the order an entry lists them. */
@@ -181,13 +209,72 @@ export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
   { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
   { type: CN, from: { column: G.name }, sql: true },
   { type: DJANGO_ID, from: { column: G.id }, sql: true },
-  { type: { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn }, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)) } },
-  { type: { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 }, from: { related: (_g, x) => x.members }, usernameCase: true },
-  { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions) } },
+  { type: MEMBER, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
+  { type: MEMBER_UID, from: { related: (_g, x) => x.members, loads: ['members'] }, usernameCase: true },
+  { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions), loads: ['permissions'] } },
+];
+
+/** What a search loaded beside a permission or a role: the usernames of its holders. */
+export interface HolderExtras {
+  members?: string[];
+}
+
+export type PermissionAttribute = AttributeRow<Source<Permission, HolderExtras, never>>;
+export type RoleAttribute = AttributeRow<Source<Role, HolderExtras, never>>;
+
+const ROLE_DESCRIPTION: Record<Role, string> = {
+  staff: 'Active Django users with is_staff',
+  superusers: 'Active Django users with is_superuser',
+};
+const permissionName = (p: Permission): string => `${p.appLabel}.${p.codename}`;
+const holders = {
+  member: { type: MEMBER, from: { related: (_r: unknown, x: HolderExtras, dns: MemberDns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
+  memberUid: { type: MEMBER_UID, from: { related: (_r: unknown, x: HolderExtras) => x.members, loads: ['members'] }, usernameCase: true },
+} as const;
+
+/** A permission entry's attributes (served as a group of its holders: cn=app_label.codename). */
+export const PERMISSION_ATTRIBUTES: readonly PermissionAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
+  { type: CN, from: { derived: permissionName } },
+  { type: DESCRIPTION, from: { derived: (p) => p.name } },
+  { type: DJANGO_ID, from: { derived: (p) => String(p.id) } },
+  { type: DJANGO_PERMISSION, from: { derived: permissionName } },
+  holders.member,
+  holders.memberUid,
+];
+
+/** A role entry's attributes (cn=staff, cn=superusers: the users with that flag). */
+export const ROLE_ATTRIBUTES: readonly RoleAttribute[] = [
+  { type: OBJECT_CLASS, from: { fixed: GROUP_CLASSES } },
+  { type: CN, from: { derived: (r) => r } },
+  { type: DESCRIPTION, from: { derived: (r) => ROLE_DESCRIPTION[r] } },
+  holders.member,
+  holders.memberUid,
 ];
 
 /** The lower-case key filters and selections use for a row (schema.ts attributeKey). */
 export const keyOf = (row: { type: AttributeType }): string => row.type.names[0].toLowerCase();
+
+/** Every row of every table: users', groups', permissions', roles'. */
+function allRows(): Array<AttributeRow<{ related: unknown; loads: readonly Load[] } | object>> {
+  return [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES];
+}
+
+/** The attributes (by key) whose equality follows users.caseInsensitive: usernames. */
+export const USERNAME_CASE_KEYS: ReadonlySet<string> = new Set(allRows().filter((r) => r.usernameCase).map(keyOf));
+
+/** What selecting or filtering on an attribute (by key) makes a search load, for the attributes
+ * that show memberships; the others come with the row. */
+export const LOADS: ReadonlyMap<string, readonly Load[]> = (() => {
+  const out = new Map<string, Load[]>();
+  for (const r of allRows()) {
+    if (!('related' in r.from)) continue;
+    const loads = out.get(keyOf(r)) ?? [];
+    for (const l of r.from.loads) if (!loads.includes(l)) loads.push(l);
+    out.set(keyOf(r), loads);
+  }
+  return out;
+})();
 
 /** Every user column the bridge reads, in config order: Django's, then those a row declares. */
 export const USER_COLUMNS: readonly UserColumn[] = (() => {
@@ -203,8 +290,13 @@ export const EXTRA_USER_COLUMNS: readonly UserColumn[] = USER_COLUMNS.filter((c)
 export const GROUP_COLUMNS: readonly GroupColumn[] = Object.values(G);
 
 /** The default column of each user column, keyed like the resolved config (django.users). */
-export function defaultUserColumns(): Record<string, string | null> {
-  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default]));
+export function defaultUserColumns(): UserColumnMapping {
+  return Object.fromEntries(USER_COLUMNS.map((c) => [c.field, c.default])) as UserColumnMapping;
+}
+
+/** The default column of each group column, keyed like the resolved config (django.groups). */
+export function defaultGroupColumns(): Record<GroupColumnField, string> {
+  return Object.fromEntries(GROUP_COLUMNS.map((c) => [c.field, c.default])) as Record<GroupColumnField, string>;
 }
 
 /** What `doctor` says a column feeds: its own label, or the attributes served straight from it. */

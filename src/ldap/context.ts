@@ -6,6 +6,7 @@ import type { Directory } from '../directory/directory.js';
 import type { Dit } from './dit.js';
 import type { Equality } from './schema.js';
 import { attributeType } from './schema.js';
+import { USERNAME_CASE_KEYS } from './attributes.js';
 import type { MatchContext } from './filter.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics.js';
@@ -74,7 +75,7 @@ export class BridgeContext implements MatchContext {
   }
 
   equalityOf(key: string): Equality {
-    if (key === 'uid' || key === 'memberuid') return this.config.caseInsensitiveUsernames ? 'caseIgnore' : 'caseExact';
+    if (USERNAME_CASE_KEYS.has(key)) return this.config.caseInsensitiveUsernames ? 'caseIgnore' : 'caseExact';
     return attributeType(key)?.equality ?? 'caseIgnore';
   }
 

@@ -8,7 +8,7 @@ import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
-import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, PERMISSION_ATTRIBUTES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
 
 export { GENERALIZED_TIME, USER_CLASSES, type UserExtras } from './attributes.js';
 
@@ -154,6 +154,19 @@ function compile<T, X, Col extends { field: string; kind: Parameters<typeof form
 
 const USER_BUILDERS = compile(USER_ATTRIBUTES);
 const GROUP_BUILDERS = compile(GROUP_ATTRIBUTES);
+const PERMISSION_BUILDERS = compile(PERMISSION_ATTRIBUTES);
+const ROLE_BUILDERS = compile(ROLE_ATTRIBUTES);
+
+/** An entry with every attribute of a compiled table (what was not loaded is left out). */
+function build<T, X>(dn: string, table: Compiled<T, X>, row: T, x: X, dit: Dit): Entry {
+  const e = new Entry(dn);
+  for (const f of table.fixed) e.put(f.key, f.name, f.values);
+  for (const b of table.built) {
+    const vs = b.values(row, x, dit);
+    if (vs) e.put(b.key, b.name, vs);
+  }
+  return e;
+}
 
 export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const w = x.only;
@@ -168,36 +181,16 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
 }
 
 export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined): Entry {
-  const e = new Entry(dit.groupDn(g.name));
-  for (const f of GROUP_BUILDERS.fixed) e.put(f.key, f.name, f.values);
   const x: GroupExtras = { members, permissions };
-  for (const b of GROUP_BUILDERS.built) {
-    const vs = b.values(g, x, dit);
-    if (vs) e.put(b.key, b.name, vs);
-  }
-  return operational(e, 'group', g.id, false);
+  return operational(build(dit.groupDn(g.name), GROUP_BUILDERS, g, x, dit), 'group', g.id, false);
 }
 
 export function permissionEntry(dit: Dit, p: Permission, members: string[] | undefined): Entry {
-  const e = new Entry(dit.permissionDn(p))
-    .set('objectClass', GROUP_CLASSES)
-    .set('cn', [`${p.appLabel}.${p.codename}`])
-    .set('description', [p.name])
-    .set('djangoId', [String(p.id)])
-    .set('djangoPermission', [`${p.appLabel}.${p.codename}`]);
-  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
-  return operational(e, 'permission', p.id, false);
+  return operational(build(dit.permissionDn(p), PERMISSION_BUILDERS, p, { members }, dit), 'permission', p.id, false);
 }
 
-const ROLE_DESCRIPTION: Record<Role, string> = {
-  staff: 'Active Django users with is_staff',
-  superusers: 'Active Django users with is_superuser',
-};
-
 export function roleEntry(dit: Dit, role: Role, members: string[] | undefined): Entry {
-  const e = new Entry(dit.roleDn(role)).set('objectClass', GROUP_CLASSES).set('cn', [role]).set('description', [ROLE_DESCRIPTION[role]]);
-  if (members) e.set('member', members.map((m) => dit.userDn(m))).set('memberUid', members);
-  return operational(e, 'role', role, false);
+  return operational(build(dit.roleDn(role), ROLE_BUILDERS, role, { members }, dit), 'role', role, false);
 }
 
 export function containerEntry(dit: Dit, c: Container): Entry {

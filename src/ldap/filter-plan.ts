@@ -24,11 +24,37 @@ const NUL = /\0/;
 
 interface FieldSpec<F extends string> {
   field: F;
-  kind: 'text' | 'int' | 'bool';
+  kind: 'text' | 'int' | 'bool' | 'time';
   ci: boolean;
   /** The entry serves the column's value trimmed (entries.ts): SQL on the raw column can only
    * select a superset (containment), so such predicates are never exact. */
   trimmed?: boolean;
+}
+
+// A time is compared in SQL with a margin of 14 hours (the widest UTC offset) each way: a
+// database can hold a naive local time (USE_TZ = False) or read the bound text in its session's
+// time zone, and the margin keeps the rows it selects a superset of the matches whatever it
+// does; the exact check in memory decides. It still narrows a search for the users who joined
+// last week to about that week.
+const TIME_MARGIN_MS = 14 * 3600_000;
+
+/** A GeneralizedTime assertion (RFC 4517 §3.3.13, as normalizeValue accepts it) as an instant. */
+function assertionTime(value: string): Date | undefined {
+  const v = normalizeValue('generalizedTime', value);
+  if (v === undefined) return undefined;
+  const d = new Date(Date.UTC(+v.slice(0, 4), +v.slice(4, 6) - 1, +v.slice(6, 8), +v.slice(8, 10), +v.slice(10, 12), +v.slice(12, 14)));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** The SQL for an ordering or equality on a time column: a superset (see TIME_MARGIN_MS). */
+function timePlan<F extends string>(field: F, type: 'eq' | 'ge' | 'le', value: string): Plan<F> {
+  const t = assertionTime(value);
+  if (!t) return { pred: { op: 'none' }, exact: false };
+  const from = { op: 'cmp', field, dir: 'ge', value: new Date(t.getTime() - TIME_MARGIN_MS), ci: false } as const;
+  // +1 s: the assertion's fraction of a second (the served value has none).
+  const to = { op: 'cmp', field, dir: 'le', value: new Date(t.getTime() + 1000 + TIME_MARGIN_MS), ci: false } as const;
+  const pred: Predicate<F> = type === 'ge' ? from : type === 'le' ? to : { op: 'and', items: [from, to] };
+  return { pred, exact: false };
 }
 
 function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F> | undefined, staticMatch: (f: Filter) => boolean | undefined): Plan<F> {
@@ -65,6 +91,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
     case 'eq': {
       const spec = fieldOf(attributeKey(f.attr));
       if (!spec) return ALL;
+      if (spec.kind === 'time') return timePlan(spec.field, 'eq', f.value);
       if (spec.kind === 'bool') {
         const v = normalizeValue('boolean', f.value);
         return v === undefined ? { pred: { op: 'none' }, exact: false } : { pred: { op: 'eq', field: spec.field, value: v === 'TRUE', ci: false }, exact: true };
@@ -92,7 +119,8 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
     case 'ge':
     case 'le': {
       const spec = fieldOf(attributeKey(f.attr));
-      // Text ordering differs between collations and LDAP's code-point order: integers only.
+      if (spec?.kind === 'time') return timePlan(spec.field, f.type, f.value);
+      // Text ordering differs between collations and LDAP's code-point order: integers and times only.
       if (!spec || spec.kind !== 'int' || !/^-?\d{1,15}$/.test(f.value)) return ALL;
       return { pred: { op: 'cmp', field: spec.field, dir: f.type, value: Number(f.value), ci: false }, exact: true };
     }
@@ -109,7 +137,7 @@ function sqlFields<F extends string>(rows: readonly AttributeRow<object>[], user
     if (!r.sql) continue;
     const from = r.from as { column?: { field: F; kind: string }; trim?: boolean };
     const kind = from.column?.kind;
-    if (kind !== 'text' && kind !== 'int' && kind !== 'bool') throw new Error(`${r.type.names[0]}: only a text, integer or boolean column can be filtered in SQL`);
+    if (kind !== 'text' && kind !== 'int' && kind !== 'bool' && kind !== 'time') throw new Error(`${r.type.names[0]}: only a text, integer, boolean or time column can be filtered in SQL`);
     const ci = r.usernameCase ? usernamesCi : r.type.equality === 'caseIgnore';
     out.set(keyOf(r), { field: from.column!.field, kind, ci, trimmed: from.trim === true });
   }

@@ -3,7 +3,7 @@
 // others) drives filter evaluation, compare, attribute-name case folding and the cn=Subschema
 // entry, so what a client reads in the schema is what the server does.
 import { normalizeDn } from './dn.js';
-import { GROUP_ATTRIBUTES, GROUP_CLASSES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
+import { DESCRIPTION, GROUP_ATTRIBUTES, GROUP_CLASSES, PERMISSION_ATTRIBUTES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
 import { SYNTAX, type AttributeType, type Equality } from './attribute-type.js';
 
 export type { AttributeType, Equality };
@@ -15,10 +15,15 @@ const OTHER_TYPES: AttributeType[] = [
   { oid: '2.5.4.11', names: ['ou', 'organizationalUnitName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '2.5.4.10', names: ['o', 'organizationName'], equality: 'caseIgnore', syntax: SYN.dirString },
   { oid: '0.9.2342.19200300.100.1.25', names: ['dc', 'domainComponent'], equality: 'caseIgnore', syntax: SYN.ia5, singleValue: true },
-  { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYN.dirString },
+  DESCRIPTION,
   { oid: '2.5.4.50', names: ['uniqueMember'], equality: 'dn', syntax: SYN.dn },
   { oid: '1.3.6.1.1.16.4', names: ['entryUUID'], equality: 'uuid', syntax: SYN.uuid, singleValue: true, operational: true },
   { oid: '1.3.6.1.1.20', names: ['entryDN'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
+  // Declared for clients that read the schema before they search (ldap3's Server(get_info=ALL)
+  // wants both), but not served: Django keeps no time of a user's last change, and last_login
+  // or date_joined in its place would tell a sync tool that nothing changed. createTimestamp is
+  // a row of the user table (date_joined).
+  { oid: '2.5.18.2', names: ['modifyTimestamp'], equality: 'generalizedTime', syntax: SYN.time, singleValue: true, operational: true },
   { oid: '2.5.18.10', names: ['subschemaSubentry'], equality: 'dn', syntax: SYN.dn, singleValue: true, operational: true },
   { oid: '2.5.18.9', names: ['hasSubordinates'], equality: 'boolean', syntax: SYN.boolean, singleValue: true, operational: true },
   { oid: '2.5.21.5', names: ['attributeTypes'], equality: 'objectIdentifier', syntax: '1.3.6.1.4.1.1466.115.121.1.3', operational: true },
@@ -35,7 +40,7 @@ const OTHER_TYPES: AttributeType[] = [
 
 /** Every attribute type the bridge knows, each once: a user entry's, then a group entry's, then
  * the others. cn=Subschema lists them in this order. */
-export const ATTRIBUTE_TYPES: AttributeType[] = [...new Set([...USER_ATTRIBUTES.map((r) => r.type), ...GROUP_ATTRIBUTES.map((r) => r.type), ...OTHER_TYPES])];
+export const ATTRIBUTE_TYPES: AttributeType[] = [...new Set([...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES].map((r) => r.type).concat(OTHER_TYPES))];
 
 export interface ObjectClass {
   oid: string;
@@ -71,10 +76,11 @@ function allowTableAttributes(aux: string, classes: readonly string[], rows: rea
   const ofEntry = OBJECT_CLASSES.filter((oc) => classes.includes(oc.name));
   const allowed = new Set(ofEntry.flatMap((oc) => [...oc.must, ...oc.may]).map((n) => n.toLowerCase()));
   const target = ofEntry.find((oc) => oc.name === aux)!;
-  for (const r of rows) if (!allowed.has(r.type.names[0].toLowerCase())) target.may.push(r.type.names[0]);
+  // Operational attributes belong to no class (RFC 4512 §3.4).
+  for (const r of rows) if (!r.type.operational && !allowed.has(r.type.names[0].toLowerCase())) target.may.push(r.type.names[0]);
 }
 allowTableAttributes('djangoAccount', USER_CLASSES, USER_ATTRIBUTES);
-allowTableAttributes('djangoGroup', GROUP_CLASSES, GROUP_ATTRIBUTES);
+allowTableAttributes('djangoGroup', GROUP_CLASSES, [...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]);
 
 const byName = new Map<string, AttributeType>();
 for (const at of ATTRIBUTE_TYPES) {
@@ -161,6 +167,13 @@ export function compareValues(equality: Equality, a: string, b: string): number 
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The ordering rule a filter's >= and <= follow (compareValues), declared where RFC 4517 names
+ * one for the equality rule whose values compare as values rather than as text. */
+const ORDERING_RULE: Partial<Record<Equality, string>> = {
+  integer: 'integerOrderingMatch',
+  generalizedTime: 'generalizedTimeOrderingMatch',
+};
+
 function q(s: string): string {
   return `'${s.replace(/\\/g, '\\5c').replace(/'/g, '\\27')}'`;
 }
@@ -181,7 +194,9 @@ export function subschemaValues(): { attributeTypes: string[]; objectClasses: st
     const names = at.names.length === 1 ? q(at.names[0]) : `( ${at.names.map(q).join(' ')} )`;
     let s = `( ${at.oid} NAME ${names}`;
     if (at.description) s += ` DESC ${q(at.description)}`;
-    s += ` EQUALITY ${ruleName[at.equality]} SYNTAX ${at.syntax}`;
+    s += ` EQUALITY ${ruleName[at.equality]}`;
+    if (ORDERING_RULE[at.equality]) s += ` ORDERING ${ORDERING_RULE[at.equality]}`;
+    s += ` SYNTAX ${at.syntax}`;
     if (at.singleValue) s += ' SINGLE-VALUE';
     if (at.operational) s += ' NO-USER-MODIFICATION USAGE directoryOperation';
     return s + ' )';

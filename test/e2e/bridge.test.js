@@ -117,6 +117,8 @@ for (const [engine, collation] of [['sqlite'], ['postgres'], ['mysql'], ['mysql'
         assert.deepEqual(e.attrs.djangoId, [String(u.id)]);
         assert.deepEqual(e.attrs.djangoIsStaff, [u.isStaff ? 'TRUE' : 'FALSE']);
         assert.deepEqual(e.attrs.djangoIsSuperuser, [u.isSuperuser ? 'TRUE' : 'FALSE']);
+        // date_joined as GeneralizedTime, to the second (RFC 4517): YYYYMMDDHHMMSSZ.
+        assert.deepEqual(e.attrs.createTimestamp, [new Date(u.dateJoined).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'], `${u.username} createTimestamp`);
         const full = `${u.firstName} ${u.lastName}`.trim();
         assert.deepEqual(e.attrs.cn, [full || u.username]);
         assert.deepEqual(e.attrs.sn, [u.lastName || u.username]);
@@ -254,7 +256,7 @@ for (const [engine, collation] of [['sqlite'], ['postgres'], ['mysql'], ['mysql'
       const plain = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)' });
       assert.ok(!('entryUUID' in plain.entries[0].attrs), 'operational attributes only on request');
       const plus = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['+'] });
-      assert.deepEqual(Object.keys(plus.entries[0].attrs).sort(), ['entryDN', 'entryUUID', 'hasSubordinates', 'subschemaSubentry']);
+      assert.deepEqual(Object.keys(plus.entries[0].attrs).sort(), ['createTimestamp', 'entryDN', 'entryUUID', 'hasSubordinates', 'subschemaSubentry']);
     });
 
     test('filters: substrings, ranges, negation, approx, extensible and memberOf, as Django data says', async () => {

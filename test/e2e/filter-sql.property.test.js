@@ -226,6 +226,9 @@ const USER_ATTRS = [
   ['djangoisstaff', ['djangoIsStaff'], 1],
   ['djangoissuperuser', ['djangoIsSuperuser'], 1],
   ['djangoisactive', ['djangoIsActive'], 1],
+  ['createtimestamp', ['createTimestamp', '2.5.18.1'], 2],
+  ['djangodatejoined', ['djangoDateJoined'], 1],
+  ['djangolastlogin', ['djangoLastLogin'], 1],
   ['objectclass', ['objectClass', 'OBJECTCLASS'], 2],
   ['memberof', ['memberOf'], 1],
   ['description', ['description'], 1], // a known type no user has
@@ -241,12 +244,17 @@ const GROUP_ATTRS = [
   ['uid', ['uid'], 1], // a known type no group has
   ['nosuchattribute', ['noSuchAttribute'], 1],
 ];
+// Times beyond the data's, fractions, invalid GeneralizedTime (month 13, a local time, no Z).
+const TIMES = ['19700101000000Z', '20991231235959Z', '20210301123456.5Z', '20211301000000Z', '202103011234Z', '20210301123456', '20210301123456+0100', 'x', ''];
 const BOOLS = ['TRUE', 'FALSE', 'true', 'False', '1', '0', ''];
 const EXTRA = {
   djangoid: ['0', '-1', '-0', '007', '+1', ' 1', '1.0', 'x', '', '999999999999999', '9999999999999999', '99999999999999999999'],
   djangoisstaff: BOOLS,
   djangoissuperuser: BOOLS,
   djangoisactive: BOOLS,
+  createtimestamp: TIMES,
+  djangodatejoined: TIMES,
+  djangolastlogin: TIMES,
   objectclass: [...USER_CLASSES, ...GROUPISH_CLASSES, 'PERSON', '2.5.6.6', '2.5.6.9', 'noSuchClass', ''],
   memberof: ['not a dn', 'cn=staff,ou=roles,dc=example,dc=com', 'CN=SUPERUSERS, OU=ROLES, DC=EXAMPLE, DC=COM', 'uid=alice,ou=users,dc=example,dc=com'],
   member: ['not a dn', 'uid=ALICE,ou=users,dc=example,dc=com', 'uid=alice, ou=users, dc=example, dc=com'],

@@ -18,6 +18,8 @@ test('filters on attributes that are not requested still match; only the request
       ['(cn=Alice Agent)', ['uid'], ['alice'], ['uid']],
       ['(&(sn=Builder)(djangoIsStaff=TRUE))', ['mail'], ['bob'], ['mail']],
       ['(djangoDateJoined>=19700101000000Z)', ['uid'], ['alice', 'bob', 'carol'], ['uid']],
+      ['(createTimestamp>=19700101000000Z)', ['uid'], ['alice', 'bob', 'carol'], ['uid']],
+      ['(&(uid=alice)(createTimestamp<=19700101000000Z))', ['uid'], [], ['uid']],
       ['(givenName=Carol)', ['displayName', 'djangoIsSuperuser'], ['carol'], ['displayName', 'djangoIsSuperuser']],
       ['(memberOf=cn=committers,ou=groups,dc=example,dc=com)', ['uid'], ['bob'], ['uid']],
       ['(uid=alice)', ['1.1'], ['alice'], []],
@@ -30,6 +32,10 @@ test('filters on attributes that are not requested still match; only the request
     // Everything when nothing is named: the names, flags and dates are all there.
     const [alice] = await find('(uid=alice)', []);
     for (const a of ['cn', 'sn', 'givenName', 'displayName', 'mail', 'djangoId', 'djangoIsActive', 'djangoIsStaff', 'djangoIsSuperuser', 'djangoDateJoined', 'memberOf']) assert.ok(alice.attrs[a], a);
+    // Operational ones only when asked for: createTimestamp (date_joined) with '+', as djangoDateJoined says.
+    assert.equal(alice.attrs.createTimestamp, undefined);
+    const [plus] = await find('(uid=alice)', ['+', 'djangoDateJoined']);
+    assert.deepEqual(plus.attrs.createTimestamp, plus.attrs.djangoDateJoined);
   } finally {
     c.raw.destroy();
     await b.close();

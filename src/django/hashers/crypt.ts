@@ -35,6 +35,7 @@ export const crypt: Hasher<CryptParsed, 'crypt'> = {
     // DES keeps 7 bits of each of the first 8 bytes; the salt is the hash's first 2 chars.
     return constantTimeEqual(hash, desCrypt(Array.from(pw.subarray(0, 8)), hash.slice(0, 2)));
   },
+  weakness: () => 'DES crypt (8 characters)',
   cost: () => ({ hasher: 'crypt' }),
   lookalike() {
     // 2 + 11 random chars of ./0-9A-Za-z (bcrypt's base64 uses the same characters)

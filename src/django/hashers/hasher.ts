@@ -40,6 +40,10 @@ export interface Hasher<Parsed = unknown, Name extends string = string> {
   /** Recomputes what Django would and compares with `encoded` in constant time. Throws
    * Malformed where Django raises for this password. */
   check(parsed: Parsed, password: string, encoded: string): boolean | Promise<boolean>;
+  /** Why a value this hasher parsed is cheap to guess against, as `doctor` names it ('salted
+   * MD5'); undefined (or no method): not weak. Django's deprecated and test-only hashers (one
+   * fast digest per guess) are weak whatever the value says. */
+  weakness?(parsed: Parsed): string | undefined;
   /** What hashCost() reports for a value this hasher parsed. */
   cost(parsed: Parsed): HashCost;
   /** A stored value of the same kind and cost with fresh random salt and digest, for a dummy

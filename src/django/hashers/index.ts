@@ -136,6 +136,17 @@ export function hashCost(encoded: string): HashCost | undefined {
   }
 }
 
+/** Why `encoded` is cheap to guess against (the hasher's own judgement, e.g. 'salted MD5'), or
+ * undefined: not weak, or not a hash this registry can parse. */
+export function hashWeakness(encoded: string): string | undefined {
+  const hasher = parsableHasher(encoded);
+  try {
+    return hasher?.weakness?.(hasher.parse(encoded));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a check of the same cost as verifying `likeEncoded` (used when a user does not exist, so timing does not tell). Resolves to undefined; never throws. */
 export async function dummyVerify(password: string, likeEncoded: string): Promise<void> {
   try {

@@ -9,7 +9,7 @@ export interface SaltedParsed {
   salt: string;
 }
 
-function saltedHasher<const Name extends 'sha1' | 'md5'>(algorithm: Name, digestBytes: number): Hasher<SaltedParsed, Name> {
+function saltedHasher<const Name extends 'sha1' | 'md5'>(algorithm: Name, digestBytes: number, weakness: string): Hasher<SaltedParsed, Name> {
   /** hexdigest(): lower-case hex only */
   const hexShape = new RegExp(`^[0-9a-f]{${2 * digestBytes}}$`);
   return {
@@ -28,6 +28,8 @@ function saltedHasher<const Name extends 'sha1' | 'md5'>(algorithm: Name, digest
       const hex = createHash(algorithm).update(utf8(salt + password)).digest('hex');
       return constantTimeEqual(encoded, `${algorithm}$${salt}$${hex}`);
     },
+    // One fast digest per guess: Django deprecated both.
+    weakness: () => weakness,
     cost: () => ({ hasher: algorithm }),
     lookalike() {
       const salt = randomSalt();
@@ -36,5 +38,5 @@ function saltedHasher<const Name extends 'sha1' | 'md5'>(algorithm: Name, digest
   };
 }
 
-export const sha1 = saltedHasher('sha1', 20);
-export const md5 = saltedHasher('md5', 16);
+export const sha1 = saltedHasher('sha1', 20, 'salted SHA1');
+export const md5 = saltedHasher('md5', 16, 'salted MD5');

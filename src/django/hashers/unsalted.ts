@@ -24,6 +24,7 @@ export const unsaltedMd5: Hasher<UnsaltedMd5Parsed, 'unsalted_md5'> = {
     return { digest };
   },
   check: ({ digest }, password) => constantTimeEqual(digest, createHash('md5').update(utf8(password)).digest('hex')),
+  weakness: () => 'unsalted MD5',
   cost: () => ({ hasher: 'unsalted_md5' }),
   lookalike() {
     const digest = randomBytes(16).toString('hex');
@@ -39,6 +40,7 @@ export const unsaltedSha1: Hasher<undefined, 'unsalted_sha1'> = {
   },
   check: (_parsed, password, encoded) =>
     constantTimeEqual(encoded, `sha1$$${createHash('sha1').update(utf8(password)).digest('hex')}`),
+  weakness: () => 'unsalted SHA1',
   cost: () => ({ hasher: 'unsalted_sha1' }),
   lookalike: () => ({ parsed: undefined, encoded: `sha1$$${randomBytes(20).toString('hex')}` }),
 };

@@ -6,15 +6,14 @@ import type { Group, Permission, Role, User } from '../../directory/model.js';
 import { ROLES, type Container, type Target } from '../dit.js';
 import { Entry, groupEntry, permissionEntry, roleEntry, Selection, userEntry } from '../entries.js';
 import type { BridgeContext } from '../context.js';
+import { LOADS, type Load } from '../attributes.js';
 
 /** A DN naming one user, group, permission or role. */
 export type LeafTarget = Extract<Target, { kind: 'user' | 'group' | 'permission' | 'role' }>;
 
-/** What one request needs beyond the base columns, from its attribute list and filter. */
-export interface Needs {
-  memberOf: boolean;
-  permissions: boolean;
-  members: boolean;
+/** What one request needs beyond the base columns, from its attribute list and filter: each
+ * Load of the attribute table (attributes.ts) it selects or filters on. */
+export interface Needs extends Record<Load, boolean> {
   /** The user attributes to build (by key); undefined: all of them. Apache's search asks for
    * [uid] and filters on objectClass and uid: no names, mail, flags or dates to format. */
   userAttrs?: (key: string) => boolean;
@@ -23,12 +22,9 @@ export interface Needs {
 export function needsOf(sel: Selection, filterKeys: Set<string>): Needs {
   const all = filterKeys.has('*');
   const wants = (k: string) => sel.wants(k) || filterKeys.has(k) || all;
-  return {
-    memberOf: wants('memberof'),
-    permissions: wants('djangopermission') || wants('memberof'),
-    members: wants('member') || wants('memberuid'),
-    userAttrs: sel.allUser || all ? undefined : wants,
-  };
+  const needs: Needs = { memberOf: false, permissions: false, members: false, userAttrs: sel.allUser || all ? undefined : wants };
+  for (const [k, loads] of LOADS) if (wants(k)) for (const l of loads) needs[l] = true;
+  return needs;
 }
 
 /** The entry a leaf DN names, or undefined when it does not exist (or is hidden). */

@@ -64,8 +64,9 @@ function matches(pred, row) {
     case 'cmp': {
       const v = row[pred.field];
       if (v === null || v === undefined) return false;
-      const a = typeof v === 'number' ? v : text(v, pred.ci);
-      const b = typeof v === 'number' ? Number(pred.value) : text(pred.value, pred.ci);
+      // A time column holds a Date and is compared with one (filter-plan.ts).
+      const a = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : text(v, pred.ci);
+      const b = v instanceof Date ? pred.value.getTime() : typeof v === 'number' ? Number(pred.value) : text(pred.value, pred.ci);
       return pred.dir === 'ge' ? a >= b : a <= b;
     }
     default:

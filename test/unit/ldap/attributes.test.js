@@ -1,4 +1,4 @@
-// The attribute tables (src/ldap/attributes.ts) agree with everything that reads them: the
+// The attribute tables (src/ldap/attributes.ts: users, groups, permissions, roles) agree with everything that reads them: the
 // stores can filter on every column the planner pushes to SQL, every attribute an entry carries
 // is a row and is described (and allowed by a class) in cn=Subschema, and the columns, their
 // settings and defaults are the ones the config, its JSON schema and `doctor` name.
@@ -13,6 +13,8 @@ import {
   EXTRA_USER_COLUMNS,
   USER_CLASSES,
   GROUP_CLASSES,
+  PERMISSION_ATTRIBUTES,
+  ROLE_ATTRIBUTES,
   defaultUserColumns,
   keyOf,
 } from '../../../dist/ldap/attributes.js';
@@ -63,7 +65,7 @@ test('every attribute SQL filters on is a column the store reads, and the store 
   for (const r of sqlRows(USER_ATTRIBUTES)) {
     const name = r.type.names[0];
     assert.ok(USER_COLUMNS.includes(r.from.column), `${name}: its column is one of USER_COLUMNS`);
-    assert.ok(['text', 'int', 'bool'].includes(r.from.column.kind), `${name}: a text, integer or boolean column`);
+    assert.ok(['text', 'int', 'bool', 'time'].includes(r.from.column.kind), `${name}: a text, integer, boolean or time column`);
     // The planner makes a predicate on the row's field, and the store turns it into a WHERE on the
     // configured column (an unknown field would become 1=0: no row at all).
     const pred = planUsers(parseFilter(`(${name}=*)`), false, noStatic);
@@ -146,13 +148,17 @@ test('every attribute of a built user or group entry is a row, a type of cn=Subs
       assert.ok(allowed.has(attributeKey(name)), `${kind}: ${name} is allowed by ${classes.join(', ')}`);
     }
   }
-  // Permission and role entries are built by hand; theirs must be described and allowed too.
-  for (const e of [permissionEntry(dit, perms[0], ['alice']), roleEntry(dit, 'staff', ['alice'])]) {
+  // Permission and role entries have tables of their own, served as groups.
+  for (const [e, rows] of [[permissionEntry(dit, perms[0], ['alice']), PERMISSION_ATTRIBUTES], [roleEntry(dit, 'staff', ['alice']), ROLE_ATTRIBUTES]]) {
     const allowed = allowedBy(GROUP_CLASSES);
-    for (const [name] of e.select(ALL)) {
+    const sent = e.select(ALL);
+    for (const r of rows) assert.ok(sent.some(([name]) => attributeKey(name) === keyOf(r)), `${e.dn} has ${r.type.names[0]}`);
+    for (const [name] of sent) {
       const at = attributeType(name);
       assert.ok(at && described(at), name);
-      if (!at.operational) assert.ok(allowed.has(attributeKey(name)), `${e.dn}: ${name}`);
+      if (at.operational) continue;
+      assert.ok(rows.some((r) => r.type === at), `${e.dn}: ${name} is a row of its table`);
+      assert.ok(allowed.has(attributeKey(name)), `${e.dn}: ${name}`);
     }
   }
 });
@@ -165,7 +171,7 @@ test('no two attribute types share an OID or a name, and each is listed once', (
       seen.set(id, at);
     }
   }
-  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES]) assert.equal(attributeType(r.type.oid), r.type, r.type.names[0]);
+  for (const r of [...USER_ATTRIBUTES, ...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]) assert.equal(attributeType(r.type.oid), r.type, r.type.names[0]);
 });
 
 test('the user columns: unique fields, settings and SQL-safe default names; the config defaults agree', async () => {
@@ -219,7 +225,7 @@ test('doctor and the start-up check list every column with its setting and what 
   assert.deepEqual(users.columns.map((c) => c.column), USER_COLUMNS.map((c) => c.default));
   assert.deepEqual(
     users.columns.slice(0, 11).map((c) => c.attribute),
-    ['djangoId', 'uid', '(password: checked, never served)', 'djangoIsActive', 'djangoIsStaff, cn=staff', 'djangoIsSuperuser, cn=superusers', 'givenName, cn', 'sn, cn', 'mail', 'djangoDateJoined', 'djangoLastLogin'],
+    ['djangoId', 'uid', '(password: checked, never served)', 'djangoIsActive', 'djangoIsStaff, cn=staff', 'djangoIsSuperuser, cn=superusers', 'givenName, cn', 'sn, cn', 'mail', 'djangoDateJoined, createTimestamp', 'djangoLastLogin'],
   );
   // A column a row adds feeds that row's attribute.
   for (const [i, c] of EXTRA_USER_COLUMNS.entries()) {
@@ -239,4 +245,24 @@ test('a column the model lacks is not served: the entry has no such attribute', 
     const e = userEntry(dit, { ...fullUser, [r.from.column.field]: null }, {});
     assert.equal(e.get(keyOf(r)), undefined, r.type.names[0]);
   }
+});
+
+test('createTimestamp: date_joined as GeneralizedTime, operational (sent for + or by name), declared with modifyTimestamp', () => {
+  const ct = (sel) => userEntry(dit, user, {}).select(new Selection(sel)).find(([n]) => n === 'createTimestamp')?.[1];
+  assert.deepEqual(ct(['+']), ['20210301123456Z']);
+  assert.deepEqual(ct(['createtimestamp']), ['20210301123456Z']);
+  assert.equal(ct(['*']), undefined);
+  assert.equal(ct([]), undefined);
+  assert.equal(userEntry(dit, { ...user, dateJoined: null }, {}).get('createtimestamp'), undefined);
+  // Filters on it go to SQL on date_joined (the range test/unit/ldap/filter-plan.test.js runs).
+  assert.deepEqual(planUsers(parseFilter('(createTimestamp=*)'), false, noStatic), { op: 'present', field: 'dateJoined' });
+  // ldap3's Server(get_info=ALL) wants both types in the subschema; modifyTimestamp is not served
+  // (Django keeps no modification time).
+  const { attributeTypes } = subschemaValues();
+  for (const [oid, name] of [['2.5.18.1', 'createTimestamp'], ['2.5.18.2', 'modifyTimestamp']]) {
+    const d = attributeTypes.find((x) => x.startsWith(`( ${oid} NAME '${name}' `));
+    assert.ok(d, name);
+    assert.match(d, / EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch SYNTAX 1\.3\.6\.1\.4\.1\.1466\.115\.121\.1\.24 SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation \)$/, name);
+  }
+  assert.equal(userEntry(dit, user, {}).get('modifytimestamp'), undefined);
 });

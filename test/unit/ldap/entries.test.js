@@ -95,7 +95,8 @@ test('operational attributes are sent only when asked for, and entryUUID is stab
   const e = userEntry(dit, alice, {});
   assert.ok(!e.select(USER).some(([n]) => n === 'entryUUID'));
   const op = sent(userEntry(dit, alice, {}), new Selection(['+']));
-  assert.deepEqual(Object.keys(op), ['entryUUID', 'entryDN', 'subschemaSubentry', 'hasSubordinates']);
+  // createTimestamp is date_joined; alice joined in the fixture.
+  assert.deepEqual(Object.keys(op), ['createTimestamp', 'entryUUID', 'entryDN', 'subschemaSubentry', 'hasSubordinates']);
   assert.match(op.entryUUID[0], /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.deepEqual(sent(userEntry(dit, { ...alice, username: 'renamed' }, {}), new Selection(['entryUUID'])).entryUUID, op.entryUUID, 'the UUID follows the id, not the name');
   assert.notDeepEqual(sent(userEntry(dit, bare, {}), new Selection(['entryUUID'])).entryUUID, op.entryUUID);
@@ -109,7 +110,7 @@ test('a selection: names in any case or by alias, * for user attributes, + for o
   assert.deepEqual(e.select(new Selection(['MAIL', 'commonName'])).map(([n]) => n), ['cn', 'mail']);
   assert.deepEqual(e.select(new Selection(['1.1'])), []);
   assert.ok(e.select(new Selection(['*'])).every(([n]) => n !== 'entryDN'));
-  assert.deepEqual(e.select(new Selection(['uid', '+'])).map(([n]) => n), ['uid', 'entryUUID', 'entryDN', 'subschemaSubentry', 'hasSubordinates']);
+  assert.deepEqual(e.select(new Selection(['uid', '+'])).map(([n]) => n), ['uid', 'createTimestamp', 'entryUUID', 'entryDN', 'subschemaSubentry', 'hasSubordinates']);
 });
 
 test('a group entry: cn, djangoId, its members as DNs and as usernames, its permissions', () => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { HASHER_NAMES, hashCost, identifyHasher, makePassword, verifyPassword } from '../../../../dist/django/hashers/index.js';
+import { HASHER_NAMES, hashCost, hashWeakness, identifyHasher, makePassword, verifyPassword } from '../../../../dist/django/hashers/index.js';
 import { vectors } from './hasher-suite.js';
 
 test('the registered hashers are exactly the Django hashers the fixture has values for', () => {
@@ -61,4 +61,17 @@ test('makePassword refuses a hasher it cannot make with', async () => {
     await assert.rejects(makePassword('pw', { hasher, iterations: 1 }), TypeError, hasher);
   }
   await assert.rejects(makePassword('pw', { hasher: 'toString' }), TypeError);
+});
+
+test('each hasher module judges its own values weak: the deprecated one-digest-per-guess hashers, whatever their salt', () => {
+  // Django deprecated these (or kept them for tests only): `doctor` warns about their users.
+  const weak = { unsalted_md5: 'unsalted MD5', unsalted_sha1: 'unsalted SHA1', md5: 'salted MD5', sha1: 'salted SHA1', crypt: 'DES crypt (8 characters)' };
+  const seen = new Set();
+  for (const v of vectors.filter((x) => !x.malformed && !x.unusable && x.hasher !== 'unknown')) {
+    assert.equal(hashWeakness(v.encoded), weak[v.hasher], v.id);
+    seen.add(v.hasher);
+  }
+  for (const h of Object.keys(weak)) assert.ok(seen.has(h), `the fixture has a ${h} value`);
+  // Nothing to judge in a value no hasher can read.
+  for (const v of vectors.filter((x) => x.malformed || x.unusable || x.hasher === 'unknown')) assert.equal(hashWeakness(v.encoded), undefined, v.id);
 });
