@@ -8,7 +8,7 @@
 //
 //   npm run bench                      everything (about 8 minutes on 2 cores, databases cached)
 //   npm run bench -- --fresh           rebuild the cached databases (PostgreSQL 1M users: ~1 min)
-//   npm run bench -- --only=ldap,cold  some sections: ldap, cold, apache, scale, idle
+//   npm run bench -- --only=ldap,cold  some sections: defaults, ldap, cold, apache, scale, idle
 //   npm run bench -- --quick           short runs, to try the harness (figures not comparable)
 //   npm run bench -- --runs=5          repetitions of the headline comparisons (default 3)
 //   npm run bench -- --no-profile      skip the CPU profiles of missed targets
@@ -17,7 +17,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, ROOT, postgresAvailable, postgresDatabase, sqliteDatabase, writeLdif } from './lib/datasets.mjs';
+import { BENCH_DIR, ROOT, mysqlAvailable, mysqlDatabase, postgresAvailable, postgresDatabase, sqliteDatabase, writeLdif } from './lib/datasets.mjs';
 import { APACHE_BIN, APACHE_MODULES, apacheUser, memoryOf, slapdVersion, startApache, startBridge, startSlapd } from './lib/servers.mjs';
 import { barePbkdf2 } from './lib/pbkdf2.mjs';
 import { runWrk } from './lib/wrk.mjs';
@@ -25,7 +25,7 @@ import { profileMarkdown, summarizeProfile } from './lib/profile.mjs';
 import { simultaneousBinds, warmCredentials } from './ldap-load.mjs';
 import * as D from './lib/data.mjs';
 
-const SECTIONS = ['ldap', 'cold', 'apache', 'scale', 'idle'];
+const SECTIONS = ['defaults', 'ldap', 'cold', 'apache', 'scale', 'idle'];
 
 // ------------------------------------------------------------------ arguments, fd limit
 
@@ -100,20 +100,20 @@ async function prerequisites() {
   const major = Number(process.versions.node.split('.')[0]);
   need(major >= 20, `Node.js >= 20 (found ${process.versions.node})`, 'nodejs', SECTIONS);
   need(existsSync(join(ROOT, 'dist/cli.js')), 'the compiled bridge in dist/ (npm run build)', 'npm run build', SECTIONS);
-  need(existsSync('/usr/sbin/slapd') && existsSync('/usr/sbin/slapadd'), '/usr/sbin/slapd and slapadd', 'slapd', ['ldap', 'apache']);
-  need(existsSync('/usr/lib/ldap/back_mdb.la') || existsSync('/usr/lib/ldap/back_mdb-2.5.so.0') || existsSync('/usr/lib/ldap/back_mdb.so'), 'slapd back-mdb module', 'slapd', ['ldap', 'apache']);
+  need(existsSync('/usr/sbin/slapd') && existsSync('/usr/sbin/slapadd'), '/usr/sbin/slapd and slapadd', 'slapd', ['defaults', 'ldap', 'apache']);
+  need(existsSync('/usr/lib/ldap/back_mdb.la') || existsSync('/usr/lib/ldap/back_mdb-2.5.so.0') || existsSync('/usr/lib/ldap/back_mdb.so'), 'slapd back-mdb module', 'slapd', ['defaults', 'ldap', 'apache']);
   need(!!which('ldapsearch'), 'ldapsearch', 'ldap-utils', ['scale']);
   need(existsSync(APACHE_BIN), APACHE_BIN, 'apache2', ['apache']);
   for (const m of ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap']) need(existsSync(join(APACHE_MODULES, `mod_${m}.so`)), `mod_${m}.so`, 'apache2', ['apache']);
   need(existsSync(join(APACHE_MODULES, 'mod_wsgi.so')), 'mod_wsgi.so', 'libapache2-mod-wsgi-py3', ['apache']);
   need(!!which('wrk'), 'wrk', 'wrk', ['apache']);
   const django = pythonHas('django');
-  need(!!django, 'Django for /usr/bin/python3', 'python3-django', ['apache', 'scale']);
-  need(!!pythonHas('psycopg2'), 'psycopg2 for /usr/bin/python3', 'python3-psycopg2', ['scale']);
+  need(!!django, 'Django for /usr/bin/python3', 'python3-django', ['defaults', 'apache', 'scale']);
+  need(!!pythonHas('psycopg2'), 'psycopg2 for /usr/bin/python3', 'python3-psycopg2', ['defaults', 'scale']);
   let pgv;
-  if (want('scale')) {
+  if (want('scale') || want('defaults')) {
     const p = await postgresAvailable();
-    need(p.ok, `PostgreSQL at 127.0.0.1:5432 as user postgres, trust auth (${p.reason ?? ''})`, 'postgresql', ['scale']);
+    need(p.ok, `PostgreSQL at 127.0.0.1:5432 as user postgres, trust auth (${p.reason ?? ''})`, 'postgresql', ['defaults', 'scale']);
     pgv = p.version;
   }
   return { missing, django, pg: pgv };
@@ -239,7 +239,7 @@ async function main() {
 
   let bridge;
   let slapd;
-  if (want('ldap') || want('apache')) {
+  if (want('ldap') || want('apache') || want('defaults')) {
     const ldif = join(work, 'data.ldif');
     await writeLdif(ldif, SMALL);
     slapd = await startSlapd(join(work, 'slapd'), ldif);
@@ -253,6 +253,7 @@ async function main() {
     log(`slapd ${R.machine.slapd} (as ${slapd.runsAs}) on ${slapd.url}; bridge (SQLite) on ${bridge.url}; ${HOT} users' credentials warmed in ${w.toFixed(1)} s`);
   }
 
+  if (want('defaults')) await sectionDefaults(slapd, work, sqliteUrl, hash, svcHash);
   if (want('ldap')) await sectionLdap(bridge, slapd, work, sqliteUrl, svcHash);
   if (want('cold')) await sectionCold(work, sqliteUrl, svcHash);
   if (want('apache')) {
@@ -283,6 +284,58 @@ async function main() {
   log(`done in ${R.seconds.toFixed(0)} s; wrote bench/results/latest.md${!QUICK && only.length === SECTIONS.length && !skip.length ? ' and BENCHMARKS.md' : ''}`);
   if (!flag('keep')) rmSync(work, { recursive: true, force: true });
   else log(`kept ${work}`);
+}
+
+// ------------------------------------------------------------------ 0. the bridge as users run it
+
+/** What a user sets: database, listen (startBridge adds it), base DN, one service account. */
+const defaultConfig = (database, svcHash, over = {}) => ({ database, baseDn: D.BASE, serviceAccounts: [{ dn: D.SVC_DN, password: svcHash }], ...over });
+
+/** The Apache mix against bridges with their defaults, on SQLite, PostgreSQL and (when one
+ * answers on 127.0.0.1:3306) MySQL/MariaDB, 1,000 users each, next to the same bridge with one
+ * setting changed and to slapd (loglevel 0), runs of every configuration alternating. */
+async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
+  const pgDb = await postgresDatabase('dlb_bench_1k', SMALL, hash, { fresh: flag('fresh'), log });
+  const my = await mysqlAvailable();
+  const myDb = my.ok ? await mysqlDatabase('dlb_bench_my1k', SMALL, hash, { log }) : undefined;
+  if (!my.ok) R.notes.push(`defaults: no MySQL/MariaDB at 127.0.0.1:3306 (${my.reason}): its rows are left out`);
+  else R.machine.mysql = my.version;
+  const configs = [
+    { db: 'SQLite', setting: 'defaults', url: sqliteUrl, over: {} },
+    { db: 'SQLite', setting: 'log.level: silent (logging off)', url: sqliteUrl, over: { log: { level: 'silent' } } },
+    { db: 'PostgreSQL', setting: 'defaults', url: pgDb.url, over: {} },
+    { db: 'PostgreSQL', setting: 'log.level: silent (logging off)', url: pgDb.url, over: { log: { level: 'silent' } } },
+    { db: 'PostgreSQL', setting: 'db.preparedStatements: false', url: pgDb.url, over: { db: { preparedStatements: false } } },
+    ...(myDb
+      ? [
+          { db: 'MySQL/MariaDB', setting: 'defaults', url: myDb.url, over: {} },
+          { db: 'MySQL/MariaDB', setting: 'log.level: silent (logging off)', url: myDb.url, over: { log: { level: 'silent' } } },
+        ]
+      : []),
+  ];
+  const S = (R.sections.defaults = { runs: RUNS, rows: configs.map((c) => ({ db: c.db, setting: c.setting, 8: [], 64: [] })), slapd: { 8: [], 64: [] } });
+  log(`defaults: Apache mix, ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections, ${configs.length} bridge configurations and slapd alternating ...`);
+  const bridges = [];
+  try {
+    for (const [k, c] of configs.entries()) bridges.push(await startBridge(defaultConfig(c.url, svcHash, c.over), { dir: work, name: `bridge-defaults-${k}` }));
+    for (let rep = 0; rep < RUNS; rep++) {
+      for (const conc of [8, 64]) {
+        // A different order each repetition, so no configuration always runs first or last.
+        const order = [...configs.keys(), -1].map((_, i, a) => a[(i + rep) % a.length]);
+        for (const k of order) {
+          const srv = k < 0 ? slapd : bridges[k];
+          // The default credential cache keeps a password 60 s: warm the users before each run.
+          if (k >= 0) await warmCredentials(srv.url, hotUsers());
+          const r = (await load(srv.url, `apache:${conc}`, { duration: T.apache, seed: rep * 100 + conc, pids: [srv.pid] })).streams[0];
+          (k < 0 ? S.slapd : S.rows[k])[conc].push(r);
+          log(`  run ${rep + 1} c=${conc} ${k < 0 ? 'slapd (loglevel 0)' : `${configs[k].db}, ${configs[k].setting}`}: ${fmt(r.tps)} tx/s p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${r.failures} failures, ${fmt(r.cpuUsPerTx)} µs/tx (load ${loadavg()[0].toFixed(2)})`);
+        }
+      }
+    }
+  } finally {
+    for (const b of bridges) await b.stop();
+  }
+  S.load = loadavg().map((x) => x.toFixed(2)).join(' ');
 }
 
 // ------------------------------------------------------------------ 1. LDAP workload: bridge vs slapd
@@ -339,7 +392,7 @@ async function sectionLdap(bridge, slapd, work, sqliteUrl, svcHash) {
   row.slapd = (await load(slapd.url, 'wrongpw:8', { victims, pids: [slapd.pid] })).streams[0];
   S.mixes.push(row);
   log(`  wrongpw c=8: bridge ${fmt(row.bridge.tps)}/s (${JSON.stringify(row.bridgeOutcomes)}), slapd ${fmt(row.slapd.tps)}/s`);
-  // The default log level (info: one JSON line per operation) for comparison.
+  // The default log level (info: a JSON line per bind; searches and compares at debug) for comparison.
   const info = await startBridge(bridgeConfig(sqliteUrl, svcHash, { log: { level: 'info' } }), { dir: work, name: 'bridge-sqlite-loginfo' });
   try {
     await warmCredentials(info.url, hotUsers());
@@ -741,6 +794,32 @@ function renderMarkdown() {
   L.push(`(f) Bare PBKDF2-SHA256, 1,000,000 iterations, in Node: **${R.pbkdf2.singleMs.toFixed(0)} ms per hash = ${R.pbkdf2.perCoreRate.toFixed(2)} hashes/s per core**, ${R.pbkdf2.allCoresRate.toFixed(2)}/s on all ${R.pbkdf2.cores} cores (${R.pbkdf2.allCoresPerCore.toFixed(2)} per core). No server can check more Django passwords of this cost than that: cold binds are bounded by it.`);
   L.push('');
 
+  const Df = R.sections.defaults;
+  if (Df) {
+    L.push(`### The bridge as users run it: defaults, SQLite, PostgreSQL${R.machine.mysql ? ` and MySQL/MariaDB (${R.machine.mysql})` : ''} (${SMALL} users each), Apache mix`);
+    L.push('');
+    L.push(`Each bridge: \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (one process, \`log.level: info\` as JSON to a file, credential cache 60 s, PostgreSQL pool 10, prepared statements on); a row marked with a setting changes only that. slapd: \`loglevel 0\` (its configuration file), default threads. Median of ${Df.runs} run(s) × ${T.apache} s (all configurations and slapd alternating, order rotated each repetition); the 16 users' credentials warmed before each run. Load average at the end ${Df.load}: the machine is shared, so compare rows of the same table (they ran back to back), not with other tables.`);
+    L.push('');
+    L.push('| database | setting | conns | tx/s (runs) | p50 / p99 ms | bridge CPU µs/tx | / defaults | / slapd | failures |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    const med = (rs) => median(rs.map((r) => r.tps));
+    for (const conc of [8, 64]) {
+      const slapdTps = med(Df.slapd[conc]);
+      for (const row of Df.rows) {
+        const base = med(Df.rows.find((x) => x.db === row.db && x.setting === 'defaults')[conc]);
+        const rs = row[conc];
+        const mid = rs.slice().sort((a, b) => a.tps - b.tps)[Math.floor(rs.length / 2)];
+        L.push(`| ${row.db} | ${row.setting} | ${conc} | **${fmt(med(rs))}** (${rs.map((r) => fmt(r.tps)).join(', ')}) | ${ms(mid.p50)} / ${ms(mid.p99)} | ${fmt(median(rs.map((r) => r.cpuUsPerTx)))} | ${row.setting === 'defaults' ? '1' : ratio(med(rs) / base)} | ${ratio(med(rs) / slapdTps)} | ${sum(rs.map((r) => r.failures))} |`);
+      }
+      const sl = Df.slapd[conc];
+      L.push(`| slapd | loglevel 0 | ${conc} | **${fmt(slapdTps)}** (${sl.map((r) => fmt(r.tps)).join(', ')}) | ${ms(median(sl.map((r) => r.p50)))} / ${ms(median(sl.map((r) => r.p99)))} | ${fmt(median(sl.map((r) => r.cpuUsPerTx)))} (slapd) | | 1 | ${sum(sl.map((r) => r.failures))} |`);
+    }
+    L.push('');
+    const ratioOf = (db, a, b, conc) => med(Df.rows.find((x) => x.db === db && x.setting === a)[conc]) / med(Df.rows.find((x) => x.db === db && x.setting === b)[conc]);
+    L.push(`Default logging / logging off: SQLite ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('SQLite', 'defaults', 'log.level: silent (logging off)', 64))} (64); PostgreSQL ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 8))} (8), ${ratio(ratioOf('PostgreSQL', 'defaults', 'log.level: silent (logging off)', 64))} (64). PostgreSQL / SQLite, both at their defaults: ${ratio(med(Df.rows[2][8]) / med(Df.rows[0][8]))} (8), ${ratio(med(Df.rows[2][64]) / med(Df.rows[0][64]))} (64).${Df.rows[5] ? ` MySQL/MariaDB / SQLite: ${ratio(med(Df.rows[5][8]) / med(Df.rows[0][8]))} (8), ${ratio(med(Df.rows[5][64]) / med(Df.rows[0][64]))} (64).` : ''}`);
+    L.push('');
+  }
+
   const Ld = R.sections.ldap;
   if (Ld) {
     L.push(`### LDAP workload: bridge (SQLite, ${SMALL} users) vs slapd ${m.slapd} (back-mdb), same generator, same data`);
@@ -760,7 +839,7 @@ function renderMarkdown() {
       L.push(`| ${r.mix}${note} | ${r.conc}${r.depth > 1 ? `×${r.depth}` : ''} | ${fmt(r.bridge.tps)} | ${ms(r.bridge.p50)} / ${ms(r.bridge.p99)} | ${fmt(r.slapd.tps)} | ${ms(r.slapd.p50)} / ${ms(r.slapd.p99)} | ${ratio(r.bridge.tps / r.slapd.tps)} | ${cpuPair(r.bridge.cpuUsPerTx, r.slapd.cpuUsPerTx, r.bridge.serverCores, r.slapd.serverCores)} | ${r.bridge.failures} / ${r.slapd.failures} |`);
     }
     if (Ld.twoProcesses) L.push(`| apache, TWO bridge processes, 32 + 32 connections (what a multi-process bridge could do; not a feature today) | 64 | ${fmt(Ld.twoProcesses.tps)} | ${ms(Ld.twoProcesses.p50)} / ${ms(Ld.twoProcesses.p99)} | | | ${ratio(Ld.twoProcesses.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.twoProcesses.cpuUsPerTx, undefined, Ld.twoProcesses.serverCores)} | ${Ld.twoProcesses.failures} |`);
-    if (Ld.logInfo) L.push(`| apache, bridge at log.level info (the default; one JSON line per operation, to a file) | 64 | ${fmt(Ld.logInfo.tps)} | ${ms(Ld.logInfo.p50)} / ${ms(Ld.logInfo.p99)} | | | ${ratio(Ld.logInfo.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.logInfo.cpuUsPerTx, undefined, Ld.logInfo.serverCores)} | ${Ld.logInfo.failures} |`);
+    if (Ld.logInfo) L.push(`| apache, bridge at log.level info (the default; a JSON line per bind, to a file) | 64 | ${fmt(Ld.logInfo.tps)} | ${ms(Ld.logInfo.p50)} / ${ms(Ld.logInfo.p99)} | | | ${ratio(Ld.logInfo.tps / median(Ld.apache[64].slapd.map((x) => x.tps)))} | ${cpuPair(Ld.logInfo.cpuUsPerTx, undefined, Ld.logInfo.serverCores)} | ${Ld.logInfo.failures} |`);
     L.push('');
     const gen = (name) => fmt(median([8, 64].flatMap((c) => Ld.apache[c][name].map((x) => x.genCpuPct))));
     L.push(`Server CPU is read from \`/proc/<pid>/stat\` over the measured window (all threads; 100% = one core busy) and divided by the transactions: it does not depend on how busy the rest of the machine is. The load generator (one Node process on the same ${m.nproc} cores) used a median ${gen('bridge')}% of one core while driving the bridge and ${gen('slapd')}% while driving slapd.`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A long protocol-fuzzing run against an in-process bridge over a fresh demo SQLite database
-// (built without Python by createDemoDatabase). Same generator and checks as test/fuzz.test.js.
+// (built without Python by createDemoDatabase). Same generator and checks as test/e2e/fuzz.test.js.
 //
 //   node scripts/fuzz.js                      100000 cases
 //   node scripts/fuzz.js --seconds 60         as many cases as fit in 60 s

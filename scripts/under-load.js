@@ -3,7 +3,7 @@
 // and exits with its status.
 //
 //   node scripts/under-load.js npm test
-//   DLB_LOAD_PROCS=4 node scripts/under-load.js node test/run.js test/security.test.js
+//   DLB_LOAD_PROCS=4 node scripts/under-load.js node test/run.js test/e2e/security.test.js
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 

@@ -9,7 +9,7 @@ import { ResultCode } from './ldap/protocol.js';
 import { LdapServer, TlsFilesError, parseListenUrl, serverLimits, type ListenAddress } from './ldap/server.js';
 import { counterStore, type CounterStore } from './auth/throttle.js';
 import type { Metrics } from './metrics.js';
-import { buildContext, buildTree, openVerifiedStore, serviceAccountEntries, StartupError } from './context-builder.js';
+import { buildContext, buildTree, openVerifiedStore, openWrites, serviceAccountEntries, StartupError } from './context-builder.js';
 import { VERSION } from './version.js';
 
 export { StartupError, VERSION };
@@ -43,11 +43,23 @@ export interface StartOptions {
 export async function startBridge(config: BridgeConfig, log: Logger, opts: StartOptions = {}): Promise<RunningBridge> {
   const tree = buildTree(config);
   const store = await openVerifiedStore(config, { retry: log, cwd: opts.cwd });
-  const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log)));
+  const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log, config.security.redisTimeoutSeconds * 1000)));
   const { dit, auth, metrics } = ctx;
   const throttle = auth.throttle;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
+  try {
+    ctx.writes = openWrites(config, ctx, opts.cwd);
+  } catch (e) {
+    await store.close();
+    await throttle.close();
+    throw e;
+  }
+  const writes = ctx.writes;
+  if (writes) {
+    const on = (['passwordModify', 'lastLogin', 'upgradeHashes'] as const).filter((k) => config.writes[k]);
+    log.warn({ writes: on, database: redactDatabaseUrl(config.writes.database ?? config.database), hasher: config.writes.hasher, iterations: config.writes.iterations }, 'writes to the Django database are on');
+  }
 
   let server: LdapServer;
   let addresses: ListenAddress[];
@@ -55,6 +67,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
     server = new LdapServer(ctx, serverLimits(config.limits));
     addresses = await server.listen(config.listen.map((u) => ({ ...parseListenUrl(u), proxy: config.proxyProtocol.includes(u) })));
   } catch (e) {
+    await writes?.close();
     await store.close();
     await throttle.close();
     if (e instanceof TlsFilesError) throw new StartupError(e.message);
@@ -73,6 +86,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       metricsUrl = `http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
     } catch (e) {
       await server.close();
+      await writes?.close();
       await store.close();
       await throttle.close();
       throw new StartupError(`metrics.listen: cannot listen on ${config.metrics.listen}: ${(e as Error).message}`);
@@ -80,6 +94,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   }
   const urls = addresses.map((a) => `${a.secure ? 'ldaps' : 'ldap'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
   log.info({ listen: urls, metrics: metricsUrl, database: redactDatabaseUrl(config.database), baseDn: dit.baseDn, store: store.kind, version: VERSION }, 'django-ldap-bridge started');
+  log.flush(); // now, not within the next half second: supervisors and scripts wait for it
   return {
     addresses,
     urls,
@@ -111,11 +126,13 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       server.reloadTls();
       if (restart.length) log.warn({ settings: restart }, 'configuration reloaded; these changes need a restart to apply');
       else log.info('configuration reloaded');
+      log.flush();
       return restart;
     },
     async close() {
       await server.close();
       await metrics.close();
+      await writes?.close();
       await store.close();
       await throttle.close();
       log.info('django-ldap-bridge stopped');

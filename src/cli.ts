@@ -1,6 +1,6 @@
 // The command line: `serve` runs the bridge; `hash-password` makes a service account's hash.
 import { Command, Option } from 'commander';
-import { createLogger } from './log.js';
+import { createLogger, endLog } from './log.js';
 import { loadConfig, ConfigError, type ConfigFlags } from './config/load.js';
 import cluster from 'node:cluster';
 import { startBridge, StartupError, VERSION } from './bridge.js';
@@ -57,8 +57,20 @@ Examples:
     const stop = async (signal: string) => {
       log.info({ signal }, 'stopping');
       await bridge?.close();
+      await endLog(log);
       process.exit(0);
     };
+    // A crash Node can catch is logged, every buffered line written, and the process ends
+    // (its state is unknown): a supervisor (systemd, the cluster primary) starts another.
+    let crashed = false;
+    const crash = (what: string) => (err: unknown) => {
+      if (crashed) return;
+      crashed = true;
+      log.fatal({ err }, `${what}: stopping`);
+      void endLog(log, 5000).finally(() => process.exit(1));
+    };
+    process.on('uncaughtException', crash('uncaught exception'));
+    process.on('unhandledRejection', crash('unhandled promise rejection'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
     // SIGHUP: re-read the configuration and TLS material; connections stay open. A broken file
@@ -76,7 +88,7 @@ Examples:
         process.removeAllListeners('SIGHUP');
         process.removeAllListeners('SIGTERM');
         process.removeAllListeners('SIGINT');
-        await runPrimary(config, log);
+        await runPrimary(config, log, () => endLog(log));
         return;
       }
       if (cluster.isWorker) {
@@ -88,6 +100,7 @@ Examples:
       }
     } catch (e) {
       if (e instanceof StartupError) {
+        await endLog(log);
         process.stderr.write(`django-ldap-bridge: ${e.message}\n`);
         process.exit(1);
       }

@@ -111,7 +111,7 @@ export function serveWorker(bridge: RunningBridge): void {
 }
 
 /** In the primary: fork, relay, supervise. Resolves when the workers listen. */
-export async function runPrimary(config: BridgeConfig, log: Logger): Promise<void> {
+export async function runPrimary(config: BridgeConfig, log: Logger, endLog: () => Promise<void> = async () => {}): Promise<void> {
   const counters = new MemoryCounters();
   const workers = new Set<Worker>();
   /** Keys the workers have been told the primary holds state for. */
@@ -227,6 +227,7 @@ export async function runPrimary(config: BridgeConfig, log: Logger): Promise<voi
     metricsUrl = `http://${m.host}:${m.port}`;
   }
   log.info({ listen: startedUrls, metrics: metricsUrl, workers: config.workers }, 'django-ldap-bridge started');
+  log.flush();
 
   process.on('SIGHUP', () => {
     for (const w of workers) w.process.kill('SIGHUP');
@@ -240,6 +241,7 @@ export async function runPrimary(config: BridgeConfig, log: Logger): Promise<voi
     await Promise.all(exits);
     await metrics?.close();
     log.info('django-ldap-bridge stopped');
+    await endLog();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

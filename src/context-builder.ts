@@ -20,6 +20,10 @@ import { Throttle, type CounterStore } from './auth/throttle.js';
 import { Metrics } from './metrics.js';
 import { identifyHasher } from './django/hashers/index.js';
 import { VERSION } from './version.js';
+import { parseDatabaseUrl } from './config/database-url.js';
+import { openWriter } from './db/write-store.js';
+import { Writes } from './auth/writes.js';
+import { readCommonPasswords } from './django/password-validation.js';
 
 /** What the bridge refuses to start with (its message is for the operator, as is). */
 export class StartupError extends Error {}
@@ -43,7 +47,7 @@ export function serviceAccountEntries(config: BridgeConfig, dit: Dit): ServiceAc
     const kind = identifyHasher(s.password);
     if (kind === 'unusable' || kind === 'unknown') throw new StartupError(`serviceAccounts: the password of ${s.dn} is not a Django password hash (make one with: django-ldap-bridge hash-password)`);
     if (s.dn.length > dit.maxDnChars) throw new StartupError(`serviceAccounts: ${s.dn.slice(0, 64)}… is longer than the ${dit.maxDnChars} characters a DN of this tree may have`);
-    return { dn: s.dn, key: dit.key(s.dn), password: s.password };
+    return { dn: s.dn, key: dit.key(s.dn), password: s.password, passwordAdministrator: s.passwordAdministrator === true };
   });
 }
 
@@ -93,7 +97,7 @@ export async function buildContext(config: BridgeConfig, tree: Tree, store: Dire
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
   const throttle = new Throttle(sec.bruteForce, counters);
-  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
+  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue, sec.hashQueueReserved), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
   // One line when the database stops answering and one when it answers again, however many
@@ -102,4 +106,31 @@ export async function buildContext(config: BridgeConfig, tree: Tree, store: Dire
   const sample = await siteSampleHash(store);
   if (sample) auth.sampleHash = sample;
   return new BridgeContext(config, tree.dit, directory, log, tree.services, VERSION, auth, metrics);
+}
+
+/**
+ * The opt-in writes, when a writes.* setting is on (undefined otherwise: no write connection is
+ * opened at all). Only `serve` calls this: the operator commands never write. Throws
+ * StartupError naming the setting when the common-passwords list cannot be read.
+ */
+export function openWrites(config: BridgeConfig, ctx: BridgeContext, cwd = process.cwd()): Writes | undefined {
+  const w = config.writes;
+  if (!w.passwordModify && !w.lastLogin && !w.upgradeHashes) return undefined;
+  let common: Set<string> | undefined;
+  if (w.passwordRules.commonPasswords !== null) {
+    try {
+      common = readCommonPasswords(w.passwordRules.commonPasswords);
+    } catch (e) {
+      throw new StartupError(`writes.passwordRules.commonPasswords: cannot read ${w.passwordRules.commonPasswords}: ${(e as Error).message}`);
+    }
+  }
+  const url = w.database ?? config.database;
+  let writer;
+  try {
+    writer = openWriter(parseDatabaseUrl(url, cwd), config.django, config.db.statementTimeoutSeconds * 1000);
+  } catch (e) {
+    throw new StartupError(`writes.database: cannot open ${redactDatabaseUrl(url)}: ${(e as Error).message}`);
+  }
+  const rules = { minLength: w.passwordRules.minLength, maxSimilarity: w.passwordRules.maxSimilarity, common, numeric: w.passwordRules.numeric };
+  return new Writes(w, writer, rules, ctx.auth, ctx.log);
 }

@@ -2,8 +2,8 @@
 database (`python3 -m django migrate`) and Django's own Apache authentication
 (django.contrib.auth.handlers.modwsgi, see wsgi_auth.py) over the benchmark's users.
 
-BENCH_DB_ENGINE  'sqlite' (default) or 'postgres'
-BENCH_DB_NAME    SQLite file path, or PostgreSQL database name
+BENCH_DB_ENGINE  'sqlite' (default), 'postgres' or 'mysql' (MySQL or MariaDB, root@127.0.0.1:3306)
+BENCH_DB_NAME    SQLite file path, or PostgreSQL / MySQL database name
 """
 import os
 
@@ -20,6 +20,11 @@ _engine = os.environ.get('BENCH_DB_ENGINE', 'sqlite')
 _name = os.environ['BENCH_DB_NAME']
 if _engine == 'sqlite':
     DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': _name}}
+elif _engine == 'mysql':
+    DATABASES = {'default': {
+        'ENGINE': 'django.db.backends.mysql', 'NAME': _name, 'HOST': '127.0.0.1', 'PORT': '3306', 'USER': 'root',
+        'OPTIONS': {'charset': 'utf8mb4'},
+    }}
 else:
     DATABASES = {'default': {
         'ENGINE': 'django.db.backends.postgresql', 'NAME': _name,

@@ -2,6 +2,8 @@
 //   - a SQLite Django database (the Django 3.2 schema of src/django/demo-schema.sql),
 //   - a PostgreSQL Django database: schema by REAL Django (`python3 -m django migrate`), rows by
 //     SQL generate_series (1,000,000 users in a few minutes), kept between runs,
+//   - a MySQL/MariaDB Django database of 1,000 users (schema by real Django's migrate, rows
+//     inserted from the same formulas), rebuilt on every run (a second or two),
 //   - an LDIF for slapd (back-mdb, loaded with slapadd), users with {SSHA} passwords.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -10,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import mysql from 'mysql2/promise';
 import * as D from './data.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -220,4 +223,61 @@ export async function postgresDatabase(name, n, hash, { fresh = false, log = () 
   }
   if (!(await pgMatches(name, n, hash))) throw new Error(`the database ${name} does not have the expected rows after building it`);
   return { url: pgUrl(name), built: true, seconds: (performance.now() - t0) / 1000 };
+}
+
+// ------------------------------------------------------------------ MySQL / MariaDB
+
+export const MY = { host: '127.0.0.1', port: 3306, user: 'root' };
+
+export async function mysqlAvailable() {
+  try {
+    const c = await mysql.createConnection({ ...MY, connectTimeout: 5000 });
+    const [rows] = await c.query('SELECT VERSION() AS v');
+    await c.end();
+    return { ok: true, version: String(rows[0].v) };
+  } catch (e) {
+    return { ok: false, reason: e.message };
+  }
+}
+
+/** A MySQL/MariaDB Django database `name` of n users (small n: rows go in from here), built
+ * afresh: schema by Django's migrate, the same rows as the PostgreSQL builder. Returns { url }. */
+export async function mysqlDatabase(name, n, hash, { log = () => {} } = {}) {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name ${name}`);
+  const t0 = performance.now();
+  const admin = await mysql.createConnection({ ...MY, connectTimeout: 5000 });
+  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  await admin.end();
+  await run('/usr/bin/python3', ['-m', 'django', 'migrate', '--no-input', '-v', '0'], {
+    env: { PATH: process.env.PATH, PYTHONPATH: join(BENCH_DIR, 'django'), DJANGO_SETTINGS_MODULE: 'bench_settings', BENCH_DB_ENGINE: 'mysql', BENCH_DB_NAME: name, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  const c = await mysql.createConnection({ ...MY, database: name, connectTimeout: 5000 });
+  try {
+    const batch = async (sql, rows) => {
+      for (let i = 0; i < rows.length; i += 5000) await c.query(sql, [rows.slice(i, i + 5000)]);
+    };
+    await batch('INSERT INTO django_content_type (app_label, model) VALUES ?', Array.from({ length: 50 }, (_, k) => ['bench', `m${k}`]));
+    const [cts] = await c.query("SELECT id, model FROM django_content_type WHERE app_label = 'bench'");
+    const ct = new Map(cts.map((r) => [r.model, r.id]));
+    await batch('INSERT INTO auth_permission (content_type_id, codename, name) VALUES ?', Array.from({ length: D.PERMISSIONS }, (_, j) => [ct.get(`m${Math.floor(j / 10)}`), `perm${j}`, `Can perm ${j}`]));
+    const [[{ p0 }]] = await c.query("SELECT MIN(p.id) AS p0 FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id WHERE ct.app_label = 'bench'");
+    await batch('INSERT INTO auth_group (id, name) VALUES ?', [...Array.from({ length: D.GROUPS }, (_, k) => [k + 1, D.groupName(k + 1)]), [D.BIG_ID, D.BIG_NAME]]);
+    await batch('INSERT INTO auth_group_permissions (group_id, permission_id) VALUES ?', Array.from({ length: D.GROUPS }, (_, k) => [k + 1, p0 + (k % D.PERMISSIONS)]));
+    const users = Array.from({ length: n }, (_, k) => {
+      const i = k + 1;
+      return [i, hash, null, 0, D.username(i), `First${i}`, `Last${i}`, `${D.username(i)}@example.com`, 0, 1, '2024-01-01 00:00:00'];
+    });
+    await batch('INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES ?', users);
+    await batch('INSERT INTO auth_user_user_permissions (user_id, permission_id) VALUES ?', Array.from({ length: n }, (_, k) => [k + 1, p0 + ((k + 1) % D.PERMISSIONS)]));
+    const memberships = [];
+    for (let i = 1; i <= n; i++) for (let k = 0; k < D.GROUPS_PER_USER; k++) memberships.push([i, D.groupOf(i, k)]);
+    for (let i = 1; i <= Math.min(n, D.BIG_MAX); i++) memberships.push([i, D.BIG_ID]);
+    await batch('INSERT INTO auth_user_groups (user_id, group_id) VALUES ?', memberships);
+    await c.query('ANALYZE TABLE auth_user, auth_group, auth_user_groups, auth_user_user_permissions, auth_group_permissions');
+  } finally {
+    await c.end().catch(() => {});
+  }
+  log(`  MySQL/MariaDB database ${name} (${n.toLocaleString('en')} users) built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { url: `mysql://${MY.user}@${MY.host}:${MY.port}/${name}` };
 }

@@ -2,7 +2,7 @@
 // mod_authnz_ldap in front of this bridge, built from the bridge's own configuration.
 //
 // Everything here is pure (no I/O), so the output can be unit-tested and then run by a real
-// Apache in test/apache.test.js. Three layers of quoting meet in one httpd.conf line, and each
+// Apache in test/e2e/apache.test.js. Three layers of quoting meet in one httpd.conf line, and each
 // value is escaped for exactly the layers it passes through:
 //
 //   1. RFC 4514, for DN values (escapeDnValue, via Dit: the DNs the bridge itself serves);

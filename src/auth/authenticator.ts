@@ -185,10 +185,12 @@ export class Authenticator {
     this.typicalDummyMs = sorted.sort()[n >> 1];
   }
 
-  /** Waits, without burning CPU, until `floor` (a performance.now() time) has passed. */
+  /** Waits, without burning CPU, until `floor` (a performance.now() time) has passed. A timer
+   * alone can end early: it counts from the event loop's clock, read when the loop last woke,
+   * which on a loaded host is milliseconds behind (a padded failure once answered 1.1 ms sooner
+   * than the dummy it imitates). So it waits again until the floor has really passed. */
   private pad(floor: number): Promise<void> | undefined {
-    const left = floor - performance.now();
-    return left >= 1 ? new Promise((resolve) => setTimeout(resolve, left)) : undefined;
+    return floor > performance.now() ? padUntil(floor) : undefined;
   }
 
   private async refused(check: Check, arrived: number): Promise<AuthResult> {
@@ -297,5 +299,11 @@ export class Authenticator {
     const counter = `dn:${a.name}`;
     if (await this.throttle.locked(counter, sprayKey(a))) return this.refused(LOCKED_OUT, arrived);
     return this.unknown(a, counter, arrived);
+  }
+}
+
+async function padUntil(floor: number): Promise<void> {
+  for (let left = floor - performance.now(); left > 0; left = floor - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
   }
 }

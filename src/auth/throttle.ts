@@ -134,9 +134,12 @@ export class RedisCounters implements CounterStore {
   private readonly scripts: ThrottleScripts;
   private readonly prefix = 'django-ldap-bridge:bf:';
 
-  constructor(url: string) {
-    // Fail fast: a bind must not wait on an absent Redis; the caller falls back to memory.
-    this.redis = new Redis(url, { commandTimeout: 300, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  constructor(url: string, timeoutMs = 1000) {
+    // Fail fast: a bind must not wait on an absent Redis (no offline queue: a closed connection
+    // fails at once); the caller falls back to memory. The timeout is for a Redis that is
+    // connected but does not answer: 300 ms was too short on a loaded host, where replies are
+    // read late and counters then split between Redis and memory.
+    this.redis = new Redis(url, { commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) });
     this.redis.on('error', () => {});
     this.redis.defineCommand('bfTake', { numberOfKeys: 2, lua: TAKE_LUA });
     this.redis.defineCommand('bfRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
@@ -228,9 +231,9 @@ class FallbackCounters implements CounterStore {
   }
 }
 
-export async function counterStore(redisUrl: string | null, log: Logger): Promise<CounterStore> {
+export async function counterStore(redisUrl: string | null, log: Logger, timeoutMs?: number): Promise<CounterStore> {
   if (!redisUrl) return new MemoryCounters();
-  const redis = new RedisCounters(redisUrl);
+  const redis = new RedisCounters(redisUrl, timeoutMs);
   if (!(await redis.ready(2000))) log.warn('redis unavailable at start: brute-force counters are kept locally until it answers');
   return new FallbackCounters(redis, new MemoryCounters(), log);
 }

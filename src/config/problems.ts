@@ -1,10 +1,12 @@
 // Checks the schema cannot express, on values it accepted: the database URL, the DNs (with the
 // DN parser the server uses), the listen URLs (with the parser the server listens with), the
-// PROXY protocol listeners, service accounts named twice, and OUs that clash.
+// PROXY protocol listeners, service accounts named twice, OUs that clash, and a reserved hash
+// queue larger than the queue.
 import { parseDn, normalizeDn, InvalidDnError, type Rdn } from '../ldap/dn.js';
 import { parseListenUrl, InvalidListenUrlError } from '../ldap/listen-url.js';
 import { ConfigError, parseDatabaseUrl } from './database-url.js';
 import { DEFAULT_LISTEN } from './defaults.js';
+import { schemaDefault } from './schema.js';
 import { formatPath, get, type Obj, type Problem } from './document.js';
 
 const DN_EXAMPLE = 'a DN is attribute=value pairs separated by commas, e.g. dc=example,dc=com';
@@ -53,10 +55,16 @@ export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) =
       for (const line of e.problems) out.push({ path: 'database', message: line.replace(/^database: /, '') });
     }
   }
+  out.push(...writesProblems(merged, cwd, bad));
   const baseDn = merged.baseDn;
   if (typeof baseDn === 'string' && !bad('baseDn')) {
     const r = checkDn(baseDn);
     if ('problem' in r) out.push({ path: 'baseDn', message: r.problem });
+  }
+  const queue = get(merged, 'security', 'hashQueue') ?? schemaDefault(['security', 'hashQueue']);
+  const reserved = get(merged, 'security', 'hashQueueReserved');
+  if (typeof reserved === 'number' && typeof queue === 'number' && reserved > queue && !bad('security.hashQueueReserved')) {
+    out.push({ path: 'security.hashQueueReserved', message: `must not exceed security.hashQueue (${queue})` });
   }
   if (Array.isArray(merged.listen)) {
     merged.listen.forEach((u, i) => {
@@ -102,6 +110,37 @@ export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) =
         out.push({ path: `tree.${ous[i]![0]}`, message: `"${ous[i]![1]}" is also tree.${ous[j]![0]}; each OU must be different` });
       }
     }
+  }
+  return out;
+}
+
+/** The opt-in writes: a write connection of the same kind as the database, on a database the
+ * bridge can write to, and the column last_login needs. */
+function writesProblems(merged: Obj, cwd: string, bad: (path: string) => boolean): Problem[] {
+  const out: Problem[] = [];
+  const on = (['passwordModify', 'lastLogin', 'upgradeHashes'] as const).filter((k) => get(merged, 'writes', k) === true);
+  const kindOf = (url: unknown, path: string): string | undefined => {
+    if (typeof url !== 'string' || url === '' || bad(path)) return undefined;
+    try {
+      return parseDatabaseUrl(url, cwd).kind;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      if (path !== 'database') for (const line of e.problems) out.push({ path, message: line.replace(/^database: /, '') });
+      return undefined;
+    }
+  };
+  const readKind = kindOf(merged.database, 'database');
+  const writeKind = kindOf(get(merged, 'writes', 'database'), 'writes.database');
+  if (!on.length) return out;
+  const what = on.map((k) => `writes.${k}`).join(', ');
+  if (readKind === 'mysql' || writeKind === 'mysql') out.push({ path: 'writes.database', message: `${what}: writes are supported on SQLite and PostgreSQL, not MySQL/MariaDB yet` });
+  else if (writeKind === undefined && readKind !== undefined && readKind !== 'sqlite' && !bad('writes.database')) {
+    out.push({ path: 'writes.database', message: `${what} needs a write connection: the URL of a role that may UPDATE the user table (the read connection stays read-only)` });
+  } else if (writeKind !== undefined && readKind !== undefined && writeKind !== readKind) {
+    out.push({ path: 'writes.database', message: `a ${writeKind} URL for a ${readKind} database: it must reach the same database as \`database\`` });
+  }
+  if (get(merged, 'writes', 'lastLogin') === true && get(merged, 'users', 'columns', 'lastLogin') === null) {
+    out.push({ path: 'writes.lastLogin', message: 'the user model has no last_login column (users.columns.lastLogin is null)' });
   }
   return out;
 }

@@ -30,6 +30,33 @@ function num(m: Obj, path: string[]): number {
   return typeof v === 'number' ? v : (schemaDefault(path) as number);
 }
 
+function flag(m: Obj, path: string[]): boolean {
+  return (get(m, ...path) ?? schemaDefault(path)) === true;
+}
+
+/** The writes section: every switch off unless set; the write URL normalised like `database`. */
+function resolveWrites(m: Obj, cwd: string): BridgeConfig['writes'] {
+  const url = get(m, 'writes', 'database');
+  const common = get(m, 'writes', 'passwordRules', 'commonPasswords');
+  const similarity = get(m, 'writes', 'passwordRules', 'maxSimilarity');
+  return {
+    database: typeof url === 'string' ? normaliseDatabaseUrl(url, cwd) : null,
+    passwordModify: flag(m, ['writes', 'passwordModify']),
+    lastLogin: flag(m, ['writes', 'lastLogin']),
+    lastLoginIntervalSeconds: num(m, ['writes', 'lastLoginIntervalSeconds']),
+    upgradeHashes: flag(m, ['writes', 'upgradeHashes']),
+    hasher: 'pbkdf2_sha256',
+    iterations: num(m, ['writes', 'iterations']),
+    generatedLength: num(m, ['writes', 'generatedLength']),
+    passwordRules: {
+      minLength: num(m, ['writes', 'passwordRules', 'minLength']),
+      maxSimilarity: similarity === null ? null : typeof similarity === 'number' ? similarity : (schemaDefault(['writes', 'passwordRules', 'maxSimilarity']) as number),
+      commonPasswords: typeof common === 'string' ? resolve(cwd, common) : null,
+      numeric: flag(m, ['writes', 'passwordRules', 'numeric']),
+    },
+  };
+}
+
 /** The BridgeConfig for a merged document that passed every check (cwd: for relative paths). */
 export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
   const D = DEFAULT_DJANGO_MAPPING;
@@ -106,7 +133,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       rolesOu: str(get(tree, 'roles'), 'roles'),
       servicesOu: str(get(tree, 'services'), 'services'),
     },
-    serviceAccounts: Array.isArray(sas) ? sas.map((s) => ({ dn: String(get(s, 'dn')).trim(), password: String(get(s, 'password')) })) : [],
+    serviceAccounts: Array.isArray(sas) ? sas.map((s) => ({ dn: String(get(s, 'dn')).trim(), password: String(get(s, 'password')), ...(get(s, 'passwordAdministrator') === true ? { passwordAdministrator: true } : {}) })) : [],
     anonymous: { search: get(m, 'anonymous', 'search') === true },
     caseInsensitiveUsernames: get(u, 'caseInsensitive') === true,
     showInactiveUsers: get(u, 'showInactive') === true,
@@ -153,10 +180,13 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       // Auto: the CPUs shared among the worker processes.
       hashConcurrency: num(m, ['security', 'hashConcurrency']) || Math.max(1, Math.floor(availableParallelism() / (num(m, ['workers']) || availableParallelism()))),
       hashQueue: num(m, ['security', 'hashQueue']),
+      // Half the queue unless given (the schema cannot say "half of another setting").
+      hashQueueReserved: typeof get(m, 'security', 'hashQueueReserved') === 'number' ? (get(m, 'security', 'hashQueueReserved') as number) : Math.floor(num(m, ['security', 'hashQueue']) / 2),
       credentialCacheSeconds: num(m, ['security', 'credentialCacheSeconds']),
       credentialCacheEntries: num(m, ['security', 'credentialCacheEntries']),
       requireTls: (get(m, 'security', 'requireTls') ?? schemaDefault(['security', 'requireTls'])) as 'auto' | 'always' | 'never',
       redis: typeof get(m, 'security', 'redis') === 'string' ? (get(m, 'security', 'redis') as string) : null,
+      redisTimeoutSeconds: num(m, ['security', 'redisTimeoutSeconds']),
       bruteForce: {
         enabled: (get(m, 'security', 'bruteForce', 'enabled') ?? true) === true,
         userFailures: num(m, ['security', 'bruteForce', 'userFailures']),
@@ -178,6 +208,8 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       poolSize: num(m, ['db', 'poolSize']),
       statementTimeoutSeconds: num(m, ['db', 'statementTimeoutSeconds']),
       startupRetrySeconds: num(m, ['db', 'startupRetrySeconds']),
+      preparedStatements: (get(m, 'db', 'preparedStatements') ?? true) === true,
     },
+    writes: resolveWrites(m, cwd),
   };
 }

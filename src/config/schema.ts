@@ -66,7 +66,7 @@ const IDENT_PATTERN = '^[A-Za-z_][A-Za-z0-9_$]*$';
 const OU_PATTERN = '^[^,=+<>#;\\\\"]+$';
 const HASH_ALGORITHMS = ['pbkdf2_sha256', 'pbkdf2_sha1', 'argon2', 'bcrypt_sha256', 'bcrypt', 'scrypt', 'sha1', 'md5', 'unsalted_md5', 'unsalted_sha1', 'crypt'];
 /** Settings whose values are never repeated in a message. */
-const SECRET_PATHS = [/^database$/, /^serviceAccounts(\[\d+\])?(\.password)?$/];
+const SECRET_PATHS = [/^database$/, /^writes\.database$/, /^serviceAccounts(\[\d+\])?(\.password)?$/];
 
 const TYPE_WORDS: Record<string, string> = {
   string: 'a string',

@@ -75,6 +75,29 @@ export interface ServiceAccount {
   dn: string;
   /** A Django-format hash (`pbkdf2_sha256$...`), never plaintext. */
   password: string;
+  /** May set any user's password with Password Modify (writes.passwordModify); absent: no. */
+  passwordAdministrator?: boolean;
+}
+
+/** Opt-in writes (all off by default): what they do, and the connection they use. */
+export interface WritesConfig {
+  /** The write connection's URL; null: SQLite's database file opened read-write (required elsewhere). */
+  database: string | null;
+  passwordModify: boolean;
+  lastLogin: boolean;
+  lastLoginIntervalSeconds: number;
+  upgradeHashes: boolean;
+  hasher: 'pbkdf2_sha256';
+  iterations: number;
+  generatedLength: number;
+  passwordRules: {
+    minLength: number;
+    /** null: the similarity rule is off. */
+    maxSimilarity: number | null;
+    /** Absolute path of the common-passwords list; null: the rule is off. */
+    commonPasswords: string | null;
+    numeric: boolean;
+  };
 }
 
 export interface BridgeConfig {
@@ -115,10 +138,14 @@ export interface BridgeConfig {
     /** Concurrent password hashes; resolved (never 0) to the CPU count by default. */
     hashConcurrency: number;
     hashQueue: number;
+    /** Queue places only binds for existing names may take (resolved: half of hashQueue by default). */
+    hashQueueReserved: number;
     credentialCacheSeconds: number;
     credentialCacheEntries: number;
     requireTls: 'auto' | 'always' | 'never';
     redis: string | null;
+    /** One Redis command's deadline; past it the counters are kept locally. */
+    redisTimeoutSeconds: number;
     bruteForce: {
       enabled: boolean;
       userFailures: number;
@@ -136,5 +163,6 @@ export interface BridgeConfig {
   workers: number;
   /** host:port of the metrics/health HTTP listener, or null. */
   metrics: { listen: string | null };
-  db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number };
+  db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number; preparedStatements: boolean };
+  writes: WritesConfig;
 }

@@ -1,5 +1,14 @@
 // PostgreSQL through node-postgres. Sessions are read-only (default_transaction_read_only) and
 // every query has a statement timeout, so neither a bug nor a slow query can harm the site.
+//
+// Speed (see BENCHMARKS.md, "PostgreSQL profile"): the store's statements are few and fixed
+// (their text depends on the mapping and on the shape of a search filter, never on a value), so
+// each runs as a named prepared statement: PostgreSQL parses and plans it once per connection
+// and then only binds and executes it (db.preparedStatements: false turns this off for poolers
+// that lose prepared statements between transactions). Only the first MAX_NAMED distinct
+// texts are named, so clients sending ever new filter shapes cannot make every pooled
+// connection hold ever more statements. timestamptz values are kept as the text PostgreSQL
+// sends: the user model parses its dates only when an entry shows them.
 import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
@@ -13,11 +22,54 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 // catalog name, invalid schema name, undefined table, undefined column.
 const SCHEMA_GONE = new Set(['3D000', '3F000', '42P01', '42703']);
 
+/** Where and as whom a URL connects, with its TLS, and the timeouts every pool shares. */
+export function connectionOptions(target: Extract<DatabaseTarget, { kind: 'postgres' }>): pg.PoolConfig {
+  const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
+  return {
+    host: target.socketDir ?? target.host ?? '127.0.0.1',
+    port: target.port ?? 5432,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+  };
+}
+
+/** What a driver error means to the directory: gone, unavailable, or itself (a bug). */
+export function postgresError(e: unknown): unknown {
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message ?? '';
+  if (SCHEMA_GONE.has(code)) return new SchemaGoneError(msg);
+  if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) return new StoreUnavailableError(msg);
+  return e;
+}
+
+// A prepared statement the connection can no longer use: its result type changed under it (a
+// migration altered a column: "cached plan must not change result type"), the server does not
+// know it (invalid_sql_statement_name), or knows another of that name (duplicate_prepared_
+// statement): the last two behind a pooler in transaction mode, where db.preparedStatements
+// should be off. pg-pool discards a connection whose query failed; the query runs once more,
+// unnamed.
+const STALE_STATEMENT = new Set(['0A000', '26000', '42P05']);
+
+/** How many distinct statement texts get a name (and a plan kept on every connection). */
+const MAX_NAMED = 256;
+
+const TIMESTAMPTZ = 1184;
+/** pg's parsers, except timestamptz kept as text (parsed by the store when read). */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === TIMESTAMPTZ && format !== 'binary' ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  /** Statement text -> its name, when prepared statements are on. */
+  private readonly names: Map<string, string> | undefined;
 
-  constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number } = {}) {
+  constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number; preparedStatements?: boolean } = {}) {
     super(map, {
       param: (n) => `$${n}`,
       quote: (s) => `"${s.replace(/"/g, '""')}"`,
@@ -27,17 +79,9 @@ export class PostgresStore extends SqlStore {
       anyOf: (expr, p) => `${expr} = ANY(${p}::bigint[])`,
       joinIds: (expr) => `string_agg(${expr}::text, ',')`,
     });
-    const ssl = target.ssl === 'require' || target.ssl === 'verify-ca' || target.ssl === 'verify-full' ? { rejectUnauthorized: target.ssl !== 'require' } : undefined;
     this.pool = new pg.Pool({
-      host: target.socketDir ?? target.host ?? '127.0.0.1',
-      port: target.port ?? 5432,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl,
+      ...connectionOptions(target),
       max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30000,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
       // statement_timeout is the server's: a hung server (frozen host, dead network path)
       // would never enforce it, so the client gives up a little later on its own.
@@ -45,21 +89,34 @@ export class PostgresStore extends SqlStore {
       keepAlive: true,
       options: '-c default_transaction_read_only=on',
       application_name: 'django-ldap-bridge',
+      types,
     });
+    this.names = opts.preparedStatements === false ? undefined : new Map();
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
   }
 
+  /** The name `sql` runs under, or undefined: unnamed (parsed and planned each time). */
+  private nameOf(sql: string): string | undefined {
+    const names = this.names;
+    if (!names) return undefined;
+    let name = names.get(sql);
+    if (name === undefined && names.size < MAX_NAMED) names.set(sql, (name = `dlb_${names.size + 1}`));
+    return name;
+  }
+
   protected async query(sql: string, params: unknown[]): Promise<Row[]> {
+    const name = this.nameOf(sql);
     try {
-      const r = await this.pool.query(sql, params);
-      return r.rows as Row[];
+      try {
+        return (await this.pool.query({ name, text: sql, values: params })).rows as Row[];
+      } catch (e) {
+        if (name === undefined || !STALE_STATEMENT.has((e as { code?: string }).code ?? '')) throw e;
+        // Unnamed: other pooled connections may hold the same stale statement.
+        return (await this.pool.query({ text: sql, values: params })).rows as Row[];
+      }
     } catch (e) {
-      const code = (e as { code?: string }).code ?? '';
-      const msg = (e as Error).message ?? '';
-      if (SCHEMA_GONE.has(code)) throw new SchemaGoneError(msg);
-      if (UNAVAILABLE.has(code) || /Connection terminated|timeout exceeded|Query read timeout|connect/i.test(msg)) throw new StoreUnavailableError(msg);
-      throw e;
+      throw postgresError(e);
     }
   }
 

@@ -110,8 +110,10 @@ function toBool(v: unknown): boolean {
 function toDate(v: unknown): Date | null {
   if (v === null || v === undefined || v === '') return null;
   if (v instanceof Date) return v;
-  // SQLite stores Django datetimes as text "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC when USE_TZ).
-  const s = String(v).replace(' ', 'T');
+  // SQLite stores Django datetimes as text "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC when USE_TZ);
+  // PostgreSQL's timestamptz comes as text too, "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]".
+  let s = String(v).replace(' ', 'T');
+  if (/[+-]\d\d$/.test(s)) s += ':00';
   const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + 'Z');
   return Number.isNaN(d.getTime()) ? null : d;
 }

@@ -10,6 +10,7 @@ import type { MatchContext } from './filter.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics.js';
 import type { Cursors } from './paging.js';
+import type { Writes } from '../auth/writes.js';
 
 export type Identity =
   | { kind: 'anonymous' }
@@ -50,10 +51,14 @@ export interface ServiceAccountEntry {
   dn: string;
   key: string;
   password: string;
+  /** May set any user's password (Password Modify). */
+  passwordAdministrator: boolean;
 }
 
 export class BridgeContext implements MatchContext {
   readonly caseExactDnTypes: ReadonlySet<string>;
+  /** The opt-in writes (writes.*), set by `serve` when one is on; undefined: nothing is written. */
+  writes: Writes | undefined = undefined;
 
   constructor(
     readonly config: BridgeConfig,

@@ -7,6 +7,13 @@
 // Hot path (every bind, search and compare passes here): the entries, their refusals and the
 // shared answers are made once, at load; an operation allocates only what its handler needs
 // (a search: its two callbacks), and a log line's fields only when its level is on.
+//
+// What is logged at the default level (info): every bind (the audit line: who, from where
+// (the connection's peer), the outcome; failures at warn), extended operations and refused
+// writes (rare, and worth seeing). Searches, compares and unbinds are logged at debug: Apache
+// sends a search and a compare with every uncached request, as the service account, so at info
+// they would make most of the log and most of its cost while saying nothing about who logged
+// in that the bind line does not.
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../directory/store.js';
 import type { BridgeContext, Session } from './context.js';
@@ -17,6 +24,7 @@ import { bind, type BindResult } from './ops/bind.js';
 import { anyone, compareAccess, searchAccess } from './ops/access.js';
 import { compare } from './ops/compare.js';
 import { extended, type ExtendedResult } from './ops/extended.js';
+import { PASSWORD_MODIFY, passwordModify } from './ops/password-modify.js';
 import { ABANDONED, search, type SearchOutcome } from './ops/search.js';
 import type { Entry, Selection } from './entries.js';
 
@@ -130,9 +138,9 @@ const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
     write(encodeResult(msg.id, RESPONSE_TAG.search, r, [], pagedControl(msg.controls) ? pagedResponse(session.paged, req, session.identity, r.resume) : undefined));
   },
   record(_ctx, log, session, msg, req, r, ms) {
-    if (!log.isLevelEnabled('info')) return;
+    if (!log.isLevelEnabled('debug')) return;
     const entries = session.running.get(msg.id)?.entries ?? 0;
-    log.info({ msgid: msg.id, op: 'search', dn: clipForLog(req.base), scope: req.scope, filter: clipForLog(filterToString(req.filter)), attrs: clipAllForLog(req.attributes), result: r.code, entries, ms }, 'search');
+    log.debug({ msgid: msg.id, op: 'search', dn: clipForLog(req.base), scope: req.scope, filter: clipForLog(filterToString(req.filter)), attrs: clipAllForLog(req.attributes), result: r.code, entries, ms }, 'search');
   },
 };
 
@@ -146,7 +154,7 @@ const COMPARE: QueuedOperation<RequestOf<'compare'>, Result> = {
   unavailable: UNAVAILABLE,
   answer: answerWith(RESPONSE_TAG.compare),
   record(_ctx, log, _session, msg, req, r, ms) {
-    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'compare', dn: clipForLog(req.entry), attr: clipForLog(req.attribute), result: r.code, ms }, 'compare');
+    if (log.isLevelEnabled('debug')) log.debug({ msgid: msg.id, op: 'compare', dn: clipForLog(req.entry), attr: clipForLog(req.attribute), result: r.code, ms }, 'compare');
   },
 };
 
@@ -156,13 +164,14 @@ const EXTENDED: QueuedOperation<RequestOf<'extended'>, ExtendedResult> = {
   criticalControls: [],
   abandonable: false,
   access: anyone,
-  run: (_ctx, session, _msg, req) => Promise.resolve(extended(session, req)),
+  run: (ctx, session, _msg, req) => (req.oid === PASSWORD_MODIFY ? passwordModify(ctx, session, req) : Promise.resolve(extended(session, req))),
   unavailable: UNAVAILABLE,
   answer(_session, msg, _req, r, write) {
     write(encodeExtendedResult(msg.id, r, r.name, r.value));
   },
   record(_ctx, log, _session, msg, req, r, ms) {
-    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: clipForLog(req.oid), result: r.code, ms }, 'extended');
+    // Never the request or response value: a Password Modify carries passwords.
+    if (log.isLevelEnabled('info')) log.info({ msgid: msg.id, op: 'extended', oid: clipForLog(req.oid), result: r.code, ...(r.target === undefined ? {} : { target: clipForLog(r.target), message: r.message }), ms }, 'extended');
   },
 };
 
@@ -198,7 +207,7 @@ const ABANDON: ImmediateOperation<RequestOf<'abandon'>> = {
 const UNBIND: ImmediateOperation<RequestOf<'unbind'>> = {
   runs: 'at once',
   now(ctx, session) {
-    ctx.log.info({ conn: session.id, peer: session.peer, op: 'unbind' }, 'unbind');
+    if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ conn: session.id, peer: session.peer, op: 'unbind' }, 'unbind');
     return false;
   },
 };

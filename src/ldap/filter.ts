@@ -249,6 +249,45 @@ const RULES: Record<string, Equality> = {
   '2.5.13.0': 'objectIdentifier',
 };
 
+/**
+ * The filter's value on an entry whose `unknown` attributes have not been read yet (a
+ * permission's holders, say): a test that reads one of them counts as Undefined. RFC 4511's
+ * three-valued logic is monotonic, so FALSE here means FALSE whatever those values turn out to
+ * be: the caller may skip reading them (and the entry) at all.
+ */
+export function evaluateWithout(f: Filter, e: EvalEntry, ctx: MatchContext, unknown: ReadonlySet<string>): Tri {
+  switch (f.type) {
+    case 'and': {
+      let r: Tri = TRUE;
+      for (const s of f.filters) {
+        const v = evaluateWithout(s, e, ctx, unknown);
+        if (v === FALSE) return FALSE;
+        if (v === UNDEFINED) r = UNDEFINED;
+      }
+      return r;
+    }
+    case 'or': {
+      let r: Tri = FALSE;
+      for (const s of f.filters) {
+        const v = evaluateWithout(s, e, ctx, unknown);
+        if (v === TRUE) return TRUE;
+        if (v === UNDEFINED) r = UNDEFINED;
+      }
+      return r;
+    }
+    case 'not': {
+      const v = evaluateWithout(f.filter, e, ctx, unknown);
+      return v === UNDEFINED ? UNDEFINED : v === TRUE ? FALSE : TRUE;
+    }
+    case 'ext':
+      // Without an attribute it tests every attribute, the unknown ones included.
+      if (f.attr === undefined || unknown.has(attributeKey(f.attr))) return UNDEFINED;
+      return evaluate(f, e, ctx);
+    default:
+      return unknown.has(attributeKey(f.attr)) ? UNDEFINED : evaluate(f, e, ctx);
+  }
+}
+
 export function evaluate(f: Filter, e: EvalEntry, ctx: MatchContext): Tri {
   switch (f.type) {
     case 'and': {

@@ -187,6 +187,7 @@ export const ResultCode = {
   confidentialityRequired: 13,
   noSuchAttribute: 16,
   undefinedAttributeType: 17,
+  constraintViolation: 19,
   noSuchObject: 32,
   invalidDNSyntax: 34,
   invalidCredentials: 49,

@@ -1,5 +1,5 @@
 // A deterministic generator of valid and mutated BER-encoded LDAP requests, and a runner that
-// throws them at a bridge over raw TCP and checks what comes back. Shared by test/fuzz.test.js
+// throws them at a bridge over raw TCP and checks what comes back. Shared by test/e2e/fuzz.test.js
 // (a bounded run) and scripts/fuzz.js (a long run).
 //
 //   const cases = fuzzCases({ seed, count, vocab });          // or fuzzCase(seed, index, vocab)

@@ -53,7 +53,7 @@ export async function startTestBridge({ url, custom = false, config = {} } = {})
       cb();
     },
   });
-  const bridge = await startBridge(cfg, createLogger({ level: 'info', format: 'json' }, sink));
+  const bridge = await startBridge(cfg, createLogger({ level: cfg.log.level, format: 'json' }, sink));
   return { url: bridge.urls[0], bridge, logs: lines, close: () => bridge.close() };
 }
 

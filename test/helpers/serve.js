@@ -13,7 +13,9 @@ export function serve(args, env = {}) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line; stderr: ${err}`)), 15000);
+    // A deadline, not a speed check: a start on a loaded 2-core machine (a Django database, the
+    // dummy hash measured) has been seen to take seconds.
+    const timer = setTimeout(() => reject(new Error(`no start line within 60 s; stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)}`)), 60_000);
     child.stdout.on('data', () => {
       const line = out.split('\n').find((l) => l.includes('django-ldap-bridge started'));
       if (line) {

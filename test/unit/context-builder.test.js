@@ -56,3 +56,18 @@ test('a service account whose password is no Django hash is refused before anyth
   config.serviceAccounts.push({ dn: 'cn=apache,ou=services,dc=example,dc=com', password: 'nohash$x' });
   assert.throws(() => buildTree(config), (e) => e instanceof StartupError && /the password of cn=apache,ou=services,dc=example,dc=com is not a Django password hash/.test(e.message));
 });
+
+test('the hash queue is built with the configured reserved places', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'dlb-builder-')), 'db.sqlite3');
+  await createDemoDatabase(path, { iterations: 2000 });
+  const flags = { database: `sqlite://${path}`, baseDn: 'dc=example,dc=com', listen: ['ldap://127.0.0.1:0'], logLevel: 'silent' };
+  const config = loadConfig({ flags, env: {} });
+  config.security.hashQueue = 10;
+  config.security.hashQueueReserved = 7;
+  const bridge = await startBridge(config, createLogger({ level: 'silent', format: 'json' }));
+  try {
+    assert.deepEqual([bridge.context.auth.gate.queue, bridge.context.auth.gate.reservedQueue], [10, 7]);
+  } finally {
+    await bridge.close();
+  }
+});

@@ -41,10 +41,7 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   if (session.tlsRequired && !session.tls) {
     return { code: ResultCode.confidentialityRequired, message: 'a bind with a password needs TLS on this listener (StartTLS or ldaps://)', outcome: 'tls-required' };
   }
-  // Connections that bound as a service account (Apache's) are exempt from per-address
-  // counting: their user binds come from many people behind one address.
-  const trustedAddress = ctx.config.security.bruteForce.trustedAddresses.includes(session.address.replace(/^::ffff:/, ''));
-  const address = session.trusted || trustedAddress ? undefined : session.address;
+  const address = countedAddress(ctx, session);
   const auth = ctx.auth;
 
   // Bytes that are not UTF-8 would decode to U+FFFD and could collide; Django hashes text.
@@ -74,6 +71,17 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address }));
 
   const r = await auth.user({ name: target.username, password, address });
-  if (r.outcome === 'success' && r.user) session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
+  if (r.outcome === 'success' && r.user) {
+    session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
+    ctx.writes?.loggedIn(r.user, password);
+  }
   return answer(r);
+}
+
+/** The address a password check on this connection counts against: none for connections that
+ * bound as a service account (Apache's, whose user binds come from many people behind one
+ * address) or come from a trusted address. */
+export function countedAddress(ctx: BridgeContext, session: Session): string | undefined {
+  const trustedAddress = ctx.config.security.bruteForce.trustedAddresses.includes(session.address.replace(/^::ffff:/, ''));
+  return session.trusted || trustedAddress ? undefined : session.address;
 }

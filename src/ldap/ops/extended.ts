@@ -10,11 +10,21 @@ export const STARTTLS = '1.3.6.1.4.1.1466.20037';
  * answers unavailable where no certificate is configured), so clients that look for StartTLS
  * there before upgrading find it. */
 export const SUPPORTED_EXTENSIONS = [WHOAMI, STARTTLS];
+/** Password Modify (RFC 3062), listed only where writes.passwordModify is on. */
+export const PASSWORD_MODIFY = '1.3.6.1.4.1.4203.1.11.1';
+const WITH_PASSWORD_MODIFY = [...SUPPORTED_EXTENSIONS, PASSWORD_MODIFY];
+
+/** The root DSE's supportedExtension for this server. */
+export function supportedExtensions(passwordModify: boolean): string[] {
+  return passwordModify ? WITH_PASSWORD_MODIFY : SUPPORTED_EXTENSIONS;
+}
 
 /** An ExtendedResponse: the result, and the responseName and responseValue it carries. */
 export interface ExtendedResult extends Result {
   name?: string;
   value?: Buffer;
+  /** For the log line: whose password a Password Modify was about. */
+  target?: string;
 }
 
 const NO_TLS: ExtendedResult = Object.freeze({ code: ResultCode.unavailable, message: 'TLS is not configured on this listener', name: STARTTLS });

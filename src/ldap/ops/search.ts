@@ -4,8 +4,8 @@
 import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
-import { evaluate, TRUE, type Filter } from '../filter.js';
+import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { evaluate, evaluateWithout, FALSE, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
 import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, type Resume, type UserBatch } from '../paging.js';
@@ -15,7 +15,7 @@ import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers
 
 type SearchRequest = RequestOf<'search'>;
 
-import { SUPPORTED_EXTENSIONS } from './extended.js';
+import { supportedExtensions } from './extended.js';
 export const SUPPORTED_CONTROLS: string[] = [PAGED_RESULTS];
 
 /** Not an LDAP result code: the search was abandoned, and an abandoned operation gets no
@@ -123,7 +123,7 @@ export async function search(
   const id = session.identity;
   if (target.kind === 'root' || target.kind === 'subschema') {
     if (req.scope !== 0) return { code: ResultCode.noSuchObject, message: target.kind === 'root' ? 'search the naming context ' + ctx.dit.baseDn : '' };
-    const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, SUPPORTED_EXTENSIONS, SUPPORTED_CONTROLS) : subschemaEntry();
+    const e = target.kind === 'root' ? rootDseEntry(ctx.dit, ctx.version, supportedExtensions(ctx.writes?.settings.passwordModify === true), SUPPORTED_CONTROLS) : subschemaEntry();
     // RFC 4512 §5.1: the root DSE answers a base search with (objectClass=*).
     if (evaluate(req.filter, e, ctx) === TRUE) send(e, sel.allUser && req.attributes.length === 0 && target.kind === 'root' ? new Selection(['+']) : sel);
     return { code: ResultCode.success };
@@ -299,14 +299,24 @@ async function searchContainer(
     }
     return;
   }
+  // A permission's or role's holders are a query over the whole user table (superusers hold
+  // every permission, and is_superuser has no index): read them only for an entry the filter
+  // can still match. `(uid=alice)` over the whole tree then reads no holders at all.
   if (c === 'permissions') {
     const perms = await ctx.directory.permissions();
     for (let i = after + 1; i < perms.length; i++) {
       await checkTime();
+      if (needs.members && evaluateWithout(filter, permissionEntry(ctx.dit, perms[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
       emit(await permissionWithMembers(ctx, perms[i], needs), { phase, after: i - 1 });
     }
     return;
   }
-  for (let i = after + 1; i < ROLES.length; i++) emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
+  for (let i = after + 1; i < ROLES.length; i++) {
+    if (needs.members && evaluateWithout(filter, roleEntry(ctx.dit, ROLES[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
+    emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
+  }
 }
+
+/** The attributes a permission or role entry takes from its holders. */
+const MEMBER_KEYS: ReadonlySet<string> = new Set(['member', 'memberuid']);
 

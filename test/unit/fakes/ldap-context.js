@@ -50,10 +50,11 @@ export function testConfig({ tree = {}, anonymousSearch = false, limits = {} } =
 }
 
 /**
- * A context over `store`. services: [{ dn, password: a Django hash }]. Returns the context and
- * `logs`, every log line written so far, parsed.
+ * A context over `store`. services: [{ dn, password: a Django hash }]; logLevel: the bridge's
+ * log.level (default info, the bridge's default). Returns the context and `logs`, every log line
+ * written so far, parsed.
  */
-export function testContext(store, { services = [], ...opts } = {}) {
+export function testContext(store, { services = [], logLevel = 'info', ...opts } = {}) {
   const config = testConfig(opts);
   const dit = new Dit(config.tree, config.caseInsensitiveUsernames);
   const directory = new Directory(store, { caseInsensitiveUsernames: false, showInactiveUsers: false });
@@ -64,7 +65,7 @@ export function testContext(store, { services = [], ...opts } = {}) {
       cb();
     },
   });
-  const log = createLogger({ level: 'info', format: 'json' }, sink);
+  const log = createLogger({ level: logLevel, format: 'json' }, sink);
   const throttle = new Throttle(config.security.bruteForce, new MemoryCounters());
   const auth = new Authenticator(directory, new HashGate(1, 16), new CredentialCache(0, 0), throttle, log, false);
   const accounts = services.map((s) => ({ dn: s.dn, key: dit.key(s.dn), password: s.password }));

@@ -22,13 +22,14 @@ before(async () => {
   serviceHash = await makePassword('service-pw', { iterations: 1000 });
 });
 
-function directory() {
+/** Logs at debug unless told: most tests here read the line every operation writes. */
+function directory(logLevel = 'debug') {
   const store = new MemoryStore({
     users: [user(1, 'alice', { password: aliceHash, email: 'alice@example.com' }), user(2, 'bob', { email: 'bob@example.com' })],
     groups: [{ id: 1, name: 'staff-team' }],
     memberships: [[1, 1]],
   });
-  const { ctx, logs } = testContext(store, { services: [{ dn: SERVICE_DN, password: serviceHash }] });
+  const { ctx, logs } = testContext(store, { services: [{ dn: SERVICE_DN, password: serviceHash }], logLevel });
   return { store, ctx, logs };
 }
 
@@ -45,7 +46,7 @@ describe('who may run what', () => {
     assert.equal(refused.code, 50);
     assert.equal(refused.message, 'anonymous search is not allowed; bind first');
     const [line] = lines(logs, 'search');
-    assert.deepEqual({ dn: line.dn, result: line.result, entries: line.entries, level: line.level }, { dn: `ou=users,${BASE}`, result: 50, entries: 0, level: 30 });
+    assert.deepEqual({ dn: line.dn, result: line.result, entries: line.entries, level: line.level }, { dn: `ou=users,${BASE}`, result: 50, entries: 0, level: 20 });
 
     const root = await dispatchOnce(ctx, s, searchRequest('', '(objectClass=*)', { scope: 0 }));
     assert.equal(root.length, 2, 'the root DSE entry, then the result');
@@ -85,7 +86,7 @@ describe('who may run what', () => {
     const [line] = lines(logs, 'search');
     assert.deepEqual(
       { ...line, time: undefined, ms: typeof line.ms },
-      { level: 30, time: undefined, conn: line.conn, peer: '127.0.0.1:40000', msgid: line.msgid, op: 'search', dn: `ou=users,${BASE}`, scope: 2, filter: '(uid=*)', attrs: ['uid'], result: 0, entries: 2, ms: 'number', msg: 'search' },
+      { level: 20, time: undefined, conn: line.conn, peer: '127.0.0.1:40000', msgid: line.msgid, op: 'search', dn: `ou=users,${BASE}`, scope: 2, filter: '(uid=*)', attrs: ['uid'], result: 0, entries: 2, ms: 'number', msg: 'search' },
     );
   });
 });
@@ -177,6 +178,27 @@ describe('requests refused before they run', () => {
     const attributes = Array.from({ length: 101 }, (_, i) => `a${i}`);
     const [r] = await dispatchOnce(ctx, testSession(SERVICE), searchRequest(`ou=users,${BASE}`, '(uid=*)', { attributes }));
     assert.deepEqual([r.code, r.message], [11, 'more than 100 attributes requested']);
+  });
+});
+
+describe('what the default level (info) logs', () => {
+  test('every bind, with who, from where and the outcome; no search, compare or unbind', async () => {
+    const { ctx, logs } = directory('info');
+    const s = testSession();
+    assert.equal((await dispatchOnce(ctx, s, bindRequest(SERVICE_DN, 'service-pw')))[0].code, 0);
+    assert.equal((await dispatchOnce(ctx, s, searchRequest(`ou=users,${BASE}`, '(uid=alice)', { attributes: ['uid'] }))).at(-1).code, 0);
+    assert.equal((await dispatchOnce(ctx, s, compareRequest(GROUP_DN, 'member', ALICE_DN)))[0].code, 6);
+    assert.equal((await dispatchOnce(ctx, s, bindRequest(ALICE_DN, 'wrong')))[0].code, 49);
+    assert.equal((await dispatchOnce(ctx, s, bindRequest(ALICE_DN, 'alice-pw')))[0].code, 0);
+    OPERATIONS.unbind.now(ctx, s, { op: 'unbind' });
+    assert.deepEqual(
+      logs.map((l) => [l.level, l.op, l.dn, l.peer, l.outcome]),
+      [
+        [30, 'bind', SERVICE_DN, '127.0.0.1:40000', 'success'],
+        [40, 'bind', ALICE_DN, '127.0.0.1:40000', 'wrong-password'],
+        [30, 'bind', ALICE_DN, '127.0.0.1:40000', 'success'],
+      ],
+    );
   });
 });
 

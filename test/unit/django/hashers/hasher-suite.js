@@ -25,7 +25,7 @@ export function vectorsOf(algorithm) {
 export function hasherSuite(hasher, costOf) {
   const mine = vectorsOf(hasher.algorithm);
   const wellFormed = mine.filter((v) => !v.malformed);
-  // The slow ones (argon2 at 100 MiB, bcrypt 12, PBKDF2 >= 500k...) run in test/hashers.test.js.
+  // The slow ones (argon2 at 100 MiB, bcrypt 12, PBKDF2 >= 500k...) run in test/e2e/hashers.test.js.
   const quick = wellFormed.filter((v) => !v.slow);
 
   test(`${hasher.algorithm}: parse accepts every well-formed Django value and rejects every malformed one`, () => {

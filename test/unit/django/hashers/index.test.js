@@ -1,6 +1,6 @@
 // src/django/hashers/index.ts: the registry. Every registered hasher is one Django ships (and
 // the fixture covers), is found by its name, and unusable / unknown values are told apart.
-// The answers for each vector are test/hashers.test.js's job.
+// The answers for each vector are test/e2e/hashers.test.js's job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
