@@ -10,6 +10,7 @@
 // small argon2) is answered no sooner than a dummy would have been: after a typical recent
 // dummy's duration, waited on a timer rather than by burning CPU. Hashes costlier than the dummy
 // stay slower (SECURITY.md says so).
+import { createHash } from 'node:crypto';
 import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers/index.js';
 import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
@@ -49,6 +50,20 @@ export interface Attempt {
   password: string;
   /** The client address for per-address throttling; undefined when the connection is exempt. */
   address: string | undefined;
+}
+
+/**
+ * The per-address counter an attempt goes to: its address and a 16-bit tag of its password.
+ * A password sprayer (one password, many names) fills one counter and is locked out for that
+ * password from that address, without a hash, whoever the name; a relaying host (a mail server,
+ * an SSSD host, a web app binding each user) sends many users' different wrong passwords, which
+ * fall on different counters, so its other users' right passwords still bind. Guesses per
+ * account stay capped by the account's own counter. Sixteen bits of an unkeyed SHA-256 (the
+ * same on every bridge sharing Redis) are all that is kept: too few to test a password against.
+ */
+export function sprayKey(a: Pick<Attempt, 'address' | 'password'>): string | undefined {
+  if (a.address === undefined) return undefined;
+  return `${a.address} pw:${createHash('sha256').update('django-ldap-bridge spray\0').update(a.password).digest('hex').slice(0, 4)}`;
 }
 
 /** What one password check came to. Identical binds arriving together share one. */
@@ -196,7 +211,7 @@ export class Authenticator {
     // Counted by the account the name resolves to, so that with case-insensitive names the owner
     // of "Alice" does not clear the failures of "alice"; a name that resolves to nobody, by name.
     const counter = user ? `id:${user.id}` : `name:${this.nameKey(a.name)}`;
-    if (await this.throttle.locked(counter, a.address)) return this.refused(LOCKED_OUT, arrived);
+    if (await this.throttle.locked(counter, sprayKey(a))) return this.refused(LOCKED_OUT, arrived);
     if (!user) return this.unknown(a, counter, arrived);
 
     const cacheKey = this.cache.enabled ? this.cache.key(user.id, a.password, user.password) : undefined;
@@ -213,7 +228,7 @@ export class Authenticator {
   }
 
   private async checkUser(user: User, a: Attempt, counter: string, cacheKey: string | undefined): Promise<Check> {
-    const reservation = await this.throttle.reserve(counter, a.address);
+    const reservation = await this.throttle.reserve(counter, sprayKey(a));
     if (!reservation) return LOCKED_OUT;
     const check = await this.hash(a.password, user.password, true, reservation);
     const r = check.result;
@@ -229,7 +244,7 @@ export class Authenticator {
   private async unknown(a: Attempt, counter: string, arrived: number): Promise<AuthResult> {
     const shareKey = this.cache.enabled ? this.cache.key(`?${counter}`, a.password, this.sample) : undefined;
     const check = await this.shared(shareKey, async () => {
-      const reservation = await this.throttle.reserve(counter, a.address);
+      const reservation = await this.throttle.reserve(counter, sprayKey(a));
       return reservation ? this.hash(a.password, undefined, false, reservation) : LOCKED_OUT;
     });
     if (check.refused) return this.refused(check, arrived);
@@ -273,7 +288,7 @@ export class Authenticator {
       await this.throttle.succeeded(reservation, false);
     } else {
       // A failure, or a busy answer, still counts against the sender's address.
-      await this.throttle.failedAddress(a.address);
+      await this.throttle.failedAddress(sprayKey(a));
     }
     return check;
   }
@@ -282,7 +297,7 @@ export class Authenticator {
   async nobody(a: Attempt): Promise<AuthResult> {
     const arrived = performance.now();
     const counter = `dn:${a.name}`;
-    if (await this.throttle.locked(counter, a.address)) return this.refused(LOCKED_OUT, arrived);
+    if (await this.throttle.locked(counter, sprayKey(a))) return this.refused(LOCKED_OUT, arrived);
     return this.unknown(a, counter, arrived);
   }
 }

@@ -1,6 +1,8 @@
 // Brute-force protection: failed binds are counted per account (or unknown name) and per client
 // address in a window; past the threshold that name (or address) is locked out, for a time that
-// doubles with each further failure. A locked-out bind is answered like any wrong password (49)
+// doubles with each further failure. For user binds the "address" key is the client address with
+// a tag of the password tried (sprayKey in authenticator.ts), so a relaying host's users do not
+// lock each other out while a password sprayer still is. A locked-out bind is answered like any wrong password (49)
 // without spending a hash, and logged with its own outcome.
 //
 // An attempt is counted when it is about to be hashed, not when its hash ends (reserve): the

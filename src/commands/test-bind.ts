@@ -141,7 +141,7 @@ export async function runTestBind(username: string, opts: TestBindOptions): Prom
     report.bind = outcome === 'success' ? 'success' : 'invalidCredentials';
     if (user && (outcome === 'success' || outcome === 'inactive')) report.passwordCorrect = true;
     else if (user && outcome === 'wrong-password') report.passwordCorrect = false;
-    if (!user && config.caseInsensitiveUsernames) {
+    if (!user) {
       const twins = await store.usersByUsername(name, true);
       if (twins.length > 1) report.reason = `no such user: ${twins.map((t) => t.username).join(', ')} match ignoring case and none exactly`;
     }

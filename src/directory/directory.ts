@@ -32,19 +32,26 @@ export class Directory {
     return this.store.hasPermissions;
   }
 
-  /** Usernames compare exactly unless configured otherwise; with case-insensitive matching an
-   * exact hit wins, and two case-twins without an exact hit match nobody (as Django's
-   * get(username__iexact=...) would raise). */
+  /** The one user a name stands for: its exact match first, else the single user equal to it
+   * ignoring case; two or more such case-twins without an exact hit stand for nobody (as Django's
+   * get(username__iexact=...) would raise). The same with users.caseInsensitive or without:
+   * LDAP clients that normalise DNs (django-auth-ldap lower-cases the DN its search found) must
+   * still reach the account, and the password checked is always that account's. */
   private pick(users: User[], username: string): User | undefined {
-    if (!this.opts.caseInsensitiveUsernames) return users.find((u) => u.username === username);
     const exact = users.find((u) => u.username === username);
     if (exact) return exact;
     return users.length === 1 ? users[0] : undefined;
   }
 
-  /** The account a bind names, active or not (the bind decides what inactive means). */
+  /** The account a name (a bind DN's, a base DN's, a member DN's) stands for, active or not (the
+   * bind decides what inactive means): see pick. Without users.caseInsensitive the exact lookup
+   * runs first (one indexed query) and the case-insensitive one only when it misses. */
   async loginUser(username: string): Promise<User | undefined> {
-    return this.pick(await this.store.usersByUsername(username, this.opts.caseInsensitiveUsernames), username);
+    if (this.opts.caseInsensitiveUsernames) return this.pick(await this.store.usersByUsername(username, true), username);
+    const exact = await this.store.usersByUsername(username, false);
+    const hit = exact.find((u) => u.username === username);
+    if (hit) return hit;
+    return this.pick(await this.store.usersByUsername(username, true), username);
   }
 
   isVisible(u: User): boolean {

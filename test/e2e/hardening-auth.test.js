@@ -351,18 +351,20 @@ describe('7. a spray of unknown names cannot take the hashing budget from real u
     }
   });
 
-  test('busy answers count against the sender: an address flooding the budget is locked out', async () => {
+  test('busy answers count against the sender: an address flooding the budget with one password is locked out for it', async () => {
     const slow = await demoDatabase(100000);
     const b = await startDemoBridge(slow.url, { metrics: { listen: '127.0.0.1:0' }, security: { hashConcurrency: 1, hashQueue: 2 } });
     try {
       const codes = await simultaneous(b.port, Array.from({ length: 60 }, (_, i) => [userDn(`spray-${i}`), 'Summer2024!']));
       const busy = codes.filter((c) => c === 51).length;
       assert.ok(busy >= 20, `most of the spray was answered busy: ${codes}`);
-      assert.equal(await code(b.port, userDn('alice'), password('alice')), 49, 'the flooding address is locked out');
+      assert.equal(await code(b.port, userDn('spray-late'), 'Summer2024!'), 49, 'the flooding address is locked out for its password');
       const seen = await outcomes(b.bridge.metricsUrl);
       assert.equal(seen.busy, busy);
       assert.ok(seen.unknown + busy <= 30, `the 30 attempts the address had were hashed or answered busy, the rest refused: ${seen.unknown} + ${busy}`);
       assert.equal(seen.locked, 60 - seen.unknown - busy + 1);
+      // Per (address, password): alice's own password from the same address still binds.
+      assert.equal(await code(b.port, userDn('alice'), password('alice')), 0, 'alice binds from the flooding address');
     } finally {
       await b.close();
     }

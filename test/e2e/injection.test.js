@@ -327,10 +327,13 @@ for (const engine of ['sqlite', 'postgres']) {
       const who = async (dn, password) => (await ldapTool('ldapwhoami', ['-x', '-H', br.url, '-D', dn, '-y', '/dev/stdin'], password)).code;
       assert.equal(await who(userDn('inj_under'), PASSWORD), 0, 'the right DN and password bind');
       assert.equal(await who(userDn("inj_quote"), PASSWORD), 0);
+      // The DN in another case is the single user equal to it ignoring case (compared with
+      // lower() =, never LIKE: its _ is no wildcard, as the list below checks).
+      assert.equal(await who(`uid=INJ_UNDER,${USERS}`, PASSWORD), 0);
       for (const dn of [
         `uid=inj%,${USERS}`, `uid=inj_unde_,${USERS}`, `uid=inj%under,${USERS}`, `uid=%,${USERS}`, `uid=_,${USERS}`, `uid=*,${USERS}`, `uid=inj*,${USERS}`,
         `uid=' OR '1'='1,${USERS}`, `uid=x' OR 'x'='x' --,${USERS}`, `uid=admin'--,${USERS}`, `uid=inj\\5c_under,${USERS}`,
-        `uid=INJ_UNDER,${USERS}`, `uid=inj?under,${USERS}`, `uid=inj[_]under,${USERS}`, `cn=100\\25 legit,${GROUPS}`, `cn=\\22\\3b--,${USERS}`, `uid=a"b,${USERS}`,
+        `uid=inj?under,${USERS}`, `uid=inj[_]under,${USERS}`, `cn=100\\25 legit,${GROUPS}`, `cn=\\22\\3b--,${USERS}`, `uid=a"b,${USERS}`,
       ]) {
         assert.equal(await who(dn, PASSWORD), 49, dn);
       }

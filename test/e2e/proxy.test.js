@@ -33,9 +33,10 @@ test('a PROXY listener logs the original client address (v1 and v2) and throttle
     assert.ok(p.logs.some((l) => l.includes('"peer":"203.0.113.7:51000"') && l.includes('"op":"bind"')), 'v1: the bind is logged with the client address');
     assert.equal(await exchange(v2('198.51.100.9', 40000), userDn('bob'), password('bob')), 0);
     assert.ok(p.logs.some((l) => l.includes('"peer":"198.51.100.9:40000"') && l.includes('"op":"bind"')), 'v2 too');
-    // Two failures from 203.0.113.7 lock that address out; 198.51.100.9 is unaffected.
-    assert.equal(await exchange(Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 51001 3389\r\n'), userDn('x1'), 'x'), 49);
-    assert.equal(await exchange(Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 51002 3389\r\n'), userDn('x2'), 'x'), 49);
+    // Two failures of one password from 203.0.113.7 lock that password out there (counted per
+    // address and password); 198.51.100.9 is unaffected.
+    assert.equal(await exchange(Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 51001 3389\r\n'), userDn('x1'), password('alice')), 49);
+    assert.equal(await exchange(Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 51002 3389\r\n'), userDn('x2'), password('alice')), 49);
     assert.equal(await exchange(Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 51003 3389\r\n'), userDn('alice'), password('alice')), 49);
     assert.equal(await exchange(v2('198.51.100.9', 40001), userDn('alice'), password('alice')), 0);
     // Without a PROXY header the connection is dropped, not read as LDAP.

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { need } from '../helpers/require.js';
 import { client } from '../helpers/bridge.js';
-import { demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, searchRequest, resultCodes, ber } from '../helpers/demo-bridge.js';
+import { DEMO_USERS, demoDatabase, startDemoBridge, userDn, password, DEMO_SERVICE, rawConnect, bindRequest, searchRequest, resultCodes, ber } from '../helpers/demo-bridge.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 
 const code = async (url, dn, pw) => {
@@ -36,6 +36,13 @@ before(async () => {
   db = await demoDatabase(2000);
 });
 
+/** The bridge's count of binds refused as locked out, from its metrics. */
+async function lockedOutCount(metricsUrl) {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('django_ldap_bridge_binds_total{outcome="locked-out"} '));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 describe('brute-force protection', () => {
   test('a user name is locked out after repeated failures; others are not slowed; the lock expires', async () => {
     const b = await startDemoBridge(db.url, { security: { bruteForce: { userFailures: 3, lockoutSeconds: 1, addressFailures: 1000 } } });
@@ -56,11 +63,15 @@ describe('brute-force protection', () => {
     }
   });
 
-  test('an address spraying many names is locked out, but connections that bound as a service account are not', async () => {
-    const b = await startDemoBridge(db.url, { security: { bruteForce: { addressFailures: 4, userFailures: 100, lockoutSeconds: 30 } } });
+  test("an address spraying one password over many names is locked out for that password, even where it is right; other passwords from it still bind; connections that bound as a service account are not counted", async () => {
+    const b = await startDemoBridge(db.url, { metrics: { listen: '127.0.0.1:0' }, security: { bruteForce: { addressFailures: 4, userFailures: 100, lockoutSeconds: 30 } } });
     try {
-      for (let i = 0; i < 4; i++) assert.equal(await code(b.url, userDn(`spray${i}`), 'x'), 49);
-      assert.equal(await code(b.url, userDn('bob'), password('bob')), 49, 'the spraying address is locked out');
+      // The sprayer guesses bob's password for four other names, then for bob.
+      for (let i = 0; i < 4; i++) assert.equal(await code(b.url, userDn(`spray${i}`), password('bob')), 49);
+      const lockedBefore = await lockedOutCount(b.bridge.metricsUrl);
+      assert.equal(await code(b.url, userDn('bob'), password('bob')), 49, 'the sprayed password is refused from the spraying address, even for its owner');
+      assert.equal(await lockedOutCount(b.bridge.metricsUrl), lockedBefore + 1, 'refused as locked-out, not checked');
+      assert.equal(await code(b.url, userDn('carol'), password('carol')), 0, "another user's own password from the same address binds");
       // Apache binds as its service account first; its users' binds are counted per user only.
       const c = client(b.url);
       try {
@@ -74,6 +85,20 @@ describe('brute-force protection', () => {
     }
   });
 
+
+  test('a relaying host (a mail server binding each user) with 31 wrong passwords for 31 users, under the default limits: its other users still bind, and so does each of the 31 with the right password', async () => {
+    const b = await startDemoBridge(db.url);
+    try {
+      const names = DEMO_USERS.map((u) => u.username).filter((u) => u !== 'alice' && u !== 'bob');
+      while (names.length < 31) names.push(`typo-user-${names.length}`);
+      for (const [i, n] of names.entries()) assert.equal(await code(b.url, userDn(n), `mistyped-${i}`), 49, n);
+      assert.equal(await code(b.url, userDn('alice'), password('alice')), 0, 'alice binds through the relay');
+      assert.equal(await code(b.url, userDn('bob'), password('bob')), 0, 'bob binds through the relay');
+      assert.equal(await code(b.url, userDn(names[0]), password(names[0])), 0, 'a user who mistyped binds with the right password');
+    } finally {
+      await b.close();
+    }
+  });
 
   test('trusted addresses (the Apache hosts) are counted per user only', async () => {
     const b = await startDemoBridge(db.url, { security: { bruteForce: { addressFailures: 2, userFailures: 100, lockoutSeconds: 30, trustedAddresses: ['127.0.0.1'] } } });

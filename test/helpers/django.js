@@ -143,7 +143,7 @@ async function pgAdmin(user, sql) {
 }
 
 /** Runs PYTHON with args (cwd-independent), optional stdin; resolves stdout, rejects with stderr. */
-function runPython(args, env, input) {
+export function runPython(args, env, input) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(PYTHON, args, { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];

@@ -90,14 +90,18 @@ async function membership(ctx: BridgeContext, t: Extract<LeafTarget, { kind: 'gr
   }
   // The hot path: one indexed query with exact names.
   if (username !== undefined && t.kind === 'group') {
+    // A false from it stands only when the name is a user's exact one: a member DN may name its
+    // user in another case (django-auth-ldap lower-cases DNs), which the slower rules resolve.
     const fast = await ctx.directory.groupMembershipFast(t.name, username);
-    if (fast !== undefined) return r(fast ? ResultCode.compareTrue : ResultCode.compareFalse);
+    if (fast === true) return r(ResultCode.compareTrue);
+    if (fast === false && (await ctx.directory.user(username))?.username === username) return r(ResultCode.compareFalse);
   }
   if (username !== undefined && t.kind === 'permission') {
     const p = await ctx.directory.permission(t.appLabel, t.codename);
     if (!p) return noSuchEntry(ctx, t);
     const fast = await ctx.directory.hasPermissionFast(username, p);
-    if (fast !== undefined) return r(fast ? ResultCode.compareTrue : ResultCode.compareFalse);
+    if (fast === true) return r(ResultCode.compareTrue);
+    if (fast === false && (await ctx.directory.user(username))?.username === username) return r(ResultCode.compareFalse);
   }
   const user: User | undefined = username === undefined ? undefined : await ctx.directory.user(username);
   switch (t.kind) {

@@ -40,6 +40,61 @@ export function staticMatcher(classes: string[]) {
   };
 }
 
+/** At most this many names in one filter are resolved (each costs a lookup); the rest are
+ * matched as written. */
+const MAX_RESOLVED_NAMES = 64;
+
+/**
+ * A filter whose user names mean what a bind with them means (Directory.loginUser: the exact
+ * user, else the single one equal ignoring case, never a case-twin). A member DN naming a user in
+ * another case (django-auth-ldap searches `(member=<the DN lower-cased>)`) becomes that user's DN;
+ * with users.caseInsensitive, `(uid=x)` becomes `(&(uid=x)(djangoId=<that user's id>))`, or
+ * matches nobody when x names twins and none exactly, so search-then-bind clients find the one
+ * account the bind will check.
+ */
+async function resolveNames(ctx: BridgeContext, f: Filter): Promise<Filter> {
+  const ci = ctx.config.caseInsensitiveUsernames;
+  const seen = new Map<string, Promise<import('../../directory/model.js').User | undefined>>();
+  const lookup = (name: string) => {
+    let p = seen.get(name);
+    if (!p && seen.size < MAX_RESOLVED_NAMES) seen.set(name, (p = ctx.directory.loginUser(name)));
+    return p;
+  };
+  const walk = async (x: Filter): Promise<Filter> => {
+    switch (x.type) {
+      case 'and':
+      case 'or':
+        return { type: x.type, filters: await Promise.all(x.filters.map(walk)) };
+      case 'not':
+        return { type: 'not', filter: await walk(x.filter) };
+      case 'eq': {
+        const key = attributeKey(x.attr);
+        if (key === 'member') {
+          let t: Target;
+          try {
+            t = ctx.dit.classify(x.value);
+          } catch {
+            return x;
+          }
+          if (t.kind !== 'user') return x;
+          const u = await lookup(t.username);
+          return u && u.username !== t.username ? { ...x, value: ctx.dit.userDn(u.username) } : x;
+        }
+        if (key === 'uid' && ci && x.value !== '') {
+          const found = lookup(x.value);
+          if (!found) return x;
+          const u = await found;
+          return u ? { type: 'and', filters: [x, { type: 'eq', attr: 'djangoId', value: String(u.id) }] } : { type: 'or', filters: [] };
+        }
+        return x;
+      }
+      default:
+        return x;
+    }
+  };
+  return walk(f);
+}
+
 /**
  * Runs a search its caller may run (searchAccess in access.ts says who may; the dispatch asks it first),
  * sending each matching entry. A store that cannot answer throws StoreUnavailableError, which
@@ -83,7 +138,8 @@ export async function search(
   const sizeLimit = req.sizeLimit > 0 ? Math.min(req.sizeLimit, serverCap) : serverCap;
   const seconds = req.timeLimit > 0 ? Math.min(req.timeLimit, ctx.config.limits.maxSearchSeconds) : ctx.config.limits.maxSearchSeconds;
   const deadline = Date.now() + seconds * 1000;
-  const needs = needsOf(sel, filterAttributes(req.filter));
+  const filter = await resolveNames(ctx, req.filter);
+  const needs = needsOf(sel, filterAttributes(filter));
 
   // The search as a list of phases; a position (phase, after) says where to resume, which is
   // what a Simple Paged Results cookie stands for.
@@ -117,7 +173,7 @@ export async function search(
   let inPage = 0;
   const emit = (e: Entry, before: Position) => {
     if (isAbandoned()) throw new Stop(ABANDONED);
-    if (evaluate(req.filter, e, ctx) !== TRUE) return;
+    if (evaluate(filter, e, ctx) !== TRUE) return;
     if (total >= sizeLimit) throw new Stop(ResultCode.sizeLimitExceeded);
     if (page !== undefined && inPage >= page) throw new Stop(ResultCode.success, before);
     total++;
@@ -143,7 +199,7 @@ export async function search(
         if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
         continue;
       }
-      await searchContainer(ctx, ph.c, req.filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead, deadline);
+      await searchContainer(ctx, ph.c, filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead, deadline);
     }
   } catch (e) {
     // A store scanning in bounded windows (SQLite) gave up at the deadline between windows.

@@ -158,8 +158,10 @@ describe('the hashing budget', () => {
     assert.deepEqual(known, { outcome: 'busy' });
     await holder;
     await auth.user(attempt('ghost2', 'x'));
-    assert.equal((await auth.user(attempt('alice', 'alice-pw'))).outcome, 'locked-out', 'two busy answers and a failure lock the address');
-    assert.equal((await auth.user(attempt('alice', 'alice-pw', '192.0.2.2'))).outcome, 'success', 'but not alice');
+    // Counted per (address, password): the sprayed password is refused from that address,
+    // whatever the name; another password from it (alice's own) is not.
+    assert.equal((await auth.user(attempt('ghost3', 'x'))).outcome, 'locked-out', 'two busy answers and a failure lock the address for that password');
+    assert.equal((await auth.user(attempt('alice', 'alice-pw'))).outcome, 'success', "alice's own password from the same address still binds");
   });
 
   test('existing names keep places in the queue that made-up names cannot take', async () => {
