@@ -28,6 +28,10 @@ import { filterAttributes, planGroups, planUsers } from '../../dist/ldap/filter-
 import { staticMatcher } from '../../dist/ldap/ops/search.js';
 
 const RUNS = Number(process.env.DLB_PROPERTY_RUNS || 200);
+// A fixed seed unless one is given: the share of filters that reach SQL is checked below, and
+// over random seeds it sat at its threshold now and then (50/200 once) — a test that fails at
+// random. DLB_PROPERTY_SEED=<n> explores other filters; a failure prints the seed to replay.
+const SEED = Number(process.env.DLB_PROPERTY_SEED || 20261204);
 
 // Django's default auth schema (src/config/types.ts), in case the loader does not export it.
 const DJANGO_MAPPING = configLoad.DEFAULT_DJANGO_MAPPING ?? {
@@ -366,7 +370,7 @@ for (const [engine, collation] of ENGINES) {
             const extra = got.filter((n) => !expected.includes(n));
             assert.deepEqual(sorted(got), sorted(expected), `${filterToString(filter)}\nplan ${JSON.stringify(pred)}\nmissing via SQL: ${JSON.stringify(missing)}\nextra via SQL: ${JSON.stringify(extra)}`);
           }),
-          { numRuns: RUNS, examples: USER_EXAMPLES.map((f) => [f]) },
+          { numRuns: RUNS, seed: SEED, examples: USER_EXAMPLES.map((f) => [f]) },
         );
         // The property says little if every filter were planned as "all" or matched no one.
         assert.ok(stats.planned > stats.runs * 0.25, `only ${stats.planned}/${stats.runs} filters reached SQL`);
@@ -397,7 +401,7 @@ for (const [engine, collation] of ENGINES) {
             const extra = got.filter((n) => !expected.includes(n));
             assert.deepEqual(sorted(got), sorted(expected), `${filterToString(filter)}\nplan ${JSON.stringify(pred)}\nmissing via SQL: ${JSON.stringify(missing)}\nextra via SQL: ${JSON.stringify(extra)}`);
           }),
-          { numRuns: RUNS, examples: GROUP_EXAMPLES.map((f) => [f]) },
+          { numRuns: RUNS, seed: SEED, examples: GROUP_EXAMPLES.map((f) => [f]) },
         );
         assert.ok(stats.planned > stats.runs * 0.25, `only ${stats.planned}/${stats.runs} filters reached SQL`);
         assert.ok(stats.selective > stats.runs * 0.1, `only ${stats.selective}/${stats.runs} filters selected some but not all groups`);
