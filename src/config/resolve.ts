@@ -110,6 +110,16 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
     anonymous: { search: get(m, 'anonymous', 'search') === true },
     caseInsensitiveUsernames: get(u, 'caseInsensitive') === true,
     showInactiveUsers: get(u, 'showInactive') === true,
+    posix:
+      get(m, 'posix', 'enabled') === true
+        ? {
+            uidBase: num(m, ['posix', 'uidBase']),
+            gidBase: num(m, ['posix', 'gidBase']),
+            primaryGroup: typeof get(m, 'posix', 'primaryGroup') === 'number' ? (get(m, 'posix', 'primaryGroup') as number) : 'private',
+            homeDirectory: str(get(m, 'posix', 'homeDirectory'), schemaDefault(['posix', 'homeDirectory']) as string),
+            loginShell: str(get(m, 'posix', 'loginShell'), schemaDefault(['posix', 'loginShell']) as string),
+          }
+        : null,
     django: {
       users: {
         table: usersTable,

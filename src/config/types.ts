@@ -77,6 +77,19 @@ export interface ServiceAccount {
   password: string;
 }
 
+/** POSIX accounts and groups for Linux clients (SSSD, nslcd): issue #15, docs/linux.md. */
+export interface PosixSettings {
+  /** uidNumber = uidBase + the Django user id. */
+  uidBase: number;
+  /** gidNumber of a Django group = gidBase + the group id. */
+  gidBase: number;
+  /** A user's gidNumber: 'private' (a per-user group numbered like the uid), or a fixed gid. */
+  primaryGroup: 'private' | number;
+  /** homeDirectory template: {uid} is the username, {id} the Django id. */
+  homeDirectory: string;
+  loginShell: string;
+}
+
 export interface BridgeConfig {
   /** Database URL: sqlite:///abs, sqlite://./rel, postgres://..., postgresql://..., mysql://..., mariadb://... */
   database: string;
@@ -91,6 +104,8 @@ export interface BridgeConfig {
   caseInsensitiveUsernames: boolean;
   /** Serve inactive users in searches and memberships (they can never bind). */
   showInactiveUsers: boolean;
+  /** POSIX attributes (posixAccount, posixGroup); null: off, the entries are as without it. */
+  posix: PosixSettings | null;
   django: DjangoMapping;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'; format: 'json' | 'pretty' | 'auto' };
   limits: {

@@ -4,13 +4,14 @@
 // table in attributes.ts; it is compiled here once, at load, into one builder per attribute.
 import { createHash } from 'node:crypto';
 import type { Group, Permission, Role, User } from '../directory/model.js';
+import type { PosixSettings } from '../config/types.js';
 import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
-import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, POSIX_GROUP_CLASSES, POSIX_USER_CLASSES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
 
-export { GENERALIZED_TIME, USER_CLASSES, type UserExtras } from './attributes.js';
+export { GENERALIZED_TIME, USER_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES, type UserExtras } from './attributes.js';
 
 // Operational attributes are computed only when read: entryUUID costs a SHA-1, and Apache's
 // searches ask for [uid] alone.
@@ -159,6 +160,7 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const w = x.only;
   const e = new Entry(dit.userDn(u.username));
   for (const f of USER_BUILDERS.fixed) e.put(f.key, f.name, f.values);
+  if (x.posix) e.set('objectClass', POSIX_USER_CLASSES);
   for (const b of USER_BUILDERS.built) {
     if (w && !w(b.key)) continue;
     const vs = b.values(u, x, dit);
@@ -167,10 +169,11 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   return operational(e, 'user', u.id, false);
 }
 
-export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined): Entry {
+export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined, posix?: PosixSettings): Entry {
   const e = new Entry(dit.groupDn(g.name));
   for (const f of GROUP_BUILDERS.fixed) e.put(f.key, f.name, f.values);
-  const x: GroupExtras = { members, permissions };
+  if (posix) e.set('objectClass', POSIX_GROUP_CLASSES);
+  const x: GroupExtras = { members, permissions, posix };
   for (const b of GROUP_BUILDERS.built) {
     const vs = b.values(g, x, dit);
     if (vs) e.put(b.key, b.name, vs);

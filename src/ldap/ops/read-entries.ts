@@ -81,6 +81,7 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
       groups: groups ? (groups.get(u.id) ?? []) : undefined,
       permissions: perms ? (perms.get(u.id) ?? []) : undefined,
       roles,
+      posix: ctx.config.posix ?? undefined,
     });
   });
 }
@@ -90,7 +91,7 @@ export async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Ne
   const out: Entry[] = [];
   for (const g of gs) {
     const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
-    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined));
+    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined, ctx.config.posix ?? undefined));
   }
   return out;
 }

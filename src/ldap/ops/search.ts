@@ -4,7 +4,7 @@
 import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES } from '../entries.js';
 import { evaluate, evaluateWithout, FALSE, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
@@ -193,7 +193,7 @@ async function searchContainer(
   deadline: number,
 ): Promise<void> {
   if (c === 'users') {
-    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
+    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(ctx.config.posix ? POSIX_USER_CLASSES : USER_CLASSES), ctx.config.posix);
     if (pred.op === 'none') return;
     if (selfOnly) {
       // A bound user sees only their own entry: read it by its primary key and check the
@@ -234,7 +234,7 @@ async function searchContainer(
   }
   if (selfOnly) return; // users do not list groups, permissions or roles
   if (c === 'groups') {
-    const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
+    const pred = planGroups(filter, staticMatcher(ctx.config.posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES), ctx.config.posix);
     if (pred.op === 'none') return;
     for await (const page of ctx.directory.groups(pred, Math.max(after, 0), deadline)) {
       await checkTime();

@@ -1,0 +1,132 @@
+// POSIX accounts and groups (issue #15): with posix.enabled, users are posixAccounts and Django
+// groups posixGroups, numbered base + Django id, found by the searches SSSD and nslcd send
+// (read with OpenLDAP's ldapsearch against the real Django test database). Off by default:
+// the entries are then exactly what they were without the setting.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ldapsearch, startTestBridge, BASE } from '../helpers/bridge.js';
+import { djangoAvailable, djangoShell, makeDjangoDatabase } from '../helpers/django.js';
+import { hasCommand, need } from '../helpers/require.js';
+
+const skip =
+  need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason) ||
+  need('OpenLDAP clients (ldap-utils)', hasCommand('ldapsearch', ['-VV']), 'ldapsearch not on PATH');
+
+const POSIX = { enabled: true, uidBase: 2000000, gidBase: 1000000, homeDirectory: '/home/{uid}', loginShell: '/bin/bash' };
+let db;
+before(async () => {
+  if (!skip) db = await makeDjangoDatabase();
+});
+after(async () => {
+  await db?.drop();
+});
+
+const usersOu = `ou=users,${BASE}`;
+const groupsOu = `ou=groups,${BASE}`;
+const one = (e, a) => {
+  assert.equal(e.attrs[a]?.length, 1, `${e.dn}: one ${a}, got ${JSON.stringify(e.attrs[a])}`);
+  return e.attrs[a][0];
+};
+
+test('posix off (the default): no POSIX class or attribute on any entry', { skip }, async () => {
+  const b = await startTestBridge({ url: db.url });
+  try {
+    const r = await ldapsearch(b.url, { filter: '(objectClass=*)', attrs: ['*'] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.entries.length > 5);
+    for (const e of r.entries) {
+      for (const a of ['uidNumber', 'gidNumber', 'homeDirectory', 'loginShell', 'gecos']) assert.equal(e.attrs[a], undefined, `${e.dn} has ${a}`);
+      assert.ok(!(e.attrs.objectClass ?? []).some((c) => /^posix/i.test(c)), `${e.dn}: ${e.attrs.objectClass}`);
+    }
+    // SSSD's user search finds nothing, as before.
+    const s = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectclass=posixAccount)(uidNumber=*))', attrs: ['uid'] });
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(s.entries, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test('posix on: every active user is a posixAccount numbered uidBase + Django id, with a private group, home, shell and gecos', { skip }, async () => {
+  const b = await startTestBridge({ url: db.url, config: { posix: POSIX } });
+  try {
+    const active = db.expected.users.filter((u) => u.isActive);
+    assert.ok(active.length >= 3);
+    const r = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectclass=posixAccount)(uid=*)(uidNumber=*))', attrs: ['uid', 'uidNumber', 'gidNumber', 'homeDirectory', 'loginShell', 'gecos', 'objectClass'] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.entries.map((e) => one(e, 'uid')).sort(), active.map((u) => u.username).sort());
+    for (const u of active) {
+      const e = r.entries.find((x) => x.attrs.uid[0] === u.username);
+      assert.equal(one(e, 'uidNumber'), String(2000000 + u.id), u.username);
+      assert.equal(one(e, 'gidNumber'), String(2000000 + u.id), `${u.username}: private group numbered like the uid`);
+      assert.equal(one(e, 'homeDirectory'), `/home/${u.username}`);
+      assert.equal(one(e, 'loginShell'), '/bin/bash');
+      assert.equal(one(e, 'gecos'), u.fullName.trim() || u.username);
+      assert.ok(e.attrs.objectClass.includes('posixAccount'));
+    }
+    // By number, as SSSD and nslcd ask (getent passwd <number>); a number outside the range
+    // or without a user answers nothing.
+    for (const u of active.slice(0, 4)) {
+      const n = await ldapsearch(b.url, { base: usersOu, filter: `(&(objectclass=posixAccount)(uidNumber=${2000000 + u.id}))`, attrs: ['uid'] });
+      assert.deepEqual(n.entries.map((e) => e.attrs.uid[0]), [u.username]);
+    }
+    for (const n of [u0(active) - 1, 2000000 + 999999, 12]) {
+      const none = await ldapsearch(b.url, { base: usersOu, filter: `(&(objectclass=posixAccount)(uidNumber=${n}))`, attrs: ['uid'] });
+      assert.equal(none.code, 0, none.stderr);
+      assert.deepEqual(none.entries, [], `uidNumber=${n}`);
+    }
+    // Ranges, as an enumeration with a lower bound asks.
+    const hi = Math.max(...active.map((u) => u.id));
+    const ge = await ldapsearch(b.url, { base: usersOu, filter: `(&(objectclass=posixAccount)(uidNumber>=${2000000 + hi}))`, attrs: ['uid'] });
+    assert.deepEqual(ge.entries.map((e) => e.attrs.uid[0]), [active.find((u) => u.id === hi).username]);
+  } finally {
+    await b.close();
+  }
+});
+
+function u0(active) {
+  return 2000000 + Math.min(...active.map((u) => u.id));
+}
+
+test('posix on: Django groups are posixGroups numbered gidBase + group id with memberUid; the number survives a rename', { skip }, async () => {
+  const b = await startTestBridge({ url: db.url, config: { posix: { ...POSIX, homeDirectory: '/srv/home/{id}', loginShell: '/bin/sh', primaryGroup: 4242 } } });
+  try {
+    const groups = db.expected.groups;
+    assert.ok(groups.length >= 2);
+    const r = await ldapsearch(b.url, { base: groupsOu, filter: '(&(objectClass=posixGroup)(cn=*)(gidNumber=*))', attrs: ['cn', 'gidNumber', 'memberUid'] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.entries.map((e) => one(e, 'cn')).sort(), groups.map((g) => g.name).sort());
+    const activeNames = new Set(db.expected.users.filter((u) => u.isActive).map((u) => u.username));
+    for (const g of groups) {
+      const e = r.entries.find((x) => x.attrs.cn[0] === g.name);
+      assert.equal(one(e, 'gidNumber'), String(1000000 + g.id), g.name);
+      assert.deepEqual([...(e.attrs.memberUid ?? [])].sort(), g.members.filter((m) => activeNames.has(m)).sort(), g.name);
+    }
+    // getent group <number>
+    const g = groups[0];
+    const byNumber = await ldapsearch(b.url, { base: groupsOu, filter: `(&(objectClass=posixGroup)(gidNumber=${1000000 + g.id}))`, attrs: ['cn'] });
+    assert.deepEqual(byNumber.entries.map((e) => e.attrs.cn[0]), [g.name]);
+    // The configured primary group, home template and shell.
+    const u = db.expected.users.find((x) => x.isActive);
+    const ue = await ldapsearch(b.url, { base: usersOu, filter: `(uid=${u.username})`, attrs: ['gidNumber', 'homeDirectory', 'loginShell'] });
+    assert.equal(one(ue.entries[0], 'gidNumber'), '4242');
+    assert.equal(one(ue.entries[0], 'homeDirectory'), `/srv/home/${u.id}`);
+    assert.equal(one(ue.entries[0], 'loginShell'), '/bin/sh');
+    const fixed = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectClass=posixAccount)(gidNumber=4242))', attrs: ['uid'] });
+    assert.equal(fixed.entries.length, db.expected.users.filter((x) => x.isActive).length);
+
+    // A rename in Django keeps the number.
+    await djangoShell(db.env, `g = Group.objects.get(pk=${g.id}); g.name = 'renamed-posix'; g.save()`);
+    const after = await ldapsearch(b.url, { base: groupsOu, filter: `(gidNumber=${1000000 + g.id})`, attrs: ['cn'] });
+    assert.deepEqual(after.entries.map((e) => e.attrs.cn[0]), ['renamed-posix']);
+    await djangoShell(db.env, `g = Group.objects.get(pk=${g.id}); g.name = ${JSON.stringify(g.name)}; g.save()`);
+  } finally {
+    await b.close();
+  }
+});
+
+test('posix settings are checked: a bad value names the setting and the bridge does not start', { skip }, async () => {
+  await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, uidBase: 5 } } }), /posix\.uidBase|posix.*uidBase/);
+  await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, homeDirectory: 'home/{uid}' } } }), /homeDirectory/);
+  await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, primaryGroup: 'shared' } } }), /primaryGroup/);
+});
