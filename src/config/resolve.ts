@@ -25,6 +25,18 @@ function normaliseDatabaseUrl(url: string, cwd: string): string {
 }
 
 /** A numeric setting from the merged document, else its schema default. */
+/** posix.unixUsers: all | group:<name> | permission:<app_label>.<codename> (the schema's
+ * pattern has checked the form). */
+function unixUsers(v: string): NonNullable<BridgeConfig['posix']>['unixUsers'] {
+  if (v.startsWith('group:')) return { kind: 'group', name: v.slice(6) };
+  if (v.startsWith('permission:')) {
+    const p = v.slice(11);
+    const dot = p.indexOf('.');
+    return { kind: 'permission', appLabel: p.slice(0, dot), codename: p.slice(dot + 1) };
+  }
+  return { kind: 'all' };
+}
+
 function num(m: Obj, path: string[]): number {
   const v = get(m, ...path);
   return typeof v === 'number' ? v : (schemaDefault(path) as number);
@@ -118,6 +130,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
             primaryGroup: typeof get(m, 'posix', 'primaryGroup') === 'number' ? (get(m, 'posix', 'primaryGroup') as number) : 'private',
             homeDirectory: str(get(m, 'posix', 'homeDirectory'), schemaDefault(['posix', 'homeDirectory']) as string),
             loginShell: str(get(m, 'posix', 'loginShell'), schemaDefault(['posix', 'loginShell']) as string),
+            unixUsers: unixUsers(str(get(m, 'posix', 'unixUsers'), 'all')),
           }
         : null,
     django: {

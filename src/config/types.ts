@@ -88,6 +88,10 @@ export interface PosixSettings {
   /** homeDirectory template: {uid} is the username, {id} the Django id. */
   homeDirectory: string;
   loginShell: string;
+  /** Which active users are Unix users (posixAccounts): all of them, the members of a Django
+   * group (by exact name), or the holders of a permission (as Django's has_perm, superusers
+   * included). Inactive users never are. */
+  unixUsers: { kind: 'all' } | { kind: 'group'; name: string } | { kind: 'permission'; appLabel: string; codename: string };
 }
 
 export interface BridgeConfig {

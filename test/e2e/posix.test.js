@@ -129,4 +129,55 @@ test('posix settings are checked: a bad value names the setting and the bridge d
   await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, uidBase: 5 } } }), /posix\.uidBase|posix.*uidBase/);
   await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, homeDirectory: 'home/{uid}' } } }), /homeDirectory/);
   await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, primaryGroup: 'shared' } } }), /primaryGroup/);
+  await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, unixUsers: 'permission:shell_access' } } }), /unixUsers/);
+});
+
+test('posix.unixUsers: only the members of a group, or the holders of a permission, are posixAccounts; the others stay plain users', { skip }, async () => {
+  const active = db.expected.users.filter((u) => u.isActive);
+  // A group and a permission some active users have and others do not.
+  const some = (has) => has.length > 0 && has.length < active.length;
+  const group = db.expected.groups.find((g) => some(active.filter((u) => u.groups.includes(g.name))));
+  const labels = [...new Set(active.flatMap((u) => u.permissions))].sort();
+  const perm = labels.find((l) => some(active.filter((u) => u.permissions.includes(l))));
+  assert.ok(group && perm, 'the test data has a group and a permission that split the active users');
+  for (const [rule, isUnix] of [
+    [`group:${group.name}`, (u) => u.groups.includes(group.name)],
+    [`permission:${perm}`, (u) => u.permissions.includes(perm)],
+  ]) {
+    const b = await startTestBridge({ url: db.url, config: { posix: { enabled: true, unixUsers: rule } } });
+    try {
+      const r = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectclass=posixAccount)(uidNumber=*))', attrs: ['uid', 'uidNumber'] });
+      assert.equal(r.code, 0, r.stderr);
+      const unix = active.filter(isUnix);
+      assert.deepEqual(r.entries.map((e) => e.attrs.uid[0]).sort(), unix.map((u) => u.username).sort(), rule);
+      for (const e of r.entries) assert.equal(one(e, 'uidNumber'), String(2000000 + unix.find((u) => u.username === e.attrs.uid[0]).id));
+      const outsider = active.find((u) => !isUnix(u));
+      // SSSD's lookups of an outsider, by name and by the number it would have, find nothing...
+      const byName = await ldapsearch(b.url, { base: usersOu, filter: `(&(objectclass=posixAccount)(uid=${outsider.username}))`, attrs: ['uid'] });
+      assert.deepEqual(byName.entries, [], `${rule}: ${outsider.username}`);
+      const byNumber = await ldapsearch(b.url, { base: usersOu, filter: `(uidNumber=${2000000 + outsider.id})`, attrs: ['uid'] });
+      assert.deepEqual(byNumber.entries, [], `${rule}: ${outsider.username} by number`);
+      // ...while the website's own searches still see them as before.
+      const plain = await ldapsearch(b.url, { base: usersOu, filter: `(uid=${outsider.username})`, attrs: ['*'] });
+      assert.equal(plain.entries.length, 1);
+      assert.equal(plain.entries[0].attrs.uidNumber, undefined);
+      assert.ok(!plain.entries[0].attrs.objectClass.includes('posixAccount'));
+    } finally {
+      await b.close();
+    }
+  }
+});
+
+test('posix on with inactive users shown: inactive users are never posixAccounts', { skip }, async () => {
+  const inactive = db.expected.users.filter((u) => !u.isActive);
+  assert.ok(inactive.length > 0);
+  const b = await startTestBridge({ url: db.url, config: { posix: { enabled: true }, users: { showInactive: true } } });
+  try {
+    const r = await ldapsearch(b.url, { base: usersOu, filter: '(objectclass=posixAccount)', attrs: ['uid'] });
+    assert.deepEqual(r.entries.map((e) => e.attrs.uid[0]).sort(), db.expected.users.filter((u) => u.isActive).map((u) => u.username).sort());
+    const all = await ldapsearch(b.url, { base: usersOu, filter: '(objectclass=person)', attrs: ['uid'] });
+    assert.equal(all.entries.length, db.expected.users.length);
+  } finally {
+    await b.close();
+  }
 });

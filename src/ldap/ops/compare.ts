@@ -31,7 +31,8 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
   if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
     return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
   }
-  if (key === 'objectclass') {
+  // posixAccount depends on the user (posix.unixUsers): read from the entry below.
+  if (key === 'objectclass' && !(target.kind === 'user' && ctx.config.posix)) {
     if (!(await exists(ctx, target))) return noSuchEntry(ctx, target);
     const posix = ctx.config.posix !== null;
     const classes = target.kind === 'user' ? (posix ? POSIX_USER_CLASSES : USER_CLASSES) : target.kind === 'group' && posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES;

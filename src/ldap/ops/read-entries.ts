@@ -71,9 +71,26 @@ async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
   return out;
 }
 
+/** Which of these users are Unix users (posix.unixUsers), or undefined with posix off. Reads
+ * the memberships the setting names for the batch, in one query. */
+async function unixUsersOf(ctx: BridgeContext, users: User[], groups: Map<number, Group[]> | undefined, perms: Map<number, Permission[]> | undefined): Promise<Set<number> | undefined> {
+  const posix = ctx.config.posix;
+  if (!posix) return undefined;
+  const active = users.filter((u) => u.isActive);
+  const rule = posix.unixUsers;
+  if (rule.kind === 'all') return new Set(active.map((u) => u.id));
+  if (rule.kind === 'group') {
+    const gs = groups ?? (await ctx.directory.groupsOf(active));
+    return new Set(active.filter((u) => (gs.get(u.id) ?? []).some((g) => g.name === rule.name)).map((u) => u.id));
+  }
+  const ps = perms ?? (await ctx.directory.permissionsOf(active));
+  return new Set(active.filter((u) => (ps.get(u.id) ?? []).some((p) => p.appLabel === rule.appLabel && p.codename === rule.codename)).map((u) => u.id));
+}
+
 export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
   // Independent reads: on a pooled database they run side by side.
   const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
+  const unix = await unixUsersOf(ctx, users, groups, perms);
   return users.map((u) => {
     const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
     return userEntry(ctx.dit, u, {
@@ -81,7 +98,7 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
       groups: groups ? (groups.get(u.id) ?? []) : undefined,
       permissions: perms ? (perms.get(u.id) ?? []) : undefined,
       roles,
-      posix: ctx.config.posix ?? undefined,
+      posix: unix?.has(u.id) ? ctx.config.posix! : undefined,
     });
   });
 }

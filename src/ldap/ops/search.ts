@@ -31,11 +31,15 @@ const UNPAGED_BATCH = 500;
 const READ_AHEAD_PAGE_MAX = 2000;
 
 /** objectClass tests decided without touching the database, for one kind of entry. */
-export function staticMatcher(classes: string[]) {
+export function staticMatcher(classes: string[], unknown: string[] = []) {
   const oids = new Set(classes.map((c) => normalizeValue('objectIdentifier', c)));
+  const open = new Set(unknown.map((c) => normalizeValue('objectIdentifier', c)));
   return (f: Filter): boolean | undefined => {
     if (f.type === 'present' && attributeKey(f.attr) === 'objectclass') return true;
-    if (f.type === 'eq' && attributeKey(f.attr) === 'objectclass') return oids.has(normalizeValue('objectIdentifier', f.value));
+    if (f.type === 'eq' && attributeKey(f.attr) === 'objectclass') {
+      const oid = normalizeValue('objectIdentifier', f.value);
+      return open.has(oid) ? undefined : oids.has(oid);
+    }
     return undefined;
   };
 }
@@ -170,6 +174,16 @@ class Stop extends Error {
 }
 
 
+/** The user entries' objectClass tests: posixAccount is every served user's class only when
+ * every served user is a Unix user (unixUsers all, inactive users not shown); otherwise it is
+ * checked on each entry. */
+function userClassMatcher(ctx: BridgeContext) {
+  const posix = ctx.config.posix;
+  if (!posix) return staticMatcher(USER_CLASSES);
+  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers) return staticMatcher(POSIX_USER_CLASSES);
+  return staticMatcher(USER_CLASSES, ['posixAccount']);
+}
+
 function containerServed(ctx: BridgeContext, c: Container): boolean {
   if (c === 'groups') return ctx.directory.hasGroups;
   if (c === 'permissions') return ctx.directory.hasPermissions;
@@ -193,7 +207,7 @@ async function searchContainer(
   deadline: number,
 ): Promise<void> {
   if (c === 'users') {
-    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(ctx.config.posix ? POSIX_USER_CLASSES : USER_CLASSES), ctx.config.posix);
+    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, userClassMatcher(ctx), ctx.config.posix);
     if (pred.op === 'none') return;
     if (selfOnly) {
       // A bound user sees only their own entry: read it by its primary key and check the
