@@ -699,6 +699,12 @@ export abstract class SqlStore implements DirectoryStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async idRange(table: string, column: string): Promise<{ min: number; max: number } | null> {
+    const rows = await this.run(`SELECT MIN(${this.q(column)}) AS lo, MAX(${this.q(column)}) AS hi FROM ${this.q(table)}`, []);
+    const r = rows[0];
+    return r && r.lo !== null && r.lo !== undefined ? { min: Number(r.lo), max: Number(r.hi) } : null;
+  }
+
   async userCounts(): Promise<{ total: number; active: number }> {
     const rows = await this.run(`SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN ${this.uactive} THEN 1 ELSE 0 END), 0) AS active FROM ${this.U} u`, []);
     return { total: Number(rows[0]?.n ?? 0), active: Number(rows[0]?.active ?? 0) };

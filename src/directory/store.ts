@@ -109,6 +109,9 @@ export interface StoreInspector {
   tableIndexes(table: string): Promise<IndexInfo[]>;
   /** Rows of a table (groups, permissions). */
   countRows(table: string): Promise<number>;
+  /** The lowest and highest value of an integer column (a primary key: POSIX number ranges),
+   * or null when the table is empty. */
+  idRange(table: string, column: string): Promise<{ min: number; max: number } | null>;
   /** Users of the mapped user model, and how many of them are active. */
   userCounts(): Promise<{ total: number; active: number }>;
   /** Usernames that are equal under the store's case-insensitive matching (lower()), in groups

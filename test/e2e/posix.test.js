@@ -181,3 +181,40 @@ test('posix on with inactive users shown: inactive users are never posixAccounts
     await b.close();
   }
 });
+
+test('doctor reports the POSIX settings, the ranges in use and the host accounts inside them', { skip }, async () => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { BIN } = await import('../helpers/serve.js');
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-posix-doctor-'));
+  const doctor = (posix) => {
+    const file = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ database: db.url, baseDn: BASE, posix }));
+    return new Promise((resolve) => execFile(process.execPath, [BIN, 'doctor', '--config', file, '--json'], { timeout: 60000 }, (_e, stdout, stderr) => resolve({ stdout, stderr })));
+  };
+  try {
+    const ids = db.expected.users.map((u) => u.id);
+    const gids = db.expected.groups.map((g) => g.id);
+    const r = await doctor({ enabled: true });
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.posix.uids, { min: 2000000 + Math.min(...ids), max: 2000000 + Math.max(...ids) });
+    assert.deepEqual(j.posix.gids, { min: 1000000 + Math.min(...gids), max: 1000000 + Math.max(...gids) });
+    assert.equal(j.posix.settings.homeDirectory, '/home/{uid}');
+    assert.deepEqual(j.warnings.filter((w) => w.startsWith('posix')), []);
+    // A base that puts the lowest user on nobody's uid (65534, nogroup's gid too).
+    const low = await doctor({ enabled: true, uidBase: 65534 - Math.min(...ids) });
+    const k = JSON.parse(low.stdout);
+    assert.ok(k.posix.hostUsers.some((h) => h.name === 'nobody' && h.number === 65534), low.stdout);
+    assert.ok(k.posix.hostGroups.some((h) => h.name === 'nogroup' && h.number === 65534), low.stdout);
+    assert.ok(k.warnings.some((w) => /posix: local accounts .*nobody \(65534\).*posix\.uidBase/.test(w)), k.warnings.join('\n'));
+    // The lowest private user group on the highest Django group's number.
+    const meet = await doctor({ enabled: true, uidBase: 1000000 + Math.max(...gids) - Math.min(...ids) });
+    assert.ok(JSON.parse(meet.stdout).warnings.some((w) => /meet the private user groups/.test(w)), meet.stdout);
+    // posix off: no POSIX section.
+    assert.equal(JSON.parse((await doctor({ enabled: false })).stdout).posix, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
