@@ -335,6 +335,12 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
 
   if (config.posix) await inspectPosix(config, config.posix, store, report);
 
+  if (config.posix && report.duplicates.length) {
+    warnings.push(
+      `posix: usernames that differ only in case (${someNames(report.duplicates.map((d) => d.join(' / ')), 10)}): SSSD with ldap_schema = rfc2307bis compares member DNs ignoring case and mixes such users up; use ldap_schema = rfc2307, which compares memberUid exactly (docs/linux.md)`,
+    );
+  }
+
   // Indexes.
   report.indexes = [];
   const indexCache = new Map<string, IndexInfo[]>();
