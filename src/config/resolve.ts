@@ -130,6 +130,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
             primaryGroup: typeof get(m, 'posix', 'primaryGroup') === 'number' ? (get(m, 'posix', 'primaryGroup') as number) : 'private',
             homeDirectory: str(get(m, 'posix', 'homeDirectory'), schemaDefault(['posix', 'homeDirectory']) as string),
             loginShell: str(get(m, 'posix', 'loginShell'), schemaDefault(['posix', 'loginShell']) as string),
+            loginShells: Object.entries((get(m, 'posix', 'loginShells') ?? {}) as Record<string, string>).map(([g, sh]) => [g, String(sh)]),
             unixUsers: unixUsers(str(get(m, 'posix', 'unixUsers'), 'all')),
           }
         : null,

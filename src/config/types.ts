@@ -88,6 +88,9 @@ export interface PosixSettings {
   /** homeDirectory template: {uid} is the username, {id} the Django id. */
   homeDirectory: string;
   loginShell: string;
+  /** Per-group login shells, [Django group name, shell] in the order configured: a user gets the
+   * shell of the first listed group they belong to, else loginShell. */
+  loginShells: Array<[string, string]>;
   /** Which active users are Unix users (posixAccounts): all of them, the members of a Django
    * group (by exact name), or the holders of a permission (as Django's has_perm, superusers
    * included). Inactive users never are. */

@@ -78,6 +78,8 @@ export interface UserExtras {
   roles?: Role[];
   /** The POSIX settings when they are on (posix.enabled): posixAccount attributes are served. */
   posix?: PosixSettings;
+  /** The user's shell from posix.loginShells, when a listed group holds them. */
+  posixShell?: string;
 }
 
 /** What a search loaded beside a group's row. */
@@ -202,7 +204,7 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
     idNumber: (p) => (p.primaryGroup === 'private' ? p.uidBase : undefined),
   },
   { type: { oid: `${NIS}.3`, names: ['homeDirectory'], ...IA5_EXACT }, from: { related: (u, x) => (x.posix ? [homeDirectory(x.posix.homeDirectory, u)] : undefined) } },
-  { type: { oid: `${NIS}.4`, names: ['loginShell'], ...IA5_EXACT }, from: { related: (_u, x) => (x.posix ? [x.posix.loginShell] : undefined) } },
+  { type: { oid: `${NIS}.4`, names: ['loginShell'], ...IA5_EXACT }, from: { related: (_u, x) => (x.posix ? [x.posixShell ?? x.posix.loginShell] : undefined) } },
   { type: { oid: `${NIS}.2`, names: ['gecos'], equality: 'caseIgnore', syntax: SYNTAX.ia5, singleValue: true }, from: { related: (u, x) => (x.posix ? [fullName(u)] : undefined) } },
 ];
 

@@ -226,3 +226,30 @@ test('doctor reports the POSIX settings, the ranges in use and the host accounts
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('posix.loginShells: the shell of the first listed group a user belongs to, else loginShell', { skip }, async () => {
+  const active = db.expected.users.filter((u) => u.isActive);
+  // Two groups, listed in the opposite of their name order, and a user in both if there is one.
+  const named = db.expected.groups.filter((g) => g.members.length).map((g) => g.name);
+  const listed = [named[1], named[0]];
+  const shells = { [listed[0]]: '/bin/zsh', [listed[1]]: '/usr/sbin/nologin' };
+  const b = await startTestBridge({ url: db.url, config: { posix: { enabled: true, loginShell: '/bin/dash', loginShells: shells } } });
+  try {
+    const r = await ldapsearch(b.url, { base: usersOu, filter: '(objectClass=posixAccount)', attrs: ['uid', 'loginShell'] });
+    assert.equal(r.entries.length, active.length);
+    const seen = new Set();
+    for (const u of active) {
+      const e = r.entries.find((x) => x.attrs.uid[0] === u.username);
+      const first = listed.find((g) => u.groups.includes(g));
+      const want = first ? shells[first] : '/bin/dash';
+      seen.add(want);
+      assert.equal(one(e, 'loginShell'), want, u.username);
+    }
+    assert.ok(seen.size >= 2, 'the data exercises a group shell and the default');
+    // The same when the search also loads memberships for memberOf.
+    const withGroups = await ldapsearch(b.url, { base: usersOu, filter: '(objectClass=posixAccount)', attrs: ['uid', 'loginShell', 'memberOf'] });
+    assert.deepEqual(withGroups.entries.map((e) => [e.attrs.uid[0], e.attrs.loginShell[0]]).sort(), r.entries.map((e) => [e.attrs.uid[0], e.attrs.loginShell[0]]).sort());
+  } finally {
+    await b.close();
+  }
+});
