@@ -153,6 +153,15 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       userPermissions,
       groups,
       permissions,
+      sshKeys:
+        get(m, 'posix', 'enabled') === true && get(m, 'posix', 'sshKeys', 'table') !== undefined
+          ? {
+              table: String(get(m, 'posix', 'sshKeys', 'table')),
+              userColumn: str(get(m, 'posix', 'sshKeys', 'userColumn'), 'user_id'),
+              keyColumn: str(get(m, 'posix', 'sshKeys', 'keyColumn'), 'key'),
+              activeColumn: typeof get(m, 'posix', 'sshKeys', 'activeColumn') === 'string' ? (get(m, 'posix', 'sshKeys', 'activeColumn') as string) : null,
+            }
+          : null,
     },
     log: {
       level: str(get(m, 'log', 'level'), 'info') as BridgeConfig['log']['level'],

@@ -60,6 +60,8 @@ export interface DjangoMapping {
   userPermissions: M2MMapping | null;
   groups: GroupModelMapping | null;
   permissions: PermissionModelMapping | null;
+  /** The site's table of SSH public keys (posix.sshKeys), served as sshPublicKey; absent: none. */
+  sshKeys?: { table: string; userColumn: string; keyColumn: string; activeColumn: string | null } | null;
 }
 
 export interface TreeLayout {

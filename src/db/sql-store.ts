@@ -482,6 +482,25 @@ export abstract class SqlStore implements DirectoryStore {
     return out;
   }
 
+  async sshKeysOfUsers(userIds: number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    const k = this.map.sshKeys;
+    if (!k || userIds.length === 0) return out;
+    const ps = new Params(this.dialect);
+    const user = `k.${this.q(k.userColumn)}`;
+    let where = this.inIds(user, userIds, ps);
+    if (k.activeColumn) where += ` AND k.${this.q(k.activeColumn)}`; // a boolean column, as is_active is read
+    const rows = await this.run(`SELECT ${user} AS uid, k.${this.q(k.keyColumn)} AS pk FROM ${this.q(k.table)} k WHERE ${where}`, ps.values);
+    for (const r of rows) {
+      if (typeof r.pk !== 'string' || r.pk.trim() === '') continue;
+      const uid = Number(r.uid);
+      let list = out.get(uid);
+      if (!list) out.set(uid, (list = []));
+      list.push(r.pk.trim());
+    }
+    return out;
+  }
+
   async groupsByIds(ids: number[]): Promise<Group[]> {
     const g = this.map.groups;
     if (!g || ids.length === 0) return [];

@@ -41,6 +41,8 @@ export interface DirectoryStore {
   /** Users matching a predicate, a page in id order. Their stored password hashes are read
    * only with `withHashes` (sampling the hashers in use): a search never needs them. */
   findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes?: boolean): Promise<User[]>;
+  /** SSH public keys of a batch of users (posix.sshKeys), active ones only. */
+  sshKeysOfUsers?(userIds: number[]): Promise<Map<number, string[]>>;
   /** Group memberships of a batch of users, as group ids. */
   groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
   /** The groups with these ids (those that exist). */

@@ -80,6 +80,8 @@ export interface UserExtras {
   posix?: PosixSettings;
   /** The user's shell from posix.loginShells, when a listed group holds them. */
   posixShell?: string;
+  /** The user's SSH public keys (posix.sshKeys), when loaded. */
+  sshKeys?: string[];
 }
 
 /** What a search loaded beside a group's row. */
@@ -205,6 +207,11 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
   },
   { type: { oid: `${NIS}.3`, names: ['homeDirectory'], ...IA5_EXACT }, from: { related: (u, x) => (x.posix ? [homeDirectory(x.posix.homeDirectory, u)] : undefined) } },
   { type: { oid: `${NIS}.4`, names: ['loginShell'], ...IA5_EXACT }, from: { related: (_u, x) => (x.posix ? [x.posixShell ?? x.posix.loginShell] : undefined) } },
+  // openssh-lpk's sshPublicKey, for sss_ssh_authorizedkeys: only on Unix users.
+  {
+    type: { oid: '1.3.6.1.4.1.24552.500.1.1.1.13', names: ['sshPublicKey'], equality: 'caseExact', syntax: '1.3.6.1.4.1.1466.115.121.1.40', description: 'An OpenSSH public key (posix.sshKeys)' },
+    from: { related: (_u, x) => (x.posix && x.sshKeys ? x.sshKeys : undefined) },
+  },
   { type: { oid: `${NIS}.2`, names: ['gecos'], equality: 'caseIgnore', syntax: SYNTAX.ia5, singleValue: true }, from: { related: (u, x) => (x.posix ? [fullName(u)] : undefined) } },
 ];
 

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { startTestBridge, SERVICE_PW, BASE, SERVICE_DN } from '../helpers/bridge.js';
-import { djangoAvailable, djangoShell, makeDjangoDatabase, postgresAvailable } from '../helpers/django.js';
+import { djangoAvailable, djangoShell, makeDjangoDatabase, makeSshKeyTable, postgresAvailable } from '../helpers/django.js';
 import { hasCommand, need } from '../helpers/require.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,13 +28,14 @@ const block = (lang, after) => {
 };
 const DOC_BRIDGE = parseYaml(block('yaml', '## The bridge'));
 const DOC_SSSD = block('ini', '## sssd.conf');
+const DOC_SSH_KEYS = parseYaml(block('yaml', '## SSH keys')).posix.sshKeys;
 
 const SSS = '/var/lib/sss';
 const systemSssd = existsSync('/run/sssd.pid') || existsSync('/var/run/sssd.pid');
 const skip =
   need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason) ||
   need('root (SSSD runs as root and its clients read /etc)', process.getuid?.() === 0, 'not running as root') ||
-  need('SSSD and pamtester (sssd-ldap libnss-sss libpam-sss sssd-tools pamtester)', hasCommand('sssd', ['--version']) && hasCommand('sss_cache', ['--help']) && existsSync('/usr/bin/pamtester') && existsSync(SSS), 'not installed') ||
+  need('SSSD and pamtester (sssd-ldap libnss-sss libpam-sss sssd-tools pamtester)', hasCommand('sssd', ['--version']) && hasCommand('sss_cache', ['--help']) && existsSync('/usr/bin/sss_ssh_authorizedkeys') && existsSync('/usr/bin/pamtester') && existsSync(SSS), 'not installed') ||
   need('openssl', hasCommand('openssl', ['version']), 'not on PATH') ||
   need('no SSSD already running on this host', !systemSssd, 'a system sssd is running (its cache and sockets are the ones the test would use)');
 
@@ -140,7 +141,15 @@ for (const engine of ['sqlite', 'postgres']) {
     const alice = users.find((u) => u.username === 'alice');
     // On PostgreSQL only the members of alice's first group are Unix users.
     const unixGroup = alice.groups[0];
-    const posix = { ...DOC_BRIDGE.posix, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}) };
+    // The doc's key table, under the name the test makes it with.
+    const keys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyOneXXXXXXXXXXXXXXXXXXXXXXXXXX alice@laptop', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyTwoXXXXXXXXXXXXXXXXXXXXXXXXXX alice@desk'];
+    await makeSshKeyTable(db.env, [
+      { userId: alice.id, key: keys[0], active: true },
+      { userId: alice.id, key: keys[1], active: true },
+      { userId: alice.id, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbRevokedXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX old', active: false },
+    ]);
+    const sshKeys = { ...DOC_SSH_KEYS, table: 'dlb_sshkey' };
+    const posix = { ...DOC_BRIDGE.posix, sshKeys, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}) };
     const isUnix = (u) => u.isActive && (engine === 'sqlite' || u.groups.includes(unixGroup));
     const b = await startTestBridge({
       url: db.url,
@@ -196,6 +205,11 @@ for (const engine of ['sqlite', 'postgres']) {
       assert.notEqual((await login('alice', alice.wrongPassword)).code, 0, 'wrong password');
       for (const u of users.filter((x) => !x.isActive || x.hasher === 'unusable')) assert.notEqual((await login(u.username, u.password)).code, 0, u.username);
       for (const u of outside) assert.notEqual((await login(u.username, u.password)).code, 0, `${u.username} is not a Unix user`);
+
+      // SSH keys for sshd's AuthorizedKeysCommand: alice's active ones.
+      const ak = await sh('sss_ssh_authorizedkeys', ['alice']);
+      assert.equal(ak.code, 0, ak.stderr);
+      assert.deepEqual(ak.stdout.trim().split('\n').sort(), [...keys].sort());
 
       // Deactivation: the next login fails at once; the account goes when SSSD's cache is flushed.
       await djangoShell(db.env, `u = User.objects.get(username='alice'); u.is_active = False; u.save()`);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ldapsearch, startTestBridge, BASE } from '../helpers/bridge.js';
-import { djangoAvailable, djangoShell, makeDjangoDatabase } from '../helpers/django.js';
+import { djangoAvailable, djangoShell, makeDjangoDatabase, makeSshKeyTable } from '../helpers/django.js';
 import { hasCommand, need } from '../helpers/require.js';
 
 const skip =
@@ -251,5 +251,48 @@ test('posix.loginShells: the shell of the first listed group a user belongs to, 
     assert.deepEqual(withGroups.entries.map((e) => [e.attrs.uid[0], e.attrs.loginShell[0]]).sort(), r.entries.map((e) => [e.attrs.uid[0], e.attrs.loginShell[0]]).sort());
   } finally {
     await b.close();
+  }
+});
+
+test('posix.sshKeys: sshPublicKey holds a Unix user\'s active keys from the table the site names', { skip }, async () => {
+  const [a, c] = ['alice', 'carol'].map((n) => db.expected.users.find((u) => u.username === n));
+  const keyA1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyOneXXXXXXXXXXXXXXXXXXXXXXXXXX alice@laptop';
+  const keyA2 = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDlbAliceKeyTwo alice@desktop';
+  const revoked = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceRevokedXXXXXXXXXXXXXXXXXXXXXXXXX old';
+  await makeSshKeyTable(db.env, [
+    { userId: a.id, key: keyA1, active: true },
+    { userId: a.id, key: keyA2, active: true },
+    { userId: a.id, key: revoked, active: false },
+  ]);
+  const sshKeys = { table: 'dlb_sshkey', userColumn: 'user_id', keyColumn: 'public_key', activeColumn: 'enabled' };
+  const b = await startTestBridge({ url: db.url, config: { posix: { enabled: true, sshKeys } } });
+  try {
+    // SSSD's ssh responder asks for sshPublicKey by uid.
+    const r = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectclass=posixAccount)(uid=alice))', attrs: ['sshPublicKey'] });
+    assert.deepEqual([...r.entries[0].attrs.sshPublicKey].sort(), [keyA1, keyA2].sort());
+    const none = await ldapsearch(b.url, { base: usersOu, filter: `(uid=${c.username})`, attrs: ['sshPublicKey'] });
+    assert.equal(none.entries[0].attrs.sshPublicKey, undefined);
+    // Not asked for: not read, not sent.
+    const plain = await ldapsearch(b.url, { base: usersOu, filter: '(uid=alice)', attrs: ['uid'] });
+    assert.deepEqual(Object.keys(plain.entries[0].attrs), ['uid']);
+  } finally {
+    await b.close();
+  }
+  // Without activeColumn every key is served; a missing table stops the start naming the setting.
+  const all = await startTestBridge({ url: db.url, config: { posix: { enabled: true, sshKeys: { ...sshKeys, activeColumn: null } } } });
+  try {
+    const r = await ldapsearch(all.url, { base: usersOu, filter: '(uid=alice)', attrs: ['sshPublicKey'] });
+    assert.equal(r.entries[0].attrs.sshPublicKey.length, 3);
+  } finally {
+    await all.close();
+  }
+  await assert.rejects(startTestBridge({ url: db.url, config: { posix: { enabled: true, sshKeys: { table: 'no_such_keys' } } } }), /posix\.sshKeys\.table/);
+  // posix off: the setting's table is not read and no key is served.
+  const off = await startTestBridge({ url: db.url, config: { posix: { enabled: false, sshKeys: { table: 'no_such_keys' } } } });
+  try {
+    const r = await ldapsearch(off.url, { base: usersOu, filter: '(uid=alice)', attrs: ['*'] });
+    assert.equal(r.entries[0].attrs.sshPublicKey, undefined);
+  } finally {
+    await off.close();
   }
 });

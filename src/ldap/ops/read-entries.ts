@@ -107,6 +107,8 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
   // Independent reads: on a pooled database they run side by side.
   const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
   const px = await posixOf(ctx, users, groups, perms);
+  const wantKeys = px && px.unix.size > 0 && ctx.config.django.sshKeys && (!needs.userAttrs || needs.userAttrs('sshpublickey'));
+  const keys = wantKeys ? await ctx.directory.sshKeysOf(users.filter((u) => px.unix.has(u.id))) : undefined;
   return users.map((u) => {
     const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
     return userEntry(ctx.dit, u, {
@@ -116,6 +118,7 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
       roles,
       posix: px?.unix.has(u.id) ? ctx.config.posix! : undefined,
       posixShell: px?.shells.get(u.id),
+      sshKeys: keys ? (keys.get(u.id) ?? []) : undefined,
     });
   });
 }
