@@ -153,15 +153,17 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       userPermissions,
       groups,
       permissions,
-      sshKeys:
-        get(m, 'posix', 'enabled') === true && get(m, 'posix', 'sshKeys', 'table') !== undefined
-          ? {
+      // Only when configured: a site without it has exactly Django's mapping.
+      ...(get(m, 'posix', 'enabled') === true && typeof get(m, 'posix', 'sshKeys', 'table') === 'string'
+        ? {
+            sshKeys: {
               table: String(get(m, 'posix', 'sshKeys', 'table')),
               userColumn: str(get(m, 'posix', 'sshKeys', 'userColumn'), 'user_id'),
-              keyColumn: str(get(m, 'posix', 'sshKeys', 'keyColumn'), 'key'),
+              keyColumn: str(get(m, 'posix', 'sshKeys', 'keyColumn'), 'public_key'),
               activeColumn: typeof get(m, 'posix', 'sshKeys', 'activeColumn') === 'string' ? (get(m, 'posix', 'sshKeys', 'activeColumn') as string) : null,
-            }
-          : null,
+            },
+          }
+        : {}),
     },
     log: {
       level: str(get(m, 'log', 'level'), 'info') as BridgeConfig['log']['level'],

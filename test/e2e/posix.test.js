@@ -296,3 +296,28 @@ test('posix.sshKeys: sshPublicKey holds a Unix user\'s active keys from the tabl
     await off.close();
   }
 });
+
+test('initgroups: the groups of one member, by memberUid (rfc2307) and by member DN (rfc2307bis), are that user\'s Django groups', { skip }, async () => {
+  const b = await startTestBridge({ url: db.url, config: { posix: { enabled: true } } });
+  try {
+    const esc = (v) => v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+    const dnEsc = (v) => v.replace(/[\\,+"<>;=#]/g, (c) => '\\' + c).replace(/^ | $/g, (c) => '\\' + c);
+    for (const u of db.expected.users) {
+      const want = u.isActive ? [...u.groups].sort() : [];
+      const byUid = await ldapsearch(b.url, { base: groupsOu, filter: `(&(memberUid=${esc(u.username)})(objectClass=posixGroup))`, attrs: ['cn'] });
+      assert.equal(byUid.code, 0, byUid.stderr);
+      assert.deepEqual(byUid.entries.map((e) => e.attrs.cn[0]).sort(), want, `memberUid=${u.username}`);
+      const dn = `uid=${dnEsc(u.username)},${usersOu}`;
+      const byDn = await ldapsearch(b.url, { base: groupsOu, filter: `(&(objectClass=posixGroup)(member=${esc(dn)}))`, attrs: ['cn'] });
+      assert.deepEqual(byDn.entries.map((e) => e.attrs.cn[0]).sort(), want, `member=${dn}`);
+    }
+    // A name nobody has, and a DN outside the users: no group.
+    for (const f of ['(&(memberUid=nobody-here)(objectClass=posixGroup))', `(member=cn=committers,${groupsOu})`]) {
+      const r = await ldapsearch(b.url, { base: groupsOu, filter: f, attrs: ['cn'] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.entries, [], f);
+    }
+  } finally {
+    await b.close();
+  }
+});

@@ -133,7 +133,7 @@ test('every attribute of a built user or group entry is a row, a type of cn=Subs
   // With posix on, so that the POSIX rows are served too.
   const posix = { uidBase: 2000000, gidBase: 1000000, primaryGroup: 'private', homeDirectory: '/home/{uid}', loginShell: '/bin/bash' };
   const cases = [
-    ['user', userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'], posix }), USER_ATTRIBUTES, POSIX_USER_CLASSES],
+    ['user', userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'], posix, sshKeys: ['ssh-ed25519 AAAAkey a@b'] }), USER_ATTRIBUTES, POSIX_USER_CLASSES],
     ['group', groupEntry(dit, groups[0], ['alice'], perms, posix), GROUP_ATTRIBUTES, POSIX_GROUP_CLASSES],
   ];
   // Without it, an entry has no POSIX class and none of their attributes.
