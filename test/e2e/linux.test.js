@@ -113,7 +113,9 @@ async function startSssd(url) {
     .replace('cn=apache,ou=services,dc=example,dc=com', SERVICE_DN);
   assert.notEqual(text, DOC_SSSD);
   writeFileSync(conf, text, { mode: 0o600 });
-  const child = spawn('sssd', ['-i', '-c', conf, '--logger=stderr', '-d', '0x0070'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: stop() ends the monitor and every responder it started, and waits
+  // until none is left writing to /var/lib/sss.
+  const child = spawn('sssd', ['-i', '-c', conf, '--logger=stderr', '-d', '0x0070'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -122,6 +124,17 @@ async function startSssd(url) {
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      const alive = () => {
+        try {
+          process.kill(-child.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const end = Date.now() + 20000;
+      while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      if (alive()) process.kill(-child.pid, 'SIGKILL');
     },
   };
 }
