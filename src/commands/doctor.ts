@@ -4,7 +4,7 @@
 // usernames equal under case-insensitive matching, and the indexes the bridge's queries rely
 // on. Errors (the bridge would not start) exit 1; warnings exit 0 and are marked WARNING.
 import { mappedTables } from '../django/mapping.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ConfigFlags } from '../config/load.js';
 import type { BridgeConfig, DjangoMapping } from '../config/types.js';
 import { redactDatabaseUrl } from '../config/database-url.js';
@@ -77,6 +77,35 @@ export interface DoctorReport {
   neverBind?: { total: number; inactive: NeverBindGroup; unusablePassword: NeverBindGroup; unknownHasher: NeverBindGroup; malformedHash: NeverBindGroup };
   duplicates?: string[][];
   indexes?: IndexReport[];
+  posix?: PosixReport;
+}
+
+export interface PosixReport {
+  settings: NonNullable<BridgeConfig['posix']>;
+  /** uidNumbers in use (uidBase + the lowest and highest user id), null: no users. */
+  uids: { min: number; max: number } | null;
+  /** gidNumbers of the Django groups, null: no groups (or none served). */
+  gids: { min: number; max: number } | null;
+  /** Accounts of this host's /etc/passwd and groups of /etc/group whose number lies in a range
+   * in use: a Django user or group may get the same number. */
+  hostUsers: Array<{ name: string; number: number }>;
+  hostGroups: Array<{ name: string; number: number }>;
+}
+
+/** name:x:number:... lines of /etc/passwd or /etc/group; absent file: none. */
+function hostIds(file: string): Array<{ name: string; number: number }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Array<{ name: string; number: number }> = [];
+  for (const l of text.split('\n')) {
+    const f = l.split(':');
+    if (f.length >= 3 && /^\d+$/.test(f[2])) out.push({ name: f[0], number: Number(f[2]) });
+  }
+  return out;
 }
 
 const LIST_MAX = 1000;
@@ -304,6 +333,14 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
     );
   }
 
+  if (config.posix) await inspectPosix(config, config.posix, store, report);
+
+  if (config.posix && report.duplicates.length) {
+    warnings.push(
+      `posix: usernames that differ only in case (${someNames(report.duplicates.map((d) => d.join(' / ')), 10)}): SSSD with ldap_schema = rfc2307bis compares member DNs ignoring case and mixes such users up; use ldap_schema = rfc2307, which compares memberUid exactly (docs/linux.md)`,
+    );
+  }
+
   // Indexes.
   report.indexes = [];
   const indexCache = new Map<string, IndexInfo[]>();
@@ -315,6 +352,27 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
     report.indexes.push(r);
     if (r.status === 'missing') warnings.push(`no ${need.unique ? 'unique ' : ''}index on ${need.table}(${need.column}): ${need.purpose}, each a table scan (${r.hint})`);
     if (r.status === 'not-unique') warnings.push(`the index ${r.index} on ${need.table}(${need.column}) is not unique: ${need.purpose}`);
+  }
+}
+
+/** The POSIX number ranges in use, how they meet each other and this host's accounts. */
+async function inspectPosix(config: BridgeConfig, p: NonNullable<BridgeConfig['posix']>, store: DirectoryStore & StoreInspector, report: DoctorReport): Promise<void> {
+  const m = config.django;
+  const ids = await store.idRange(m.users.table, m.users.id).catch(() => null);
+  const gids = m.groups && m.userGroups ? await store.idRange(m.groups.table, m.groups.id).catch(() => null) : null;
+  const uids = ids && { min: p.uidBase + ids.min, max: p.uidBase + ids.max };
+  const groupRange = gids && { min: p.gidBase + gids.min, max: p.gidBase + gids.max };
+  const inside = (n: number, r: { min: number; max: number } | null) => r !== null && n >= r.min && n <= r.max;
+  // Private groups are numbered like the uids: host groups meet them too.
+  const privateRange = p.primaryGroup === 'private' ? uids : null;
+  const hostUsers = hostIds('/etc/passwd').filter((h) => inside(h.number, uids));
+  const hostGroups = hostIds('/etc/group').filter((h) => inside(h.number, groupRange) || inside(h.number, privateRange));
+  report.posix = { settings: p, uids, gids: groupRange, hostUsers, hostGroups };
+  const some = (xs: Array<{ name: string; number: number }>) => someNames(xs.map((x) => `${x.name} (${x.number})`), 10);
+  if (hostUsers.length) report.warnings.push(`posix: local accounts in /etc/passwd have uids in the range of Django's users (${uids!.min}-${uids!.max}): ${some(hostUsers)}; choose another posix.uidBase (docs/linux.md)`);
+  if (hostGroups.length) report.warnings.push(`posix: local groups in /etc/group have gids in a range in use: ${some(hostGroups)}; choose another posix.gidBase or posix.uidBase (docs/linux.md)`);
+  if (groupRange && privateRange && groupRange.max >= privateRange.min && groupRange.min <= privateRange.max) {
+    report.warnings.push(`posix: the Django groups' gids (${groupRange.min}-${groupRange.max}) meet the private user groups' (${privateRange.min}-${privateRange.max}); move posix.gidBase or posix.uidBase apart`);
   }
 }
 
@@ -391,6 +449,20 @@ function render(config: BridgeConfig, r: DoctorReport): string {
     for (const d of r.duplicates.slice(0, 50)) line(`  ${MARK.warn}${d.join(' / ')}`);
     if (r.duplicates.length > 50) line(`  ${MARK.info}and ${r.duplicates.length - 50} more`);
     if (r.duplicates.length) line(`  ${MARK.info}users.caseInsensitive is ${config.caseInsensitiveUsernames ? 'true: each of these binds only by its exact name' : 'false: they are distinct users, as in Django'}`);
+  }
+  if (r.posix) {
+    const p = r.posix;
+    const range = (x: { min: number; max: number } | null) => (x ? `${x.min}-${x.max}` : 'none in use');
+    const rule = p.settings.unixUsers.kind === 'all' ? 'all active users' : p.settings.unixUsers.kind === 'group' ? `active members of the group ${p.settings.unixUsers.name}` : `active holders of ${p.settings.unixUsers.appLabel}.${p.settings.unixUsers.codename}`;
+    line();
+    line('POSIX accounts (posix.enabled)');
+    line(`  ${MARK.info}Unix users     ${rule}`);
+    line(`  ${MARK.info}uidNumber      ${p.settings.uidBase} + user id: ${range(p.uids)}`);
+    line(`  ${MARK.info}gidNumber      ${p.settings.primaryGroup === 'private' ? 'private group, same as the uid' : `${p.settings.primaryGroup} for every user`}; Django groups ${p.settings.gidBase} + group id: ${range(p.gids)}`);
+    line(`  ${MARK.info}home, shell    ${p.settings.homeDirectory}, ${p.settings.loginShell}`);
+    if (!p.hostUsers.length && !p.hostGroups.length) line(`  ${MARK.ok}no account of this host's /etc/passwd or /etc/group is in these ranges`);
+    for (const h of p.hostUsers) line(`  ${MARK.warn}/etc/passwd ${h.name} has uid ${h.number}, inside the users' range`);
+    for (const h of p.hostGroups) line(`  ${MARK.warn}/etc/group ${h.name} has gid ${h.number}, inside a range in use`);
   }
   if (r.indexes) {
     line();

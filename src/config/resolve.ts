@@ -39,6 +39,18 @@ function normaliseDatabaseUrl(url: string, cwd: string): string {
 }
 
 /** A numeric setting from the merged document, else its schema default. */
+/** posix.unixUsers: all | group:<name> | permission:<app_label>.<codename> (the schema's
+ * pattern has checked the form). */
+function unixUsers(v: string): NonNullable<BridgeConfig['posix']>['unixUsers'] {
+  if (v.startsWith('group:')) return { kind: 'group', name: v.slice(6) };
+  if (v.startsWith('permission:')) {
+    const p = v.slice(11);
+    const dot = p.indexOf('.');
+    return { kind: 'permission', appLabel: p.slice(0, dot), codename: p.slice(dot + 1) };
+  }
+  return { kind: 'all' };
+}
+
 function num(m: Obj, path: string[]): number {
   const v = get(m, ...path);
   return typeof v === 'number' ? v : (schemaDefault(path) as number);
@@ -149,12 +161,35 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
     anonymous: { search: get(m, 'anonymous', 'search') === true },
     caseInsensitiveUsernames: get(u, 'caseInsensitive') === true,
     showInactiveUsers: get(u, 'showInactive') === true,
+    posix:
+      get(m, 'posix', 'enabled') === true
+        ? {
+            uidBase: num(m, ['posix', 'uidBase']),
+            gidBase: num(m, ['posix', 'gidBase']),
+            primaryGroup: typeof get(m, 'posix', 'primaryGroup') === 'number' ? (get(m, 'posix', 'primaryGroup') as number) : 'private',
+            homeDirectory: str(get(m, 'posix', 'homeDirectory'), schemaDefault(['posix', 'homeDirectory']) as string),
+            loginShell: str(get(m, 'posix', 'loginShell'), schemaDefault(['posix', 'loginShell']) as string),
+            loginShells: Object.entries((get(m, 'posix', 'loginShells') ?? {}) as Record<string, string>).map(([g, sh]) => [g, String(sh)]),
+            unixUsers: unixUsers(str(get(m, 'posix', 'unixUsers'), 'all')),
+          }
+        : null,
     django: {
       users: { table: usersTable, ...userColumns(m) },
       userGroups,
       userPermissions,
       groups,
       permissions,
+      // Only when configured: a site without it has exactly Django's mapping.
+      ...(get(m, 'posix', 'enabled') === true && typeof get(m, 'posix', 'sshKeys', 'table') === 'string'
+        ? {
+            sshKeys: {
+              table: String(get(m, 'posix', 'sshKeys', 'table')),
+              userColumn: str(get(m, 'posix', 'sshKeys', 'userColumn'), 'user_id'),
+              keyColumn: str(get(m, 'posix', 'sshKeys', 'keyColumn'), 'public_key'),
+              activeColumn: typeof get(m, 'posix', 'sshKeys', 'activeColumn') === 'string' ? (get(m, 'posix', 'sshKeys', 'activeColumn') as string) : null,
+            },
+          }
+        : {}),
     },
     log: {
       level: str(get(m, 'log', 'level'), 'info') as BridgeConfig['log']['level'],

@@ -1,6 +1,7 @@
 // The bridge's resolved configuration: what every other module reads. The loader
 // (src/config/load.ts, resolving in resolve.ts) fills every default, so nothing downstream has to guess.
 import type { GroupColumnField, UserColumnMapping } from '../ldap/attributes.js';
+import type { PosixSettings } from '../directory/posix.js';
 
 /** A column name in the Django database, or null when the model has no such field. */
 export type Column = string | null;
@@ -47,6 +48,8 @@ export interface DjangoMapping {
   userPermissions: M2MMapping | null;
   groups: GroupModelMapping | null;
   permissions: PermissionModelMapping | null;
+  /** The site's table of SSH public keys (posix.sshKeys), served as sshPublicKey; absent: none. */
+  sshKeys?: { table: string; userColumn: string; keyColumn: string; activeColumn: string | null } | null;
 }
 
 export interface TreeLayout {
@@ -87,6 +90,8 @@ export interface WritesConfig {
   };
 }
 
+export type { PosixSettings } from '../directory/posix.js';
+
 export interface BridgeConfig {
   /** Database URL: sqlite:///abs, sqlite://./rel, postgres://..., postgresql://..., mysql://..., mariadb://... */
   database: string;
@@ -101,6 +106,8 @@ export interface BridgeConfig {
   caseInsensitiveUsernames: boolean;
   /** Serve inactive users in searches and memberships (they can never bind). */
   showInactiveUsers: boolean;
+  /** POSIX attributes (posixAccount, posixGroup); null: off, the entries are as without it. */
+  posix: PosixSettings | null;
   django: DjangoMapping;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'; format: 'json' | 'pretty' | 'auto' };
   limits: {

@@ -494,6 +494,25 @@ export abstract class SqlStore implements DirectoryStore {
     return out;
   }
 
+  async sshKeysOfUsers(userIds: number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    const k = this.map.sshKeys;
+    if (!k || userIds.length === 0) return out;
+    const ps = new Params(this.dialect);
+    const user = `k.${this.q(k.userColumn)}`;
+    let where = this.inIds(user, userIds, ps);
+    if (k.activeColumn) where += ` AND k.${this.q(k.activeColumn)}`; // a boolean column, as is_active is read
+    const rows = await this.run(`SELECT ${user} AS uid, k.${this.q(k.keyColumn)} AS pk FROM ${this.q(k.table)} k WHERE ${where}`, ps.values);
+    for (const r of rows) {
+      if (typeof r.pk !== 'string' || r.pk.trim() === '') continue;
+      const uid = Number(r.uid);
+      let list = out.get(uid);
+      if (!list) out.set(uid, (list = []));
+      list.push(r.pk.trim());
+    }
+    return out;
+  }
+
   async groupsByIds(ids: number[]): Promise<Group[]> {
     const g = this.map.groups;
     if (!g || ids.length === 0) return [];
@@ -709,6 +728,12 @@ export abstract class SqlStore implements DirectoryStore {
   async countRows(table: string): Promise<number> {
     const rows = await this.run(`SELECT COUNT(*) AS n FROM ${this.q(table)}`, []);
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async idRange(table: string, column: string): Promise<{ min: number; max: number } | null> {
+    const rows = await this.run(`SELECT MIN(${this.q(column)}) AS lo, MAX(${this.q(column)}) AS hi FROM ${this.q(table)}`, []);
+    const r = rows[0];
+    return r && r.lo !== null && r.lo !== undefined ? { min: Number(r.lo), max: Number(r.hi) } : null;
   }
 
   async userCounts(): Promise<{ total: number; active: number }> {

@@ -112,6 +112,12 @@ export class Directory {
     return out;
   }
 
+  /** SSH public keys of a batch of users (posix.sshKeys); empty when none is mapped. */
+  async sshKeysOf(users: User[]): Promise<Map<number, string[]>> {
+    if (!this.store.sshKeysOfUsers || users.length === 0) return new Map();
+    return this.store.sshKeysOfUsers(users.map((u) => u.id));
+  }
+
   private groupCache: { at: number; byId: Map<number, Group> } | undefined;
 
   private async groupNames(idLists: Iterable<number[]>): Promise<Map<number, Group>> {

@@ -41,6 +41,8 @@ export interface DirectoryStore {
   /** Users matching a predicate, a page in id order. Their stored password hashes are read
    * only with `withHashes` (sampling the hashers in use): a search never needs them. */
   findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes?: boolean): Promise<User[]>;
+  /** SSH public keys of a batch of users (posix.sshKeys), active ones only. */
+  sshKeysOfUsers?(userIds: number[]): Promise<Map<number, string[]>>;
   /** Group memberships of a batch of users, as group ids. */
   groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
   /** The groups with these ids (those that exist). */
@@ -109,6 +111,9 @@ export interface StoreInspector {
   tableIndexes(table: string): Promise<IndexInfo[]>;
   /** Rows of a table (groups, permissions). */
   countRows(table: string): Promise<number>;
+  /** The lowest and highest value of an integer column (a primary key: POSIX number ranges),
+   * or null when the table is empty. */
+  idRange(table: string, column: string): Promise<{ min: number; max: number } | null>;
   /** Users of the mapped user model, and how many of them are active. */
   userCounts(): Promise<{ total: number; active: number }>;
   /** Usernames that are equal under the store's case-insensitive matching (lower()), in groups

@@ -47,6 +47,19 @@ export function mappedTables(m: DjangoMapping): MappedTable[] {
       ],
     });
   }
+  if (m.sshKeys) {
+    const k = m.sshKeys;
+    out.push({
+      role: 'SSH keys',
+      setting: 'posix.sshKeys.table',
+      table: k.table,
+      columns: [
+        { attribute: 'the user', setting: 'posix.sshKeys.userColumn', column: k.userColumn },
+        { attribute: 'sshPublicKey', setting: 'posix.sshKeys.keyColumn', column: k.keyColumn },
+        ...(k.activeColumn ? [{ attribute: 'served when true', setting: 'posix.sshKeys.activeColumn', column: k.activeColumn }] : []),
+      ],
+    });
+  }
   const groups = m.groups;
   if (groups) {
     out.push({

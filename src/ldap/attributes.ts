@@ -12,6 +12,7 @@
 // feeds. It imports nothing from the rest of the LDAP code but the shape of a type definition,
 // so schema.ts, the entry builder and the planner can all build on it without an import cycle.
 import type { Group, Permission, Role, User } from '../directory/model.js';
+import type { PosixSettings } from '../directory/posix.js';
 import { SYNTAX, type AttributeType } from './attribute-type.js';
 
 /** The DNs an entry's memberships name (the tree, dit.ts, gives them). */
@@ -89,12 +90,20 @@ export interface UserExtras {
   groups?: Group[];
   permissions?: Permission[];
   roles?: Role[];
+  /** The POSIX settings when they are on (posix.enabled): posixAccount attributes are served. */
+  posix?: PosixSettings;
+  /** The user's shell from posix.loginShells, when a listed group holds them. */
+  posixShell?: string;
+  /** The user's SSH public keys (posix.sshKeys), when loaded. */
+  sshKeys?: string[];
 }
 
 /** What a search loaded beside a group's row. */
 export interface GroupExtras {
   members?: string[];
   permissions?: Permission[];
+  /** As UserExtras.posix: a Django group is then a posixGroup. */
+  posix?: PosixSettings;
 }
 
 /** An attribute's values for one entry; null, undefined and '' are dropped (LDAP has no empty
@@ -129,6 +138,9 @@ export interface AttributeRow<S> {
   sql?: boolean;
   /** Its equality follows users.caseInsensitive (usernames), whatever `type` says. */
   usernameCase?: boolean;
+  /** A POSIX number computed as a base setting plus the row's id: a filter on it is planned as
+   * SQL on the id (value minus the base), never a scan. Served and planned only with posix on. */
+  idNumber?: (p: PosixSettings) => number | undefined;
 }
 
 export type UserAttribute = AttributeRow<Source<User, UserExtras, UserColumn>>;
@@ -158,11 +170,23 @@ const DJANGO_ID: AttributeType = { oid: `${ARC}.1`, names: ['djangoId'], equalit
 export const DESCRIPTION: AttributeType = { oid: '2.5.4.13', names: ['description'], equality: 'caseIgnore', syntax: SYNTAX.dirString };
 const MEMBER: AttributeType = { oid: '2.5.4.31', names: ['member'], equality: 'dn', syntax: SYNTAX.dn };
 const MEMBER_UID: AttributeType = { oid: '1.3.6.1.1.1.1.12', names: ['memberUid'], equality: 'caseExact', syntax: SYNTAX.ia5 };
+const UID_NUMBER: AttributeType = { oid: '1.3.6.1.1.1.1.0', names: ['uidNumber'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true };
+const GID_NUMBER: AttributeType = { oid: '1.3.6.1.1.1.1.1', names: ['gidNumber'], equality: 'integer', syntax: SYNTAX.integer, singleValue: true };
 const DJANGO_PERMISSION: AttributeType = { oid: `${ARC}.7`, names: ['djangoPermission'], equality: 'caseExact', syntax: SYNTAX.dirString, description: 'An effective Django permission, app_label.codename' };
 
 /** objectClass values of each kind of entry. */
 export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'djangoAccount'];
 export const GROUP_CLASSES = ['top', 'groupOfNames', 'djangoGroup'];
+/** The classes added with posix on (RFC 2307 / rfc2307bis: both auxiliary here). */
+export const POSIX_USER_CLASSES = [...USER_CLASSES, 'posixAccount'];
+export const POSIX_GROUP_CLASSES = [...GROUP_CLASSES, 'posixGroup'];
+
+// RFC 2307 numbers: a base plus the Django id, so they never change on a rename.
+const uidNumber = (u: User, p: PosixSettings): number => p.uidBase + u.id;
+const IA5_EXACT = { equality: 'caseExact', syntax: SYNTAX.ia5, singleValue: true } as const;
+const NIS = '1.3.6.1.1.1.1';
+/** The homeDirectory template filled in: {uid} the username, {id} the Django id. */
+export const homeDirectory = (template: string, u: Pick<User, 'id' | 'username'>): string => template.replace(/\{(uid|id)\}/g, (_m, k: string) => (k === 'uid' ? u.username : String(u.id)));
 
 // Names are served trimmed; an empty one is not served (LDAP has no empty values).
 const first = (u: User): string => u.firstName?.trim() ?? '';
@@ -202,6 +226,21 @@ export const USER_ATTRIBUTES: readonly UserAttribute[] = [
     },
   },
   { type: DJANGO_PERMISSION, from: { related: (_u, x) => permissionNames(x.permissions), loads: ['permissions'] } },
+  // posixAccount (RFC 2307), with posix on.
+  { type: UID_NUMBER, from: { related: (u, x) => (x.posix ? [String(uidNumber(u, x.posix))] : undefined), loads: [] }, idNumber: (p) => p.uidBase },
+  {
+    type: GID_NUMBER,
+    from: { related: (u, x) => (x.posix ? [String(x.posix.primaryGroup === 'private' ? uidNumber(u, x.posix) : x.posix.primaryGroup)] : undefined), loads: [] },
+    idNumber: (p) => (p.primaryGroup === 'private' ? p.uidBase : undefined),
+  },
+  { type: { oid: `${NIS}.3`, names: ['homeDirectory'], ...IA5_EXACT }, from: { related: (u, x) => (x.posix ? [homeDirectory(x.posix.homeDirectory, u)] : undefined), loads: [] } },
+  { type: { oid: `${NIS}.4`, names: ['loginShell'], ...IA5_EXACT }, from: { related: (_u, x) => (x.posix ? [x.posixShell ?? x.posix.loginShell] : undefined), loads: [] } },
+  // openssh-lpk's sshPublicKey, for sss_ssh_authorizedkeys: only on Unix users.
+  {
+    type: { oid: '1.3.6.1.4.1.24552.500.1.1.1.13', names: ['sshPublicKey'], equality: 'caseExact', syntax: '1.3.6.1.4.1.1466.115.121.1.40', description: 'An OpenSSH public key (posix.sshKeys)' },
+    from: { related: (_u, x) => (x.posix && x.sshKeys ? x.sshKeys : undefined), loads: [] },
+  },
+  { type: { oid: `${NIS}.2`, names: ['gecos'], equality: 'caseIgnore', syntax: SYNTAX.ia5, singleValue: true }, from: { related: (u, x) => (x.posix ? [fullName(u)] : undefined), loads: [] } },
 ];
 
 /** A group entry's attributes, in the order an entry lists them. */
@@ -212,6 +251,7 @@ export const GROUP_ATTRIBUTES: readonly GroupAttribute[] = [
   { type: MEMBER, from: { related: (_g, x, dns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
   { type: MEMBER_UID, from: { related: (_g, x) => x.members, loads: ['members'] }, usernameCase: true },
   { type: DJANGO_PERMISSION, from: { related: (_g, x) => permissionNames(x.permissions), loads: ['permissions'] } },
+  { type: GID_NUMBER, from: { related: (g, x) => (x.posix ? [String(x.posix.gidBase + g.id)] : undefined), loads: [] }, idNumber: (p) => p.gidBase },
 ];
 
 /** What a search loaded beside a permission or a role: the usernames of its holders. */

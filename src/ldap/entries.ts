@@ -4,13 +4,14 @@
 // table in attributes.ts; it is compiled here once, at load, into one builder per attribute.
 import { createHash } from 'node:crypto';
 import type { Group, Permission, Role, User } from '../directory/model.js';
+import type { PosixSettings } from '../directory/posix.js';
 import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
-import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, PERMISSION_ATTRIBUTES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, PERMISSION_ATTRIBUTES, POSIX_GROUP_CLASSES, POSIX_USER_CLASSES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
 
-export { GENERALIZED_TIME, USER_CLASSES, type UserExtras } from './attributes.js';
+export { GENERALIZED_TIME, USER_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES, type UserExtras } from './attributes.js';
 
 // Operational attributes are computed only when read: entryUUID costs a SHA-1, and Apache's
 // searches ask for [uid] alone.
@@ -172,6 +173,7 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const w = x.only;
   const e = new Entry(dit.userDn(u.username));
   for (const f of USER_BUILDERS.fixed) e.put(f.key, f.name, f.values);
+  if (x.posix) e.set('objectClass', POSIX_USER_CLASSES);
   for (const b of USER_BUILDERS.built) {
     if (w && !w(b.key)) continue;
     const vs = b.values(u, x, dit);
@@ -180,9 +182,11 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   return operational(e, 'user', u.id, false);
 }
 
-export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined): Entry {
-  const x: GroupExtras = { members, permissions };
-  return operational(build(dit.groupDn(g.name), GROUP_BUILDERS, g, x, dit), 'group', g.id, false);
+export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, permissions: Permission[] | undefined, posix?: PosixSettings): Entry {
+  const x: GroupExtras = { members, permissions, posix };
+  const e = build(dit.groupDn(g.name), GROUP_BUILDERS, g, x, dit);
+  if (posix) e.set('objectClass', POSIX_GROUP_CLASSES);
+  return operational(e, 'group', g.id, false);
 }
 
 export function permissionEntry(dit: Dit, p: Permission, members: string[] | undefined): Entry {

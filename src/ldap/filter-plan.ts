@@ -5,6 +5,7 @@
 // negated: NOT of a superset is not a superset, so an inexact operand makes NOT select all.
 import type { GroupField, Predicate, UserField } from '../directory/model.js';
 import type { Filter } from './filter.js';
+import type { PosixSettings } from '../directory/posix.js';
 import { attributeKey, normalizeValue } from './schema.js';
 import { GROUP_ATTRIBUTES, keyOf, USER_ATTRIBUTES, type AttributeRow } from './attributes.js';
 
@@ -29,6 +30,9 @@ interface FieldSpec<F extends string> {
   /** The entry serves the column's value trimmed (entries.ts): SQL on the raw column can only
    * select a superset (containment), so such predicates are never exact. */
   trimmed?: boolean;
+  /** A POSIX number served as this integer column plus `offset` (attributes.ts idNumber): a
+   * value is planned as value - offset on the column. */
+  offset?: number;
 }
 
 // A time is compared in SQL with a margin of 14 hours (the widest UTC offset) each way: a
@@ -98,7 +102,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
       }
       if (spec.kind === 'int') {
         if (!/^-?\d{1,15}$/.test(f.value)) return { pred: { op: 'none' }, exact: false };
-        return { pred: { op: 'eq', field: spec.field, value: Number(f.value), ci: false }, exact: true };
+        return { pred: { op: 'eq', field: spec.field, value: Number(f.value) - (spec.offset ?? 0), ci: false }, exact: true };
       }
       if (f.value === '') return { pred: { op: 'none' }, exact: false };
       if ((spec.ci && !ASCII.test(f.value)) || NUL.test(f.value)) return ALL;
@@ -122,7 +126,7 @@ function plan<F extends string>(f: Filter, fieldOf: (key: string) => FieldSpec<F
       if (spec?.kind === 'time') return timePlan(spec.field, f.type, f.value);
       // Text ordering differs between collations and LDAP's code-point order: integers and times only.
       if (!spec || spec.kind !== 'int' || !/^-?\d{1,15}$/.test(f.value)) return ALL;
-      return { pred: { op: 'cmp', field: spec.field, dir: f.type, value: Number(f.value), ci: false }, exact: true };
+      return { pred: { op: 'cmp', field: spec.field, dir: f.type, value: Number(f.value) - (spec.offset ?? 0), ci: false }, exact: true };
     }
     default:
       return ALL; // approx, extensible: checked in memory
@@ -148,14 +152,29 @@ function sqlFields<F extends string>(rows: readonly AttributeRow<object>[], user
 const USER_FIELDS = { exact: sqlFields<UserField>(USER_ATTRIBUTES, false), ci: sqlFields<UserField>(USER_ATTRIBUTES, true) };
 const GROUP_FIELDS = sqlFields<GroupField>(GROUP_ATTRIBUTES, false);
 
-/** Plan for user rows. `uidCaseInsensitive` follows the username setting. */
-export function planUsers(f: Filter, uidCaseInsensitive: boolean, staticMatch: (f: Filter) => boolean | undefined) {
-  const fields = uidCaseInsensitive ? USER_FIELDS.ci : USER_FIELDS.exact;
-  return plan<UserField>(f, (k) => fields.get(k), staticMatch).pred;
+/** The POSIX numbers (uidNumber, gidNumber) a table serves as base + id, with posix on: a
+ * lookup by number is a primary-key lookup. Numbers with no id behind them (a fixed primary
+ * gid) are left to the in-memory check. */
+function numberFields<F extends string>(rows: readonly AttributeRow<object>[], idField: F, posix: PosixSettings | null | undefined): Map<string, FieldSpec<F>> {
+  const out = new Map<string, FieldSpec<F>>();
+  if (!posix) return out;
+  for (const r of rows) {
+    const offset = r.idNumber?.(posix);
+    if (offset !== undefined) out.set(keyOf(r), { field: idField, kind: 'int', ci: false, offset });
+  }
+  return out;
 }
 
-export function planGroups(f: Filter, staticMatch: (f: Filter) => boolean | undefined) {
-  return plan<GroupField>(f, (k) => GROUP_FIELDS.get(k), staticMatch).pred;
+/** Plan for user rows. `uidCaseInsensitive` follows the username setting. */
+export function planUsers(f: Filter, uidCaseInsensitive: boolean, staticMatch: (f: Filter) => boolean | undefined, posix?: PosixSettings | null) {
+  const fields = uidCaseInsensitive ? USER_FIELDS.ci : USER_FIELDS.exact;
+  const numbers = numberFields<UserField>(USER_ATTRIBUTES, 'id', posix);
+  return plan<UserField>(f, (k) => fields.get(k) ?? numbers.get(k), staticMatch).pred;
+}
+
+export function planGroups(f: Filter, staticMatch: (f: Filter) => boolean | undefined, posix?: PosixSettings | null) {
+  const numbers = numberFields<GroupField>(GROUP_ATTRIBUTES, 'id', posix);
+  return plan<GroupField>(f, (k) => GROUP_FIELDS.get(k) ?? numbers.get(k), staticMatch).pred;
 }
 
 /** Every attribute key a filter reads. */

@@ -3,7 +3,7 @@
 // others) drives filter evaluation, compare, attribute-name case folding and the cn=Subschema
 // entry, so what a client reads in the schema is what the server does.
 import { normalizeDn } from './dn.js';
-import { DESCRIPTION, GROUP_ATTRIBUTES, GROUP_CLASSES, PERMISSION_ATTRIBUTES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, USER_CLASSES, type AttributeRow } from './attributes.js';
+import { DESCRIPTION, GROUP_ATTRIBUTES, PERMISSION_ATTRIBUTES, POSIX_GROUP_CLASSES, POSIX_USER_CLASSES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow } from './attributes.js';
 import { SYNTAX, type AttributeType, type Equality } from './attribute-type.js';
 
 export type { AttributeType, Equality };
@@ -58,6 +58,8 @@ export const OBJECT_CLASSES: ObjectClass[] = [
   { oid: '2.5.6.7', name: 'organizationalPerson', sup: 'person', kind: 'STRUCTURAL', must: [], may: ['ou'] },
   { oid: '2.16.840.1.113730.3.2.2', name: 'inetOrgPerson', sup: 'organizationalPerson', kind: 'STRUCTURAL', must: [], may: ['displayName', 'givenName', 'mail', 'uid'] },
   { oid: '1.3.6.1.4.1.99999.2.1', name: 'djangoAccount', sup: 'top', kind: 'AUXILIARY', must: ['uid', 'djangoId'], may: ['djangoIsActive', 'djangoIsStaff', 'djangoIsSuperuser', 'djangoDateJoined', 'djangoLastLogin', 'djangoPermission', 'memberOf'], description: 'A Django user account served by django-ldap-bridge' },
+  { oid: '1.3.6.1.1.1.2.0', name: 'posixAccount', sup: 'top', kind: 'AUXILIARY', must: ['cn', 'uid', 'uidNumber', 'gidNumber', 'homeDirectory'], may: ['loginShell', 'gecos', 'description'], description: 'RFC 2307: served with posix.enabled' },
+  { oid: '1.3.6.1.1.1.2.2', name: 'posixGroup', sup: 'top', kind: 'AUXILIARY', must: ['cn', 'gidNumber'], may: ['memberUid', 'description'], description: 'RFC 2307 (auxiliary, as rfc2307bis has it): served with posix.enabled' },
   { oid: '2.5.6.9', name: 'groupOfNames', sup: 'top', kind: 'STRUCTURAL', must: ['cn'], may: ['member', 'description', 'o', 'ou'] },
   { oid: '1.3.6.1.4.1.99999.2.2', name: 'djangoGroup', sup: 'top', kind: 'AUXILIARY', must: [], may: ['memberUid', 'djangoId', 'djangoPermission'], description: 'A Django group, permission or role served as a group; memberUid holds usernames (for AuthLDAPGroupAttributeIsDN off)' },
   { oid: '1.3.6.1.4.1.1466.344', name: 'dcObject', sup: 'top', kind: 'AUXILIARY', must: ['dc'], may: [] },
@@ -79,8 +81,8 @@ function allowTableAttributes(aux: string, classes: readonly string[], rows: rea
   // Operational attributes belong to no class (RFC 4512 §3.4).
   for (const r of rows) if (!r.type.operational && !allowed.has(r.type.names[0].toLowerCase())) target.may.push(r.type.names[0]);
 }
-allowTableAttributes('djangoAccount', USER_CLASSES, USER_ATTRIBUTES);
-allowTableAttributes('djangoGroup', GROUP_CLASSES, [...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]);
+allowTableAttributes('djangoAccount', POSIX_USER_CLASSES, USER_ATTRIBUTES);
+allowTableAttributes('djangoGroup', POSIX_GROUP_CLASSES, [...GROUP_ATTRIBUTES, ...PERMISSION_ATTRIBUTES, ...ROLE_ATTRIBUTES]);
 
 const byName = new Map<string, AttributeType>();
 for (const at of ATTRIBUTE_TYPES) {

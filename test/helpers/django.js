@@ -271,3 +271,18 @@ export async function djangoShell(env, pythonCode) {
   return stdout;
 }
 
+/** A table of SSH keys in the Django database (Django has none built in): made by the test,
+ * through Django's own connection, in this file's database only. */
+export async function makeSshKeyTable(env, rows) {
+  const values = JSON.stringify(rows.map((r) => [r.userId, r.key, r.active]));
+  await djangoShell(
+    env,
+    `from django.db import connection
+import json
+with connection.cursor() as c:
+    c.execute("CREATE TABLE dlb_sshkey (id integer primary key, user_id integer not null, public_key text not null, enabled boolean not null)")
+    for i, (u, k, a) in enumerate(json.loads(${JSON.stringify(values)})):
+        c.execute("INSERT INTO dlb_sshkey (id, user_id, public_key, enabled) VALUES (%s, %s, %s, %s)", [i + 1, u, k, a])
+`,
+  );
+}

@@ -4,7 +4,7 @@
 import type { User } from '../../directory/model.js';
 import { InvalidDnError } from '../dn.js';
 import type { Target } from '../dit.js';
-import { GROUPISH_CLASSES, USER_CLASSES } from '../entries.js';
+import { GROUPISH_CLASSES, POSIX_GROUP_CLASSES, POSIX_USER_CLASSES, USER_CLASSES } from '../entries.js';
 import type { BridgeContext } from '../context.js';
 import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import { attributeKey, attributeType, normalizeValue } from '../schema.js';
@@ -31,9 +31,11 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
   if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
     return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
   }
-  if (key === 'objectclass') {
+  // posixAccount depends on the user (posix.unixUsers): read from the entry below.
+  if (key === 'objectclass' && !(target.kind === 'user' && ctx.config.posix)) {
     if (!(await exists(ctx, target))) return noSuchEntry(ctx, target);
-    const classes = target.kind === 'user' ? USER_CLASSES : GROUPISH_CLASSES;
+    const posix = ctx.config.posix !== null;
+    const classes = target.kind === 'user' ? (posix ? POSIX_USER_CLASSES : USER_CLASSES) : target.kind === 'group' && posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES;
     const want = normalizeValue('objectIdentifier', req.value);
     return r(classes.some((c) => normalizeValue('objectIdentifier', c) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
   }

@@ -67,9 +67,44 @@ async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
   return out;
 }
 
+/** Which of these users are Unix users (posix.unixUsers) and their shells from
+ * posix.loginShells, or undefined with posix off. Reads the memberships the settings name for
+ * the batch, one query each. */
+async function posixOf(
+  ctx: BridgeContext,
+  users: User[],
+  groups: Map<number, Group[]> | undefined,
+  perms: Map<number, Permission[]> | undefined,
+): Promise<{ unix: Set<number>; shells: Map<number, string> } | undefined> {
+  const posix = ctx.config.posix;
+  if (!posix) return undefined;
+  const active = users.filter((u) => u.isActive);
+  const rule = posix.unixUsers;
+  const needGroups = rule.kind === 'group' || posix.loginShells.length > 0;
+  const gs = needGroups && active.length ? (groups ?? (await ctx.directory.groupsOf(active))) : new Map<number, Group[]>();
+  let unix: User[] = active;
+  if (rule.kind === 'group') unix = active.filter((u) => (gs.get(u.id) ?? []).some((g) => g.name === rule.name));
+  else if (rule.kind === 'permission') {
+    const ps = perms ?? (active.length ? await ctx.directory.permissionsOf(active) : new Map<number, Permission[]>());
+    unix = active.filter((u) => (ps.get(u.id) ?? []).some((p) => p.appLabel === rule.appLabel && p.codename === rule.codename));
+  }
+  const shells = new Map<number, string>();
+  if (posix.loginShells.length) {
+    for (const u of unix) {
+      const mine = new Set((gs.get(u.id) ?? []).map((g) => g.name));
+      const hit = posix.loginShells.find(([g]) => mine.has(g));
+      if (hit) shells.set(u.id, hit[1]);
+    }
+  }
+  return { unix: new Set(unix.map((u) => u.id)), shells };
+}
+
 export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: Needs): Promise<Entry[]> {
   // Independent reads: on a pooled database they run side by side.
   const [groups, perms] = await Promise.all([needs.memberOf ? ctx.directory.groupsOf(users) : undefined, needs.permissions ? ctx.directory.permissionsOf(users) : undefined]);
+  const px = await posixOf(ctx, users, groups, perms);
+  const wantKeys = px && px.unix.size > 0 && ctx.config.django.sshKeys && (!needs.userAttrs || needs.userAttrs('sshpublickey'));
+  const keys = wantKeys ? await ctx.directory.sshKeysOf(users.filter((u) => px.unix.has(u.id))) : undefined;
   return users.map((u) => {
     const roles: Role[] | undefined = needs.memberOf ? ROLES.filter((r) => ctx.directory.roleHolds(r, u)) : undefined;
     return userEntry(ctx.dit, u, {
@@ -77,6 +112,9 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
       groups: groups ? (groups.get(u.id) ?? []) : undefined,
       permissions: perms ? (perms.get(u.id) ?? []) : undefined,
       roles,
+      posix: px?.unix.has(u.id) ? ctx.config.posix! : undefined,
+      posixShell: px?.shells.get(u.id),
+      sshKeys: keys ? (keys.get(u.id) ?? []) : undefined,
     });
   });
 }
@@ -86,7 +124,7 @@ export async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Ne
   const out: Entry[] = [];
   for (const g of gs) {
     const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
-    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined));
+    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined, ctx.config.posix ?? undefined));
   }
   return out;
 }

@@ -4,12 +4,13 @@
 import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES } from '../entries.js';
+import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES } from '../entries.js';
 import { evaluate, evaluateWithout, FALSE, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
 import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, type Resume, type UserBatch } from '../paging.js';
 import { ResultCode, type RequestOf, type Result } from '../protocol.js';
+import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
 import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
 
@@ -31,11 +32,15 @@ const UNPAGED_BATCH = 500;
 const READ_AHEAD_PAGE_MAX = 2000;
 
 /** objectClass tests decided without touching the database, for one kind of entry. */
-export function staticMatcher(classes: string[]) {
+export function staticMatcher(classes: string[], unknown: string[] = []) {
   const oids = new Set(classes.map((c) => normalizeValue('objectIdentifier', c)));
+  const open = new Set(unknown.map((c) => normalizeValue('objectIdentifier', c)));
   return (f: Filter): boolean | undefined => {
     if (f.type === 'present' && attributeKey(f.attr) === 'objectclass') return true;
-    if (f.type === 'eq' && attributeKey(f.attr) === 'objectclass') return oids.has(normalizeValue('objectIdentifier', f.value));
+    if (f.type === 'eq' && attributeKey(f.attr) === 'objectclass') {
+      const oid = normalizeValue('objectIdentifier', f.value);
+      return open.has(oid) ? undefined : oids.has(oid);
+    }
     return undefined;
   };
 }
@@ -226,6 +231,50 @@ class Stop extends Error {
 }
 
 
+/** The user entries' objectClass tests: posixAccount is every served user's class only when
+ * every served user is a Unix user (unixUsers all, inactive users not shown); otherwise it is
+ * checked on each entry. */
+function userClassMatcher(ctx: BridgeContext) {
+  const posix = ctx.config.posix;
+  if (!posix) return staticMatcher(USER_CLASSES);
+  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers) return staticMatcher(POSIX_USER_CLASSES);
+  return staticMatcher(USER_CLASSES, ['posixAccount']);
+}
+
+/**
+ * Initgroups (SSSD, nslcd): `(&(memberUid=alice)(objectClass=posixGroup))` or the rfc2307bis
+ * `member=<alice's DN>` form. When the filter requires such a membership, the groups are the
+ * user's groups (one lookup by name, one by id), not every group with its members loaded; the
+ * filter is still checked on each. undefined: the filter requires no single member (or
+ * usernames are case-insensitive, where one name may be several users).
+ */
+async function groupsOfMember(ctx: BridgeContext, filter: Filter): Promise<GroupPredicate | undefined> {
+  if (ctx.config.caseInsensitiveUsernames || !ctx.directory.hasGroups) return undefined;
+  const parts = filter.type === 'and' ? filter.filters : [filter];
+  let username: string | undefined;
+  for (const f of parts) {
+    if (f.type !== 'eq') continue;
+    const k = attributeKey(f.attr);
+    if (k === 'memberuid') username = f.value;
+    else if (k === 'member') {
+      try {
+        const t = ctx.dit.classify(f.value);
+        if (t.kind === 'user') username = t.username;
+        else return { op: 'none' };
+      } catch {
+        return undefined; // not a DN: the in-memory check says Undefined for every group
+      }
+    }
+    if (username !== undefined) break;
+  }
+  if (username === undefined) return undefined;
+  const u = await ctx.directory.user(username);
+  if (!u) return { op: 'none' };
+  const groups = (await ctx.directory.groupsOf([u])).get(u.id) ?? [];
+  if (!groups.length) return { op: 'none' };
+  return { op: 'or', items: groups.map((g) => ({ op: 'eq', field: 'id', value: g.id, ci: false })) };
+}
+
 function containerServed(ctx: BridgeContext, c: Container): boolean {
   if (c === 'groups') return ctx.directory.hasGroups;
   if (c === 'permissions') return ctx.directory.hasPermissions;
@@ -249,7 +298,7 @@ async function searchContainer(
   deadline: number,
 ): Promise<void> {
   if (c === 'users') {
-    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, staticMatcher(USER_CLASSES));
+    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, userClassMatcher(ctx), ctx.config.posix);
     if (pred.op === 'none') return;
     if (selfOnly) {
       // A bound user sees only their own entry: read it by its primary key and check the
@@ -290,8 +339,11 @@ async function searchContainer(
   }
   if (selfOnly) return; // users do not list groups, permissions or roles
   if (c === 'groups') {
-    const pred = planGroups(filter, staticMatcher(GROUPISH_CLASSES));
-    if (pred.op === 'none') return;
+    const planned = planGroups(filter, staticMatcher(ctx.config.posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES), ctx.config.posix);
+    if (planned.op === 'none') return;
+    const of = await groupsOfMember(ctx, filter);
+    if (of && of.op === 'none') return;
+    const pred: GroupPredicate = of ? { op: 'and', items: [planned, of] } : planned;
     for await (const page of ctx.directory.groups(pred, Math.max(after, 0), deadline)) {
       await checkTime();
       const entries = await groupWithExtras(ctx, page, needs);

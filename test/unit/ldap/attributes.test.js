@@ -15,6 +15,8 @@ import {
   GROUP_CLASSES,
   PERMISSION_ATTRIBUTES,
   ROLE_ATTRIBUTES,
+  POSIX_USER_CLASSES,
+  POSIX_GROUP_CLASSES,
   defaultUserColumns,
   keyOf,
 } from '../../../dist/ldap/attributes.js';
@@ -130,10 +132,17 @@ function allowedBy(classes) {
 test('every attribute of a built user or group entry is a row, a type of cn=Subschema and allowed by its classes', () => {
   const { attributeTypes } = subschemaValues();
   const described = (at) => attributeTypes.some((d) => d.startsWith(`( ${at.oid} NAME `));
+  // With posix on, so that the POSIX rows are served too.
+  const posix = { uidBase: 2000000, gidBase: 1000000, primaryGroup: 'private', homeDirectory: '/home/{uid}', loginShell: '/bin/bash' };
   const cases = [
-    ['user', userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'] }), USER_ATTRIBUTES, USER_CLASSES],
-    ['group', groupEntry(dit, groups[0], ['alice'], perms), GROUP_ATTRIBUTES, GROUP_CLASSES],
+    ['user', userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'], posix, sshKeys: ['ssh-ed25519 AAAAkey a@b'] }), USER_ATTRIBUTES, POSIX_USER_CLASSES],
+    ['group', groupEntry(dit, groups[0], ['alice'], perms, posix), GROUP_ATTRIBUTES, POSIX_GROUP_CLASSES],
   ];
+  // Without it, an entry has no POSIX class and none of their attributes.
+  const plain = userEntry(dit, fullUser, { groups, permissions: perms, roles: ['staff'] }).select(ALL);
+  assert.deepEqual(plain.find(([n]) => n === 'objectClass')[1], USER_CLASSES);
+  for (const a of ['uidNumber', 'gidNumber', 'homeDirectory', 'loginShell', 'gecos']) assert.ok(!plain.some(([n]) => n === a), a);
+  assert.ok(!groupEntry(dit, groups[0], ['alice'], perms).select(ALL).some(([n]) => n === 'gidNumber'));
   for (const [kind, entry, rows, classes] of cases) {
     const sent = entry.select(ALL);
     const keys = sent.map(([name]) => attributeKey(name));

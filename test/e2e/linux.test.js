@@ -1,0 +1,242 @@
+// Linux logins through a real SSSD (issue #15), configured with the sssd.conf and the bridge
+// settings of docs/linux.md as written there: getent passwd/group by name and number, `id -G`
+// equal to the user's Django groups, PAM password logins with pamtester (right, wrong,
+// inactive, unusable, a user outside posix.unixUsers) over StartTLS, and a deactivation
+// flushed with sss_cache, on SQLite and on PostgreSQL.
+//
+// SSSD's NSS and PAM clients talk to fixed places (/var/lib/sss, /etc/nsswitch.conf,
+// /etc/pam.d): the test saves every such file it may touch and puts it back in `after`, even on
+// failure, and runs its SSSD instances one after another (this file only).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { startTestBridge, SERVICE_PW, BASE, SERVICE_DN } from '../helpers/bridge.js';
+import { djangoAvailable, djangoShell, makeDjangoDatabase, makeSshKeyTable, postgresAvailable } from '../helpers/django.js';
+import { hasCommand, need } from '../helpers/require.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DOC = readFileSync(join(ROOT, 'docs', 'linux.md'), 'utf8');
+const block = (lang, after) => {
+  const at = DOC.indexOf(after);
+  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(DOC.slice(at));
+  return m[1];
+};
+const DOC_BRIDGE = parseYaml(block('yaml', '## The bridge'));
+const DOC_SSSD = block('ini', '## sssd.conf');
+const DOC_SSH_KEYS = parseYaml(block('yaml', '## SSH keys')).posix.sshKeys;
+
+const SSS = '/var/lib/sss';
+const systemSssd = existsSync('/run/sssd.pid') || existsSync('/var/run/sssd.pid');
+const skip =
+  need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason) ||
+  need('root (SSSD runs as root and its clients read /etc)', process.getuid?.() === 0, 'not running as root') ||
+  need('SSSD and pamtester (sssd-ldap libnss-sss libpam-sss sssd-tools pamtester)', hasCommand('sssd', ['--version']) && hasCommand('sss_cache', ['--help']) && existsSync('/usr/bin/sss_ssh_authorizedkeys') && existsSync('/usr/bin/pamtester') && existsSync(SSS), 'not installed') ||
+  need('openssl', hasCommand('openssl', ['version']), 'not on PATH') ||
+  need('no SSSD already running on this host', !systemSssd, 'a system sssd is running (its cache and sockets are the ones the test would use)');
+
+const PAM_SERVICE = `dlb-test-${process.pid}`;
+let dir;
+const saved = { nsswitch: undefined, sss: new Map() };
+
+before(() => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'dlb-linux-'));
+  chmodSync(dir, 0o755);
+  // Save what SSSD and this test will change.
+  saved.nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+  for (const sub of ['db', 'mc']) {
+    const d = join(SSS, sub);
+    for (const f of existsSync(d) ? readdirSync(d) : []) {
+      const copy = join(dir, `saved-${sub}-${f}`);
+      copyFileSync(join(d, f), copy);
+      saved.sss.set(join(d, f), copy);
+    }
+  }
+  // passwd and group through SSSD after the local files (Debian's libnss-sss does the same).
+  const nss = saved.nsswitch.replace(/^(passwd|group):(.*)$/gm, (line, db, srcs) => (/\bsss\b/.test(srcs) ? line : `${db}:${srcs} sss`));
+  if (nss !== saved.nsswitch) writeFileSync('/etc/nsswitch.conf', nss);
+  writeFileSync(`/etc/pam.d/${PAM_SERVICE}`, 'auth required pam_sss.so\naccount required pam_sss.so\n');
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Bridge Test CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
+});
+
+function clearSssCache() {
+  for (const sub of ['db', 'mc']) {
+    const d = join(SSS, sub);
+    for (const f of existsSync(d) ? readdirSync(d) : []) rmSync(join(d, f), { force: true });
+  }
+}
+
+after(() => {
+  if (skip || !dir) return;
+  rmSync(`/etc/pam.d/${PAM_SERVICE}`, { force: true });
+  if (saved.nsswitch !== undefined && readFileSync('/etc/nsswitch.conf', 'utf8') !== saved.nsswitch) writeFileSync('/etc/nsswitch.conf', saved.nsswitch);
+  clearSssCache();
+  for (const [path, copy] of saved.sss) copyFileSync(copy, path);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sh = (cmd, args, input) =>
+  new Promise((resolve) => {
+    const p = execFile(cmd, args, { timeout: 60000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+    if (input !== undefined) p.stdin.end(input);
+  });
+
+/** Polls until `check` returns a value other than undefined, or fails at the deadline. */
+async function waitFor(what, check, seconds = 60) {
+  const end = Date.now() + seconds * 1000;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last.ok) return last.value;
+    if (Date.now() > end) throw new Error(`${what}: still not so after ${seconds} s: ${JSON.stringify(last.value)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A private SSSD on docs/linux.md's sssd.conf, pointed at the bridge; stop() ends it. */
+async function startSssd(url) {
+  clearSssCache();
+  const conf = join(dir, 'sssd.conf');
+  const text = DOC_SSSD.replace('ldap://bridge.example.com:3389', url)
+    .replace('/etc/ssl/certs/bridge-ca.pem', join(dir, 'ca.pem'))
+    .replace('CHANGE-ME', SERVICE_PW)
+    .replace('dc=example,dc=com\n', `${BASE}\n`)
+    .replace('cn=apache,ou=services,dc=example,dc=com', SERVICE_DN);
+  assert.notEqual(text, DOC_SSSD);
+  writeFileSync(conf, text, { mode: 0o600 });
+  // Its own process group: stop() ends the monitor and every responder it started, and waits
+  // until none is left writing to /var/lib/sss.
+  const child = spawn('sssd', ['-i', '-c', conf, '--logger=stderr', '-d', '0x0070'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    log: () => log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      const alive = () => {
+        try {
+          process.kill(-child.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const end = Date.now() + 20000;
+      while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      if (alive()) process.kill(-child.pid, 'SIGKILL');
+    },
+  };
+}
+
+const getent = async (db, key) => {
+  const r = await sh('getent', [db, key]);
+  return r.code === 0 ? r.stdout.trim() : null;
+};
+
+for (const engine of ['sqlite', 'postgres']) {
+  const pg = engine === 'postgres' ? await postgresAvailable() : { ok: true };
+  const pgDjango = engine === 'postgres' ? djangoAvailable({ engine }) : { ok: true };
+  const engineSkip = skip || (engine === 'postgres' && need('PostgreSQL on 127.0.0.1:5432 and psycopg2', pg.ok && pgDjango.ok, pg.ok ? pgDjango.reason : pg.reason));
+  test(`SSSD (ldap_schema rfc2307, as docs/linux.md writes it) on ${engine}: getent, id -G, PAM logins over StartTLS, deactivation`, { skip: engineSkip }, async () => {
+    const db = await makeDjangoDatabase({ engine });
+    const users = db.expected.users;
+    const alice = users.find((u) => u.username === 'alice');
+    // On PostgreSQL only the members of alice's first group are Unix users.
+    const unixGroup = alice.groups[0];
+    // The doc's key table, under the name the test makes it with.
+    const keys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyOneXXXXXXXXXXXXXXXXXXXXXXXXXX alice@laptop', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyTwoXXXXXXXXXXXXXXXXXXXXXXXXXX alice@desk'];
+    await makeSshKeyTable(db.env, [
+      { userId: alice.id, key: keys[0], active: true },
+      { userId: alice.id, key: keys[1], active: true },
+      { userId: alice.id, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbRevokedXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX old', active: false },
+    ]);
+    const sshKeys = { ...DOC_SSH_KEYS, table: 'dlb_sshkey' };
+    const posix = { ...DOC_BRIDGE.posix, sshKeys, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}) };
+    const isUnix = (u) => u.isActive && (engine === 'sqlite' || u.groups.includes(unixGroup));
+    const b = await startTestBridge({
+      url: db.url,
+      config: { posix, security: DOC_BRIDGE.security, tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') } },
+    });
+    const sssd = await startSssd(b.url);
+    try {
+      const uid = (u) => 2000000 + u.id;
+      const gidOf = (name) => 1000000 + db.expected.groups.find((g) => g.name === name).id;
+      // getent passwd by name, waiting for SSSD to come up and go online.
+      const line = await waitFor('getent passwd alice', async () => {
+        const v = await getent('passwd', 'alice');
+        return v !== null ? { ok: true, value: v } : { ok: false, value: sssd.log().slice(-2000) };
+      });
+      assert.equal(line, `alice:*:${uid(alice)}:${uid(alice)}:${alice.fullName}:/home/alice:/bin/bash`);
+      // A Django user named like a local account (the test data has "root") is shadowed by it:
+      // nsswitch asks the files first. Such names are left out of the checks below.
+      const local = new Set(readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]));
+      if (users.some((u) => u.username === 'root' && isUnix(u))) assert.match(await getent('passwd', 'root'), /^root:[^:]*:0:/);
+      const unix = users.filter((u) => isUnix(u) && !local.has(u.username));
+      const outside = users.filter((u) => u.isActive && !isUnix(u) && /^[a-z]+$/.test(u.username) && !local.has(u.username));
+      assert.ok(unix.length >= 2);
+      for (const u of unix.filter((x) => /^[A-Za-z]+$/.test(x.username))) {
+        assert.equal((await getent('passwd', u.username))?.split(':')[2], String(uid(u)), u.username);
+        assert.equal((await getent('passwd', String(uid(u))))?.split(':')[0], u.username, `passwd ${uid(u)}`);
+      }
+      // Inactive users and users outside unixUsers are not Unix users.
+      for (const u of [...users.filter((x) => !x.isActive && !local.has(x.username)), ...outside]) assert.equal(await getent('passwd', u.username), null, u.username);
+      if (engine === 'postgres') assert.ok(outside.length > 0, 'the group rule leaves someone out');
+      // Groups by name and by number. memberUid lists every active Django member, Unix user or
+      // not (it is also what Apache's group checks read): SSSD shows every Unix user among them,
+      // and the others or not depending on what it has looked up before (its negative cache).
+      for (const g of db.expected.groups.filter((x) => /^[a-z-]+$/.test(x.name))) {
+        const byName = await getent('group', g.name);
+        const [name, , gid, list] = (byName ?? '').split(':');
+        assert.deepEqual([name, gid], [g.name, String(gidOf(g.name))], g.name);
+        const shown = list ? list.split(',') : [];
+        for (const m of g.members) if (unix.some((u) => u.username === m)) assert.ok(shown.includes(m), `${g.name} shows ${m}`);
+        for (const m of shown) assert.ok(users.some((u) => u.username === m && u.isActive && g.members.includes(m)), `${g.name}: ${m} is an active member`);
+        assert.equal((await getent('group', String(gidOf(g.name))))?.split(':')[0], g.name);
+      }
+      // id -G: the private group, then the user's Django groups.
+      for (const u of unix.filter((x) => /^[a-z]+$/.test(x.username))) {
+        const r = await sh('id', ['-G', u.username]);
+        assert.equal(r.code, 0, r.stderr);
+        const want = [uid(u), ...u.groups.map(gidOf)].sort((a, b) => a - b);
+        assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number).sort((a, b) => a - b), want, u.username);
+      }
+      // PAM logins (pam_sss binds to the bridge over StartTLS; the bridge refuses passwords without TLS).
+      const login = (name, password) => sh('pamtester', [PAM_SERVICE, name, 'authenticate', 'acct_mgmt'], `${password}\n`);
+      const ok = await login('alice', alice.password);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.notEqual((await login('alice', alice.wrongPassword)).code, 0, 'wrong password');
+      for (const u of users.filter((x) => !x.isActive || x.hasher === 'unusable')) assert.notEqual((await login(u.username, u.password)).code, 0, u.username);
+      for (const u of outside) assert.notEqual((await login(u.username, u.password)).code, 0, `${u.username} is not a Unix user`);
+
+      // SSH keys for sshd's AuthorizedKeysCommand: alice's active ones.
+      const ak = await sh('sss_ssh_authorizedkeys', ['alice']);
+      assert.equal(ak.code, 0, ak.stderr);
+      assert.deepEqual(ak.stdout.trim().split('\n').sort(), [...keys].sort());
+
+      // Deactivation: the next login fails at once; the account goes when SSSD's cache is flushed.
+      await djangoShell(db.env, `u = User.objects.get(username='alice'); u.is_active = False; u.save()`);
+      assert.notEqual((await login('alice', alice.password)).code, 0, 'deactivated alice cannot log in');
+      const flush = await sh('sss_cache', ['-u', 'alice']);
+      assert.equal(flush.code, 0, flush.stderr);
+      await waitFor('alice gone after sss_cache', async () => {
+        const v = await getent('passwd', 'alice');
+        return { ok: v === null, value: v };
+      });
+    } finally {
+      await sssd.stop();
+      await b.close();
+      await db.drop();
+    }
+  });
+}
