@@ -1,0 +1,93 @@
+// Scale-out on real parts: a real HAProxy (TCP mode, send-proxy-v2), configured with the text of
+// docs/operations.md, in front of two bridges sharing Redis. Stopping one bridge loses no new
+// connection, a lockout made through one bridge holds on both, and the logs show the client.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { need, hasCommand } from '../helpers/require.js';
+import { demoDatabase, startDemoBridge, userDn, password, rawConnect, bindRequest } from '../helpers/demo-bridge.js';
+
+const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+const cfgText = doc.split('## Two bridges behind HAProxy')[1].match(/```haproxy\n([\s\S]*?)```/)[1];
+
+const redis = await new Promise((resolve) => {
+  const r = new Redis('redis://127.0.0.1:6379/11', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  r.connect().then(() => resolve(r), () => resolve(null));
+});
+after(() => redis?.disconnect());
+const skip = need('haproxy', hasCommand('haproxy'), 'not installed') || need('Redis on 127.0.0.1:6379', !!redis, 'no answer');
+
+const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+const until = async (what, f, ms = 60_000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await f()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+const bind = async (port, dn, pw) => {
+  const s = await rawConnect(port);
+  s.write(bindRequest(1, dn, pw));
+  const codes = await s.waitResults(1, 30_000);
+  const local = s.socket.localPort;
+  s.end();
+  return { code: codes[0], local };
+};
+
+test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, async () => {
+  await redis.flushdb();
+  const db = await demoDatabase(2000);
+  const [p1, p2, front] = [await freePort(), await freePort(), await freePort()];
+  const settings = (p) => ({ listen: [`ldap://127.0.0.1:${p}`], proxyProtocol: [`ldap://127.0.0.1:${p}`], security: { redis: 'redis://127.0.0.1:6379/11', bruteForce: { userFailures: 3, lockoutSeconds: 60, addressFailures: 1000 } } });
+  const b1 = await startDemoBridge(db.url, settings(p1));
+  let b2 = await startDemoBridge(db.url, settings(p2));
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-haproxy-'));
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, cfgText.replace('127.0.0.1:389', `127.0.0.1:${front}`).replace('10.0.0.11:3389', `127.0.0.1:${p1}`).replace('10.0.0.12:3389', `127.0.0.1:${p2}`));
+  const hp = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let hpOut = '';
+  hp.stdout.on('data', (d) => (hpOut += d));
+  hp.stderr.on('data', (d) => (hpOut += d));
+  const hpExit = new Promise((r) => hp.on('close', r));
+  try {
+    await until('haproxy to listen', async () => (await bind(front, userDn('alice'), password('alice')).catch(() => ({}))).code === 0);
+    // Both bridges answer through HAProxy (round robin), each logging the client's own port.
+    const seen = [];
+    await until('both bridges to answer', async () => {
+      const r = await bind(front, userDn('bob'), password('bob'));
+      assert.equal(r.code, 0);
+      seen.push(r.local);
+      return [b1, b2].every((b) => seen.some((port) => b.logs.some((l) => l.includes(`"peer":"127.0.0.1:${port}"`) && l.includes('"op":"bind"'))));
+    });
+    // Steady load while bridge 2 stops: every new connection is answered, and correctly.
+    let stop = false;
+    const results = [];
+    const load = (async () => {
+      while (!stop) results.push((await bind(front, userDn('alice'), password('alice'))).code);
+    })();
+    await until('some load before the stop', () => results.length >= 5);
+    await b2.close();
+    const after = results.length;
+    await until('load after the stop', () => results.length >= after + 20);
+    stop = true;
+    await load;
+    assert.deepEqual(results.filter((c) => c !== 0), [], 'every bind through HAProxy succeeded');
+    // A lockout made through the pair holds on both bridges (shared Redis).
+    b2 = await startDemoBridge(db.url, settings(p2));
+    for (let i = 0; i < 3; i++) assert.equal((await bind(front, userDn('carol'), 'wrong')).code, 49);
+    assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49);
+    assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49, 'locked out on the other bridge too');
+  } finally {
+    hp.kill('SIGTERM');
+    await hpExit;
+    await b1.close();
+    await b2.close().catch(() => {});
+    await redis.flushdb();
+  }
+});
