@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { need, hasCommand } from '../helpers/require.js';
-import { demoDatabase, startDemoBridge, userDn, password, rawConnect, bindRequest, DEMO_USERS, BASE } from '../helpers/demo-bridge.js';
+import { demoDatabase, userDn, password, rawConnect, bindRequest, DEMO_USERS, BASE } from '../helpers/demo-bridge.js';
 import { client } from '../helpers/bridge.js';
 
 const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
@@ -23,6 +23,22 @@ const redis = await new Promise((resolve) => {
 after(() => redis?.disconnect());
 const skip = need('haproxy', hasCommand('haproxy'), 'not installed') || need('Redis on 127.0.0.1:6379', !!redis, 'no answer');
 
+const BIN = new URL('../../bin/django-ldap-bridge.js', import.meta.url).pathname;
+/** A bridge as its own process (so the test can SIGTERM it), from a config file in a mkdtemp dir. */
+async function startBridgeProcess(settings) {
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-ha-bridge-'));
+  const file = join(dir, 'bridge.json');
+  writeFileSync(file, JSON.stringify({ baseDn: BASE, log: { level: 'info', format: 'json' }, ...settings }));
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { env: { PATH: process.env.PATH }, cwd: dir });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('close', (code) => r(code)));
+  const b = { get logs() { return out.split('\n'); }, stop: () => (child.kill('SIGTERM'), exited), exited };
+  await until('the bridge to start', () => out.includes('django-ldap-bridge started') || child.exitCode !== null);
+  if (!out.includes('django-ldap-bridge started')) throw new Error(`bridge did not start: ${out}`);
+  return b;
+}
 const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const until = async (what, f, ms = 60_000) => {
   const end = Date.now() + ms;
@@ -45,9 +61,9 @@ test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, 
   await redis.flushdb();
   const db = await demoDatabase(2000);
   const [p1, p2, front] = [await freePort(), await freePort(), await freePort()];
-  const settings = (p) => ({ listen: [`ldap://127.0.0.1:${p}`], proxyProtocol: [`ldap://127.0.0.1:${p}`], security: { redis: 'redis://127.0.0.1:6379/11', bruteForce: { userFailures: 3, lockoutSeconds: 60, addressFailures: 1000 } } });
-  const b1 = await startDemoBridge(db.url, settings(p1));
-  let b2 = await startDemoBridge(db.url, settings(p2));
+  const settings = (p) => ({ database: db.url, listen: [`ldap://127.0.0.1:${p}`], proxyProtocol: [`ldap://127.0.0.1:${p}`], security: { redis: 'redis://127.0.0.1:6379/11', bruteForce: { userFailures: 3, lockoutSeconds: 60, addressFailures: 1000 } } });
+  const b1 = await startBridgeProcess(settings(p1));
+  let b2 = await startBridgeProcess(settings(p2));
   const dir = mkdtempSync(join(tmpdir(), 'dlb-haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, cfgText.replace('127.0.0.1:389', `127.0.0.1:${front}`).replace('10.0.0.11:3389', `127.0.0.1:${p1}`).replace('10.0.0.12:3389', `127.0.0.1:${p2}`));
@@ -93,23 +109,22 @@ test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, 
       }
     })();
     await until('some load before the stop', () => rounds.length >= 5);
-    const closing = b2.close();
-    await closing;
+    assert.equal(await b2.stop(), 0, 'bridge 2 stops cleanly on SIGTERM');
     const before = rounds.length;
     await until('load after the stop', () => rounds.length >= before + 20);
     stop = true;
     await load;
     assert.ok(cuts.length <= 1, `only the connection open at the stop may be cut: ${cuts.join('; ')}`);
     // A lockout made through the pair holds on both bridges (shared Redis).
-    b2 = await startDemoBridge(db.url, settings(p2));
+    b2 = await startBridgeProcess(settings(p2));
     for (let i = 0; i < 3; i++) assert.equal((await bind(front, userDn('carol'), 'wrong')).code, 49);
     assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49);
     assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49, 'locked out on the other bridge too');
   } finally {
     hp.kill('SIGTERM');
     await hpExit;
-    await b1.close();
-    await b2.close().catch(() => {});
+    await b1.stop();
+    await b2.stop();
     await redis.flushdb();
   }
 });
