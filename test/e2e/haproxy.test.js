@@ -1,6 +1,8 @@
 // Scale-out on real parts: a real HAProxy (TCP mode, send-proxy-v2), configured with the text of
-// docs/operations.md, in front of two bridges sharing Redis. Stopping one bridge loses no new
-// connection, a lockout made through one bridge holds on both, and the logs show the client.
+// docs/operations.md, in front of two bridge processes sharing Redis (its db 11, flushed by the
+// test), over a real Django database. Stopping one bridge (SIGTERM) loses no connection HAProxy
+// can retry, answers stay correct, a lockout through one bridge holds on both, and the logs show
+// the client's own address.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +12,8 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { need, hasCommand } from '../helpers/require.js';
-import { demoDatabase, userDn, password, rawConnect, bindRequest, DEMO_USERS, BASE } from '../helpers/demo-bridge.js';
+import { userDn, rawConnect, bindRequest, BASE } from '../helpers/demo-bridge.js';
+import { makeDjangoDatabase, djangoAvailable } from '../helpers/django.js';
 import { client } from '../helpers/bridge.js';
 
 const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
@@ -21,7 +24,8 @@ const redis = await new Promise((resolve) => {
   r.connect().then(() => resolve(r), () => resolve(null));
 });
 after(() => redis?.disconnect());
-const skip = need('haproxy', hasCommand('haproxy'), 'not installed') || need('Redis on 127.0.0.1:6379', !!redis, 'no answer');
+const dj = djangoAvailable({ engine: 'sqlite' });
+const skip = need('Django', dj.ok, dj.reason) || need('haproxy', hasCommand('haproxy'), 'not installed') || need('Redis on 127.0.0.1:6379', !!redis, 'no answer');
 
 const BIN = new URL('../../bin/django-ldap-bridge.js', import.meta.url).pathname;
 /** A bridge as its own process (so the test can SIGTERM it), from a config file in a mkdtemp dir. */
@@ -59,7 +63,11 @@ const bind = async (port, dn, pw) => {
 
 test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, async () => {
   await redis.flushdb();
-  const db = await demoDatabase(2000);
+  const db = await makeDjangoDatabase({ engine: 'sqlite' });
+  // Users Django authenticates, with a plain username and an email to check answers against.
+  const good = db.expected.users.filter((u) => u.checkRight && u.isActive && u.hasher !== 'unusable' && u.email && /^[a-z0-9]+$/.test(u.username));
+  assert.ok(good.length >= 4, 'the Django data has users to run the load with');
+  const [alice, bob, carol] = good;
   const [p1, p2, front] = [await freePort(), await freePort(), await freePort()];
   const settings = (p) => ({ database: db.url, listen: [`ldap://127.0.0.1:${p}`], proxyProtocol: [`ldap://127.0.0.1:${p}`], security: { redis: 'redis://127.0.0.1:6379/11', bruteForce: { userFailures: 3, lockoutSeconds: 60, addressFailures: 1000 } } });
   const b1 = await startBridgeProcess(settings(p1));
@@ -73,11 +81,11 @@ test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, 
   hp.stderr.on('data', (d) => (hpOut += d));
   const hpExit = new Promise((r) => hp.on('close', r));
   try {
-    await until('haproxy to listen', async () => (await bind(front, userDn('alice'), password('alice')).catch(() => ({}))).code === 0);
+    await until('haproxy to listen', async () => (await bind(front, userDn(alice.username), alice.password).catch(() => ({}))).code === 0);
     // Both bridges answer through HAProxy (round robin), each logging the client's own port.
     const seen = [];
     await until('both bridges to answer', async () => {
-      const r = await bind(front, userDn('bob'), password('bob'));
+      const r = await bind(front, userDn(bob.username), bob.password);
       assert.equal(r.code, 0);
       seen.push(r.local);
       return [b1, b2].every((b) => seen.some((port) => b.logs.some((l) => l.includes(`"peer":"127.0.0.1:${port}"`) && l.includes('"op":"bind"'))));
@@ -91,7 +99,7 @@ test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, 
     const cuts = [];
     const load = (async () => {
       for (let i = 0; !stop; i++) {
-        const u = DEMO_USERS.filter((x) => x.active && x.email)[i % 3];
+        const u = good[i % 3];
         const c = client(`ldap://127.0.0.1:${front}`);
         try {
           await c.bind(userDn(u.username), u.password);
@@ -117,14 +125,15 @@ test('HAProxy (send-proxy-v2) in front of two bridges sharing Redis', { skip }, 
     assert.ok(cuts.length <= 1, `only the connection open at the stop may be cut: ${cuts.join('; ')}`);
     // A lockout made through the pair holds on both bridges (shared Redis).
     b2 = await startBridgeProcess(settings(p2));
-    for (let i = 0; i < 3; i++) assert.equal((await bind(front, userDn('carol'), 'wrong')).code, 49);
-    assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49);
-    assert.equal((await bind(front, userDn('carol'), password('carol'))).code, 49, 'locked out on the other bridge too');
+    for (let i = 0; i < 3; i++) assert.equal((await bind(front, userDn(carol.username), carol.wrongPassword)).code, 49);
+    assert.equal((await bind(front, userDn(carol.username), carol.password)).code, 49);
+    assert.equal((await bind(front, userDn(carol.username), carol.password)).code, 49, 'locked out on the other bridge too');
   } finally {
     hp.kill('SIGTERM');
     await hpExit;
     await b1.stop();
     await b2.stop();
     await redis.flushdb();
+    await db.drop();
   }
 });
