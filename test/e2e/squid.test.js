@@ -3,17 +3,20 @@
 // docs/integrations/squid.md (read from the page; only host, port and password file replaced),
 // fed the way Squid feeds them (one URL-escaped request a line on stdin, OK/ERR on stdout).
 // Every answer is compared with what Django says: authenticate(), is_active, the user's groups.
+// Then a real Squid (squid -N, its own squid.conf, port and runtime directory) runs the page's
+// squid.conf in front of a tiny local HTTP server: 407 / 200 / 403 as Django says.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { need } from '../helpers/require.js';
 import { djangoAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 import { startTestBridge, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
-import { DJANGO_FACTS_PY } from '../helpers/apache.js';
+import { DJANGO_FACTS_PY, RUN_AS, freePort, basic } from '../helpers/apache.js';
 import { recordSecrets } from '../helpers/secrets.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 
@@ -26,6 +29,8 @@ const SQUID_PW = 'squid-Svc-Secret!';
 recordSecrets([SQUID_PW]);
 
 const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason);
+const squidBin = spawnSync('squid', ['-v'], { encoding: 'utf8' });
+const proxySkip = need('Squid (squid)', squidBin.status === 0, squidBin.error ? 'squid not on PATH' : squidBin.stderr);
 const squidSkip = need('Squid LDAP helpers (squid)', existsSync(BASIC) && existsSync(GROUP), `${BASIC} or ${GROUP} missing`);
 
 /** The squid.conf block of the docs page. */
@@ -43,6 +48,10 @@ function helperArgv(conf, prefix, { host, port, passwordFile }) {
   const start = words.findIndex((w) => w.startsWith('/'));
   return words.slice(start).map((w) => (w === 'ldap.example.com' ? host : w === '389' ? port : w === '/etc/squid/ldap-password' ? passwordFile : w));
 }
+
+/** The page's squid.conf pointed at the test's bridge and password file. */
+const localConf = (conf, { host, port, passwordFile }) =>
+  conf.replaceAll('ldap.example.com', host).replaceAll(' -p 389', ` -p ${port}`).replaceAll('/etc/squid/ldap-password', passwordFile);
 
 /** Squid's URL escaping of a helper's token (rfc1738_escape: anything but unreserved ASCII). */
 const squidEscape = (s) => encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -84,6 +93,7 @@ describe('Squid helpers (SQLite)', { skip: djangoSkip || squidSkip }, () => {
   let facts;
   let basicArgv;
   let groupArgv;
+  let ldapAt; // { host, port } of the bridge
 
   before(async () => {
     db = await makeDjangoDatabase({ engine: 'sqlite' });
@@ -102,6 +112,7 @@ describe('Squid helpers (SQLite)', { skip: djangoSkip || squidSkip }, () => {
     const passwordFile = join(dir, 'ldap-password');
     writeFileSync(passwordFile, SQUID_PW, { mode: 0o600 });
     const { hostname, port } = new URL(br.url);
+    ldapAt = { host: hostname, port };
     const conf = squidConf();
     basicArgv = helperArgv(conf, 'auth_param basic program', { host: hostname, port, passwordFile });
     groupArgv = helperArgv(conf, 'external_acl_type', { host: hostname, port, passwordFile });
@@ -152,5 +163,112 @@ u = User.objects.get(username='frank'); u.is_active = False; u.save()
     assert.deepEqual(await runHelper(groupArgv, ['alice secret-agents', 'frank secret-agents', 'root secret-agents']), ['ERR', 'ERR', facts.get('root').groups.includes('secret-agents') ? 'OK' : 'ERR']);
     const frank = users.find((u) => u.username === 'frank');
     assert.deepEqual(await runHelper(basicArgv, [`frank ${squidEscape(frank.password)}`]), ['BH'], 'no longer found, so refused');
+  });
+});
+
+/** One request through the proxy at `proxyPort` for `url`; resolves its status. */
+function viaProxy(proxyPort, url, headers = {}) {
+  return new Promise((done, fail) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'GET', path: url, headers: { ...headers, connection: 'close' }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+describe('a real Squid proxy with the page\'s squid.conf (SQLite)', { skip: djangoSkip || squidSkip || proxySkip }, () => {
+  let db;
+  let br;
+  let dir;
+  let upstream;
+  let squid;
+  let squidExit;
+  let proxyPort;
+  let users;
+  let facts;
+  let target;
+
+  before(async () => {
+    db = await makeDjangoDatabase({ engine: 'sqlite' });
+    facts = new Map(JSON.parse(await djangoShell(db.env, DJANGO_FACTS_PY)).map((f) => [f.username, f]));
+    users = db.expected.users;
+    br = await startTestBridge({
+      url: db.url,
+      config: { serviceAccounts: [{ dn: SQUID_DN, password: await makePassword(SQUID_PW, { iterations: 1000 }) }] },
+    });
+    upstream = http.createServer((_req, res) => res.end('upstream page'));
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    target = `http://127.0.0.1:${upstream.address().port}/`;
+
+    // Squid's own runtime directory; as root, Squid and its helpers run as RUN_AS's user.
+    dir = mkdtempSync(join(tmpdir(), 'dlb-squid-proxy-'));
+    chmodSync(dir, 0o755);
+    const passwordFile = join(dir, 'ldap-password');
+    writeFileSync(passwordFile, SQUID_PW, { mode: 0o600 });
+    if (RUN_AS) for (const p of [dir, passwordFile]) chownSync(p, RUN_AS.uid, RUN_AS.gid);
+    proxyPort = await freePort();
+    const { hostname, port } = new URL(br.url);
+    const conf = [
+      `http_port 127.0.0.1:${proxyPort}`,
+      ...(RUN_AS ? [`cache_effective_user ${RUN_AS.user}`] : []),
+      `pid_filename ${join(dir, 'squid.pid')}`,
+      `access_log stdio:${join(dir, 'access.log')}`,
+      `cache_log ${join(dir, 'cache.log')}`,
+      `coredump_dir ${dir}`,
+      'netdb_filename none',
+      'pinger_enable off',
+      'cache deny all',
+      'cache_mem 8 MB',
+      'visible_hostname localhost',
+      'shutdown_lifetime 0 seconds',
+      localConf(squidConf(), { host: hostname, port, passwordFile }),
+    ].join('\n');
+    writeFileSync(join(dir, 'squid.conf'), conf);
+    squid = spawn('squid', ['-N', '-f', join(dir, 'squid.conf')], { stdio: 'ignore' });
+    squidExit = new Promise((r) => squid.on('exit', r));
+    // Ready when it answers (407: it asks for credentials); a deadline, never a fixed sleep.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (squid.exitCode !== null) throw new Error(`squid exited ${squid.exitCode}: ${readFileSync(join(dir, 'cache.log'), 'utf8').slice(-2000)}`);
+      const status = await viaProxy(proxyPort, target).catch(() => null);
+      if (status !== null) break;
+      if (Date.now() > deadline) throw new Error('squid did not answer within 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  after(async () => {
+    if (squid && squid.exitCode === null) {
+      squid.kill('SIGTERM');
+      await squidExit;
+    }
+    await new Promise((r) => (upstream ? upstream.close(r) : r()));
+    await br?.close();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('407 without credentials, with a wrong password or for an unknown or inactive user; 200 for members of secret-agents; 403 for other users', async () => {
+    assert.equal(await viaProxy(proxyPort, target), 407);
+    const pick = ['alice', 'frank', 'Frank', 'josé.o+brien@x', 'bob', 'root', 'dora', 'eve'];
+    const got = [];
+    const want = [];
+    for (const name of pick) {
+      const u = users.find((x) => x.username === name);
+      const f = facts.get(name);
+      got.push(`${name} right: ${await viaProxy(proxyPort, target, { 'proxy-authorization': basic(name, u.password) })}`);
+      want.push(`${name} right: ${!u.authenticates ? 407 : f.groups.includes('secret-agents') ? 200 : 403}`);
+      got.push(`${name} wrong: ${await viaProxy(proxyPort, target, { 'proxy-authorization': basic(name, u.wrongPassword) })}`);
+      want.push(`${name} wrong: 407`);
+    }
+    // Squid's default lowercases names; with the page's casesensitive on, FRANK is no one.
+    got.push(`FRANK: ${await viaProxy(proxyPort, target, { 'proxy-authorization': basic('FRANK', users.find((x) => x.username === 'frank').password) })}`);
+    want.push('FRANK: 407');
+    got.push(`nobody: ${await viaProxy(proxyPort, target, { 'proxy-authorization': basic('nobody-here', 'whatever') })}`);
+    want.push('nobody: 407');
+    assert.deepEqual(got, want);
+    assert.ok(want.some((w) => w.endsWith(': 200')) && want.some((w) => w.endsWith(': 403')), 'both a member and a non-member log in');
   });
 });
