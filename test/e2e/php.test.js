@@ -1,4 +1,4 @@
-// PHP's php-ldap against the bridge, on data made by real Django (SQLite): php-cli runs the
+// PHP's php-ldap against the bridge, on data made by real Django (SQLite and PostgreSQL): php-cli runs the
 // login code of docs/integrations/php.md verbatim (read from the page): search the user as the
 // service account, bind as the user, check Django groups with ldap_compare. Every answer is
 // compared with what Django says: authenticate(), is_active, the user's groups.
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { need } from '../helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 import { startTestBridge, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { DJANGO_FACTS_PY } from '../helpers/apache.js';
 import { recordSecrets } from '../helpers/secrets.js';
@@ -24,6 +24,8 @@ recordSecrets([INTRANET_PW]);
 
 const php = spawnSync('php', ['-r', 'echo function_exists("ldap_connect") ? "yes" : "no";'], { encoding: 'utf8' });
 const phpSkip = need('php-cli with php-ldap', php.stdout === 'yes', php.error ? 'php not on PATH' : 'ldap extension not loaded');
+const pg = await postgresAvailable();
+const pgSkip = need('PostgreSQL on 127.0.0.1:5432', pg.ok, pg.reason);
 const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason);
 
 /** The test's driver: the page's functions over JSON cases on stdin, JSON answers on stdout. */
@@ -76,7 +78,7 @@ const STRANGERS = [
 
 const GROUPS = ['secret-agents', "Smith, John's team", 'hashers', '#hash', 'Ünïcödé', 'trailing space ', 'no such group'];
 
-describe('PHP php-ldap (SQLite)', { skip: djangoSkip || phpSkip }, () => {
+for (const engine of ['sqlite', 'postgres']) describe(`PHP php-ldap (${engine})`, { skip: djangoSkip || phpSkip || (engine === 'postgres' ? pgSkip : undefined) }, () => {
   let db;
   let br;
   let dir;
@@ -88,7 +90,7 @@ describe('PHP php-ldap (SQLite)', { skip: djangoSkip || phpSkip }, () => {
   };
 
   before(async () => {
-    db = await makeDjangoDatabase({ engine: 'sqlite' });
+    db = await makeDjangoDatabase({ engine });
     await refreshFacts();
     users = db.expected.users;
     br = await startTestBridge({

@@ -1,5 +1,5 @@
-// Squid's LDAP helpers against the bridge, on data made by real Django (SQLite): Debian's
-// basic_ldap_auth and ext_ldap_group_acl run with the exact command lines of the squid.conf in
+// Squid's LDAP helpers against the bridge, on data made by real Django (SQLite and PostgreSQL;
+// the real proxy on SQLite): Debian's basic_ldap_auth and ext_ldap_group_acl run with the exact command lines of the squid.conf in
 // docs/integrations/squid.md (read from the page; only host, port and password file replaced),
 // fed the way Squid feeds them (one URL-escaped request a line on stdin, OK/ERR on stdout).
 // Every answer is compared with what Django says: authenticate(), is_active, the user's groups.
@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { need } from '../helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 import { startTestBridge, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
-import { DJANGO_FACTS_PY, RUN_AS, freePort, basic } from '../helpers/apache.js';
+import { DJANGO_FACTS_PY, RUN_AS, freePort, basic, request } from '../helpers/apache.js';
 import { recordSecrets } from '../helpers/secrets.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 
@@ -29,6 +29,8 @@ const SQUID_PW = 'squid-Svc-Secret!';
 recordSecrets([SQUID_PW]);
 
 const djangoSkip = need('Django 3.2 (python3-django, python3-argon2, python3-bcrypt)', djangoAvailable().ok, djangoAvailable().reason);
+const pg = await postgresAvailable();
+const pgSkip = need('PostgreSQL on 127.0.0.1:5432', pg.ok, pg.reason);
 const squidBin = spawnSync('squid', ['-v'], { encoding: 'utf8' });
 const proxySkip = need('Squid (squid)', squidBin.status === 0, squidBin.error ? 'squid not on PATH' : squidBin.stderr);
 const squidSkip = need('Squid LDAP helpers (squid)', existsSync(BASIC) && existsSync(GROUP), `${BASIC} or ${GROUP} missing`);
@@ -85,7 +87,7 @@ const STRANGERS = [
 
 const GROUPS = ['secret-agents', "Smith, John's team", 'hashers', '#hash', 'Ünïcödé', 'trailing space ', 'no such group'];
 
-describe('Squid helpers (SQLite)', { skip: djangoSkip || squidSkip }, () => {
+for (const engine of ['sqlite', 'postgres']) describe(`Squid helpers (${engine})`, { skip: djangoSkip || squidSkip || (engine === 'postgres' ? pgSkip : undefined) }, () => {
   let db;
   let br;
   let dir;
@@ -96,7 +98,7 @@ describe('Squid helpers (SQLite)', { skip: djangoSkip || squidSkip }, () => {
   let ldapAt; // { host, port } of the bridge
 
   before(async () => {
-    db = await makeDjangoDatabase({ engine: 'sqlite' });
+    db = await makeDjangoDatabase({ engine });
     facts = new Map(JSON.parse(await djangoShell(db.env, DJANGO_FACTS_PY)).map((f) => [f.username, f]));
     users = db.expected.users;
     br = await startTestBridge({
@@ -167,16 +169,7 @@ u = User.objects.get(username='frank'); u.is_active = False; u.save()
 });
 
 /** One request through the proxy at `proxyPort` for `url`; resolves its status. */
-function viaProxy(proxyPort, url, headers = {}) {
-  return new Promise((done, fail) => {
-    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'GET', path: url, headers: { ...headers, connection: 'close' }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode));
-    });
-    req.on('error', fail);
-    req.end();
-  });
-}
+const viaProxy = async (proxyPort, url, headers = {}) => (await request(proxyPort, url, { headers })).status;
 
 describe('a real Squid proxy with the page\'s squid.conf (SQLite)', { skip: djangoSkip || squidSkip || proxySkip }, () => {
   let db;
