@@ -32,12 +32,19 @@ function costlyFilter(terms, extra = '') {
   return f + extra + ')';
 }
 
-/** Records the SQL (and its parameters) the bridge's store runs while `fn` runs. */
-async function statementsDuring(store, fn) {
+/** Records the SQL (and its parameters) the bridge's store runs while `fn` runs. With
+ * `holdMs`, every statement matching `hold` also holds the event loop that long before it
+ * runs, as it would on a machine that many times slower: a scan's length then no longer
+ * depends on how fast this machine happens to be. */
+async function statementsDuring(store, fn, { hold, holdMs = 0 } = {}) {
   const seen = [];
   const original = store.query;
   store.query = function (sql, params) {
     seen.push({ sql, params: [...params] });
+    if (holdMs && hold.test(sql)) {
+      const until = performance.now() + holdMs;
+      while (performance.now() < until);
+    }
     return original.call(this, sql, params);
   };
   try {
@@ -133,7 +140,9 @@ describe('a bound user cannot make SQLite scan the user table', () => {
           [userDn('bob')],
         );
         return a;
-      });
+        // Each window's statement takes at least 10 ms: the scan of 200,000 rows in windows of
+        // at most a few hundred cannot end inside its 1 s limit, on however fast a machine.
+      }, { hold: /GLOB/, holdMs: 10 });
       assert.equal(attack.status, 3, 'timeLimitExceeded');
       assert.deepEqual(order, ['legit', 'attack'], 'the legitimate client is answered while the scan runs');
       const scans = statements.filter((s) => /GLOB/.test(s.sql));
