@@ -6,7 +6,7 @@ import client from 'prom-client';
 
 export interface MetricsSources {
   connections(): number;
-  hashQueue(): { running: number; waiting: number; computed?: number };
+  hashQueue(): { running: number; waiting: number; computed?: number; dropped?: number };
   pool(): { total: number; idle: number; waiting: number } | undefined;
   ping(): Promise<void>;
 }
@@ -98,7 +98,7 @@ export class Metrics {
     };
     this.ops = tally({ name: 'django_ldap_bridge_operations_total', help: 'LDAP operations by type and result code', labelNames: ['op', 'result'] });
     this.opSeconds = new FastHistogram('django_ldap_bridge_operation_duration_seconds', 'LDAP operation latency', 'op', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
-    this.binds = tally({ name: 'django_ldap_bridge_binds_total', help: 'Binds by outcome (success, wrong-password, unknown-user, inactive, locked-out, unavailable, busy, ...)', labelNames: ['outcome'] });
+    this.binds = tally({ name: 'django_ldap_bridge_binds_total', help: 'Binds by outcome (success, wrong-password, unknown-user, inactive, locked-out, unavailable, busy, dropped, ...)', labelNames: ['outcome'] });
     this.cacheHits = tally<never>({ name: 'django_ldap_bridge_credential_cache_hits_total', help: 'Binds answered from the credential cache (no hash computed)' });
     this.querySeconds = new FastHistogram('django_ldap_bridge_db_query_duration_seconds', 'Database query latency', 'ok', [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1]);
     this.registry.registerMetric(this.opSeconds as unknown as client.Metric);
@@ -131,6 +131,17 @@ export class Metrics {
         const n = self.sources?.hashQueue().computed ?? 0;
         if (n > hashesSeen) this.inc(n - hashesSeen);
         hashesSeen = n;
+      },
+    });
+    let droppedSeen = 0;
+    new client.Counter({
+      name: 'django_ldap_bridge_password_checks_dropped_total',
+      help: 'Password checks dropped before their hash because every client waiting on them had hung up or unbound',
+      registers,
+      collect() {
+        const n = self.sources?.hashQueue().dropped ?? 0;
+        if (n > droppedSeen) this.inc(n - droppedSeen);
+        droppedSeen = n;
       },
     });
     new client.Gauge({

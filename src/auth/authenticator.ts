@@ -10,13 +10,18 @@
 // small argon2) is answered no sooner than a dummy would have been: after a typical recent
 // dummy's duration, waited on a timer rather than by burning CPU. Hashes costlier than the dummy
 // stay slower (SECURITY.md says so).
+//
+// A check whose client is gone (every connection waiting on it closed or unbound) is dropped
+// before its hash: a sprayer who queues binds and hangs up spends no hash, so real users do not
+// wait behind them. The attempt was counted before it queued and stays counted: dropping gives
+// nothing back, so hanging up is no way to guess for free or to clear a counter.
 import { createHash } from 'node:crypto';
 import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers/index.js';
 import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
 import type { Logger } from 'pino';
 import { CredentialCache } from './credential-cache.js';
-import { BusyError, HashGate } from './hash-gate.js';
+import { BusyError, DroppedError, HashGate } from './hash-gate.js';
 import { NOTHING_COUNTED, type Reservation, type Throttle } from './throttle.js';
 
 /** The most common (hasher, cost) among stored hashes, as one of them. */
@@ -35,7 +40,7 @@ export function chooseSampleHash(hashes: string[]): string | undefined {
   return best?.hash;
 }
 
-export type AuthOutcome = 'success' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy';
+export type AuthOutcome = 'success' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy' | 'dropped';
 
 export interface AuthResult {
   outcome: AuthOutcome;
@@ -50,6 +55,9 @@ export interface Attempt {
   password: string;
   /** The client address for per-address throttling; undefined when the connection is exempt. */
   address: string | undefined;
+  /** Fires when the client no longer waits for the answer (its connection closed or unbound):
+   * the check is then dropped before its hash, unless another client waits on it too. */
+  gone?: AbortSignal;
 }
 
 /**
@@ -68,8 +76,9 @@ export function sprayKey(a: Pick<Attempt, 'address' | 'password'>): string | und
 
 /** What one password check came to. Identical binds arriving together share one. */
 interface Check {
-  /** Set when no password was checked: the name or address is locked out, or the budget is spent. */
-  readonly refused?: 'locked-out' | 'busy';
+  /** Set when no password was checked: the name or address is locked out, the budget is spent,
+   * or nobody waited for the answer any more. */
+  readonly refused?: 'locked-out' | 'busy' | 'dropped';
   readonly result: VerifyResult;
   /** performance.now() before which a failure is not answered (0: no wait; the check cost
    * what a dummy does). */
@@ -79,10 +88,22 @@ interface Check {
 const NO_MATCH: VerifyResult = Object.freeze({ ok: false, hasher: 'unknown' as const });
 const LOCKED_OUT: Check = Object.freeze({ refused: 'locked-out' as const, result: NO_MATCH, floor: 0 });
 const BUSY: Check = Object.freeze({ refused: 'busy' as const, result: NO_MATCH, floor: 0 });
+const DROPPED: Check = Object.freeze({ refused: 'dropped' as const, result: NO_MATCH, floor: 0 });
 const SERVICE_CACHED: AuthResult = Object.freeze({ outcome: 'success' as const, cached: true });
 /** How many recent dummy durations the typical one is taken from: few enough to follow the
  * machine's load within seconds, enough that one outlier does not move it. */
 const DUMMY_TIMES = 16;
+
+/** A check in flight that identical binds share, and how many of their clients still wait. */
+interface InFlight {
+  check: Promise<Check>;
+  /** Waiting clients whose connection is open. */
+  alive: number;
+  /** A client without a `gone` signal waits (one that cannot hang up: a command, a test). */
+  held: boolean;
+  /** Fired when the last waiting client is gone: the check is dropped before its hash. */
+  readonly gone: AbortController;
+}
 
 /** A hash's hasher and cost, as a comparable string ('' when it cannot be read). */
 const costKey = (encoded: string): string => JSON.stringify(hashCost(encoded) ?? '');
@@ -129,22 +150,54 @@ export class Authenticator {
   /** Checks in flight, by a key of (account or attempted name, password, hash): identical binds
    * arriving together (an Apache child binding its whole pool as the service account) share one
    * check. A made-up name shares as a real one does, so the number of hashes cannot tell them
-   * apart; only the first of them is counted against the lockout, as the others guess nothing new. */
-  private readonly inFlight = new Map<string, Promise<Check>>();
+   * apart; only the first of them is counted against the lockout, as the others guess nothing new.
+   * The check is dropped only when every client waiting on it is gone. */
+  private readonly inFlight = new Map<string, InFlight>();
 
-  private shared(key: string | undefined, check: () => Promise<Check>): Promise<Check> {
-    if (key === undefined) return check();
-    let p = this.inFlight.get(key);
-    if (!p) {
-      p = check().finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, p);
+  private shared(key: string | undefined, gone: AbortSignal | undefined, check: (gone: AbortSignal | undefined) => Promise<Check>): Promise<Check> {
+    if (key === undefined) return check(gone);
+    let f = this.inFlight.get(key);
+    if (!f) {
+      const entry: InFlight = { check: undefined as unknown as Promise<Check>, alive: 0, held: false, gone: new AbortController() };
+      this.inFlight.set(key, entry);
+      entry.check = check(entry.gone.signal).finally(() => {
+        if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+      });
+      f = entry;
     }
-    return p;
+    return this.join(key, f, gone);
+  }
+
+  /** Waits on a shared check as one more client; the last client to go drops it. */
+  private async join(key: string, f: InFlight, gone: AbortSignal | undefined): Promise<Check> {
+    const left = () => {
+      if (--f.alive === 0 && !f.held) this.drop(key, f);
+    };
+    if (gone === undefined) f.held = true;
+    else if (!gone.aborted) {
+      f.alive++;
+      gone.addEventListener('abort', left, { once: true });
+    }
+    // A client that arrives gone, on a check nobody else waits for, drops it at once.
+    if (f.alive === 0 && !f.held) this.drop(key, f);
+    try {
+      return await f.check;
+    } finally {
+      gone?.removeEventListener('abort', left);
+    }
+  }
+
+  private drop(key: string, f: InFlight): void {
+    // Out of the map at once, in the same turn: a client arriving later starts its own check
+    // rather than joining one that is being dropped.
+    if (this.inFlight.get(key) === f) this.inFlight.delete(key);
+    f.gone.abort();
   }
 
   /** Runs one check within the hashing budget: the stored hash (plus a dummy when it cannot be
-   * checked), or a dummy alone when there is no hash. Busy gives the name its attempt back. */
-  private async hash(password: string, stored: string | undefined, knownName: boolean, reservation: Reservation): Promise<Check> {
+   * checked), or a dummy alone when there is no hash. Busy gives the name its attempt back; a
+   * check dropped because its clients are gone gives nothing back (the attempt stays counted). */
+  private async hash(password: string, stored: string | undefined, knownName: boolean, reservation: Reservation, gone: AbortSignal | undefined): Promise<Check> {
     let floor = 0;
     try {
       const result = await this.gate.run(async () => {
@@ -163,9 +216,10 @@ export class Authenticator {
           floor = started + this.typicalDummyMs;
         }
         return r;
-      }, knownName);
+      }, knownName, gone);
       return { result, floor };
     } catch (e) {
+      if (e instanceof DroppedError) return DROPPED;
       if (!(e instanceof BusyError)) throw e;
       await this.throttle.busy(reservation);
       return BUSY;
@@ -194,8 +248,9 @@ export class Authenticator {
   }
 
   private async refused(check: Check, arrived: number): Promise<AuthResult> {
-    // Busy is answered at once, and alike for every name.
+    // Busy is answered at once, and alike for every name; a dropped check's answer goes nowhere.
     if (check.refused === 'busy') return { outcome: 'busy' };
+    if (check.refused === 'dropped') return { outcome: 'dropped' };
     await this.pad(arrived + this.typicalDummyMs);
     return { outcome: 'locked-out' };
   }
@@ -219,7 +274,7 @@ export class Authenticator {
       await this.throttle.forget(counter);
       return { outcome: 'success', user, cached: true };
     }
-    const check = await this.shared(cacheKey, () => this.checkUser(user, a, counter, cacheKey));
+    const check = await this.shared(cacheKey, a.gone, (gone) => this.checkUser(user, a, counter, cacheKey, gone));
     if (check.refused) return this.refused(check, arrived);
     const r = check.result;
     if (r.ok && user.isActive) return { outcome: 'success', user };
@@ -227,10 +282,10 @@ export class Authenticator {
     return { outcome: r.problem === 'unusable' ? 'unusable-password' : r.problem ? 'bad-hash' : !r.ok ? 'wrong-password' : 'inactive' };
   }
 
-  private async checkUser(user: User, a: Attempt, counter: string, cacheKey: string | undefined): Promise<Check> {
+  private async checkUser(user: User, a: Attempt, counter: string, cacheKey: string | undefined, gone: AbortSignal | undefined): Promise<Check> {
     const reservation = await this.throttle.reserve(counter, sprayKey(a));
     if (!reservation) return LOCKED_OUT;
-    const check = await this.hash(a.password, user.password, true, reservation);
+    const check = await this.hash(a.password, user.password, true, reservation, gone);
     const r = check.result;
     if (r.problem && r.problem !== 'unusable') this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
     if (r.ok && user.isActive) {
@@ -243,9 +298,9 @@ export class Authenticator {
   /** A name with no account: a dummy check, counted and shared like a real one. */
   private async unknown(a: Attempt, counter: string, arrived: number): Promise<AuthResult> {
     const shareKey = this.cache.enabled ? this.cache.key(`?${counter}`, a.password, this.sample) : undefined;
-    const check = await this.shared(shareKey, async () => {
+    const check = await this.shared(shareKey, a.gone, async (gone) => {
       const reservation = await this.throttle.reserve(counter, sprayKey(a));
-      return reservation ? this.hash(a.password, undefined, false, reservation) : LOCKED_OUT;
+      return reservation ? this.hash(a.password, undefined, false, reservation, gone) : LOCKED_OUT;
     });
     if (check.refused) return this.refused(check, arrived);
     return { outcome: 'unknown-user' };
@@ -272,22 +327,22 @@ export class Authenticator {
       this.cache.pin(hash, cacheKey!, a.address);
       return SERVICE_CACHED;
     }
-    const check = await this.shared(cacheKey, () => this.checkService(a, hash, counter, cacheKey));
+    const check = await this.shared(cacheKey, a.gone, (gone) => this.checkService(a, hash, counter, cacheKey, gone));
     if (check.refused) return this.refused(check, arrived);
     if (check.result.ok) return { outcome: 'success' };
     await this.pad(check.floor);
     return { outcome: check.result.problem ? 'bad-hash' : 'wrong-password' };
   }
 
-  private async checkService(a: Attempt, hash: string, counter: string | undefined, cacheKey: string | undefined): Promise<Check> {
+  private async checkService(a: Attempt, hash: string, counter: string | undefined, cacheKey: string | undefined, gone: AbortSignal | undefined): Promise<Check> {
     const reservation = counter === undefined ? NOTHING_COUNTED : await this.throttle.reserve(counter, undefined);
     if (!reservation) return LOCKED_OUT;
-    const check = await this.hash(a.password, hash, true, reservation);
+    const check = await this.hash(a.password, hash, true, reservation, gone);
     if (check.result.ok) {
       if (cacheKey) this.cache.pin(hash, cacheKey, a.address);
       await this.throttle.succeeded(reservation, false);
     } else {
-      // A failure, or a busy answer, still counts against the sender's address.
+      // A failure, a busy answer or a dropped check still counts against the sender's address.
       await this.throttle.failedAddress(sprayKey(a));
     }
     return check;

@@ -9,6 +9,10 @@
 // tell an attacker which names exist. What is left to see is that, while made-up names fill
 // their share, one more made-up name is answered busy where a real one waits; a sender has to
 // keep that share full to see it, and every busy answer counts against its address.
+//
+// A check nobody waits for any more (its client hung up, or unbound) is dropped rather than
+// hashed: it leaves the queue the moment its `gone` signal fires, and one that arrives already
+// gone never takes a place. A sprayer who queues binds and hangs up costs no hash for them.
 
 export class BusyError extends Error {
   constructor() {
@@ -16,9 +20,18 @@ export class BusyError extends Error {
   }
 }
 
+/** The check was dropped before it was hashed: whoever asked for it is gone. */
+export class DroppedError extends Error {
+  constructor() {
+    super('password check dropped: its connection is gone');
+  }
+}
+
 export class HashGate {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  /** Checks dropped unhashed because their `gone` signal fired (for metrics and tests). */
+  private dropped = 0;
   /** Waiters for names that do not exist (they may hold queue - reservedQueue places). */
   private waitingUnknown = 0;
   /** Checks started since the process began (for metrics and tests). */
@@ -32,27 +45,23 @@ export class HashGate {
   ) {}
 
   /** How many checks are running and waiting, and how many ever started (for metrics and tests). */
-  get depth(): { running: number; waiting: number; computed: number } {
-    return { running: this.running, waiting: this.waiting.length, computed: this.started };
+  get depth(): { running: number; waiting: number; computed: number; dropped: number } {
+    return { running: this.running, waiting: this.waiting.length, computed: this.started, dropped: this.dropped };
   }
 
   /** Runs `work` within the budget, or throws BusyError at once when there is no place for it.
-   * `knownName`: the bind names an existing account, which may use the reserved places. */
-  async run<T>(work: () => Promise<T>, knownName = true): Promise<T> {
+   * `knownName`: the bind names an existing account, which may use the reserved places.
+   * `gone`: fires when nobody waits for the answer any more; the work is then not run
+   * (DroppedError), whether it was waiting or had not arrived yet. Work already running ends. */
+  async run<T>(work: () => Promise<T>, knownName = true, gone?: AbortSignal): Promise<T> {
+    if (gone?.aborted) {
+      this.dropped++;
+      throw new DroppedError();
+    }
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.queue) throw new BusyError();
-      if (knownName) {
-        await new Promise<void>((resolve) => this.waiting.push(resolve));
-      } else {
-        if (this.waitingUnknown >= this.queue - this.reservedQueue) throw new BusyError();
-        this.waitingUnknown++;
-        await new Promise<void>((resolve) =>
-          this.waiting.push(() => {
-            this.waitingUnknown--;
-            resolve();
-          }),
-        );
-      }
+      if (!knownName && this.waitingUnknown >= this.queue - this.reservedQueue) throw new BusyError();
+      await this.wait(knownName, gone);
     } else {
       this.running++;
     }
@@ -65,5 +74,30 @@ export class HashGate {
       if (next) next();
       else this.running--;
     }
+  }
+
+  /** Waits for a place to be handed over; leaves the queue (DroppedError) when `gone` fires first. */
+  private wait(knownName: boolean, gone: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!knownName) this.waitingUnknown++;
+      const leave = () => {
+        if (!knownName) this.waitingUnknown--;
+        gone?.removeEventListener('abort', onGone);
+      };
+      const turn = () => {
+        leave();
+        resolve();
+      };
+      const onGone = () => {
+        const i = this.waiting.indexOf(turn);
+        if (i < 0) return;
+        this.waiting.splice(i, 1);
+        leave();
+        this.dropped++;
+        reject(new DroppedError());
+      };
+      gone?.addEventListener('abort', onGone, { once: true });
+      this.waiting.push(turn);
+    });
   }
 }

@@ -42,6 +42,8 @@ export class Connection {
   private queue: Promise<void> = Promise.resolve();
   private outstanding = 0;
   private closed = false;
+  /** Session.gone: fired once the client cannot get an answer any more. */
+  private readonly ended = new AbortController();
   private throttled = false;
   private partialTimer: NodeJS.Timeout | undefined;
   /** Waiting for the PROXY protocol header that a proxy listener requires first. */
@@ -60,6 +62,7 @@ export class Connection {
     private readonly admitClient?: (address: string) => boolean,
   ) {
     this.session = session;
+    session.gone = this.ended.signal;
     this.proxyPending = admitClient !== undefined;
     if (this.proxyPending) {
       this.proxyTimer = setTimeout(() => raw.destroy(), limits.handshakeTimeoutMs);
@@ -78,6 +81,7 @@ export class Connection {
       clearTimeout(this.partialTimer);
       clearTimeout(this.proxyTimer);
       for (const r of session.running.values()) r.abandoned = true;
+      this.ended.abort();
       onClose();
     });
     raw.on('data', this.onData);
@@ -139,6 +143,7 @@ export class Connection {
     this.ctx.log.warn({ conn: this.session.id, peer: this.session.peer, code }, `closing connection: ${message}`);
     this.write(encodeDisconnect(code, message));
     this.closed = true;
+    this.ended.abort();
     clearTimeout(this.partialTimer);
     this.transport.end();
     // A peer that never reads must not keep the socket open.
@@ -231,7 +236,9 @@ export class Connection {
     const op = operationOf(req);
     if (op.runs === 'at once') {
       if (op.now(this.ctx, session, req)) return true;
+      // Unbind: the operations still queued have no one to answer (RFC 4511 §4.3).
       this.closed = true;
+      this.ended.abort();
       this.transport.end();
       return false;
     }

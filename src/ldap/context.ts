@@ -38,6 +38,9 @@ export interface Session {
   log?: Logger;
   /** Simple Paged Results cursors of this connection, by cookie. */
   readonly paged: Cursors;
+  /** Aborted when the connection closes or the client unbinds: its queued binds are then
+   * dropped before their hash (a client without a connection has none). */
+  gone?: AbortSignal;
   /** Searches queued or in progress by message id, to honour Abandon. */
   readonly running: Map<number, RunningSearch>;
 }

@@ -97,7 +97,7 @@ const BIND: QueuedOperation<RequestOf<'bind'>, BindResult> = {
   record(ctx, log, _session, msg, req, r, ms) {
     ctx.metrics.bind(r.outcome, r.cached);
     const level = r.outcome === 'success' || r.outcome === 'anonymous' ? 'info' : 'warn';
-    if (log.isLevelEnabled(level)) log[level]({ msgid: msg.id, op: 'bind', dn: clipForLog(req.name), result: r.code, outcome: r.outcome, cached: r.cached, ms }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : 'bind');
+    if (log.isLevelEnabled(level)) log[level]({ msgid: msg.id, op: 'bind', dn: clipForLog(req.name), result: r.code, outcome: r.outcome, cached: r.cached, ms }, r.outcome === 'locked-out' ? 'bind refused: locked out after repeated failures' : r.outcome === 'dropped' ? 'bind dropped unhashed: the client hung up or unbound' : 'bind');
   },
 };
 
@@ -195,6 +195,8 @@ function refusedWrite(op: WriteOp): QueuedOperation<RequestOf<WriteOp>, Result> 
   };
 }
 
+// A bind cannot be abandoned (RFC 4511 §4.11): only closing the connection or unbinding drops
+// a queued one (Session.gone).
 const ABANDON: ImmediateOperation<RequestOf<'abandon'>> = {
   runs: 'at once',
   now(_ctx, session, req) {

@@ -23,7 +23,8 @@ export interface BindResult extends Result {
 function answer(r: AuthResult): BindResult {
   if (r.outcome === 'success') return { code: ResultCode.success, outcome: 'success', cached: r.cached };
   if (r.outcome === 'busy') return { code: ResultCode.busy, message: 'too many password checks in progress; try again', outcome: 'busy' };
-  // Never a hint: wrong password, unknown user, inactive and locked out all look the same.
+  // Never a hint: wrong password, unknown user, inactive and locked out all look the same. (A
+  // dropped check's answer is never sent: its connection is gone.)
   return { code: ResultCode.invalidCredentials, outcome: r.outcome };
 }
 
@@ -43,9 +44,11 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   }
   const address = countedAddress(ctx, session);
   const auth = ctx.auth;
+  // A bind whose client hung up (or unbound) while it queued is still counted, but not hashed.
+  const gone = session.gone;
 
   // Bytes that are not UTF-8 would decode to U+FFFD and could collide; Django hashes text.
-  if (!Buffer.from(password, 'utf8').equals(req.password)) return answer(await auth.nobody({ name: req.name, password: 'x', address }));
+  if (!Buffer.from(password, 'utf8').equals(req.password)) return answer(await auth.nobody({ name: req.name, password: 'x', address, gone }));
 
   let target;
   let key;
@@ -54,13 +57,13 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
     key = ctx.dit.key(req.name);
   } catch (e) {
     if (!(e instanceof InvalidDnError)) throw e;
-    const r = answer(await auth.nobody({ name: req.name, password, address }));
+    const r = answer(await auth.nobody({ name: req.name, password, address, gone }));
     return r.outcome === 'unknown-user' ? { ...r, outcome: 'invalid-dn' } : r;
   }
 
   const svc = ctx.serviceAccount(key);
   if (svc) {
-    const r = answer(await auth.service({ name: key, password, address }, svc.password));
+    const r = answer(await auth.service({ name: key, password, address, gone }, svc.password));
     if (r.outcome === 'success') {
       session.identity = { kind: 'service', dn: svc.dn };
       session.trusted = true;
@@ -68,9 +71,9 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
     }
     return r;
   }
-  if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address }));
+  if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address, gone }));
 
-  const r = await auth.user({ name: target.username, password, address });
+  const r = await auth.user({ name: target.username, password, address, gone });
   if (r.outcome === 'success' && r.user) {
     session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
     ctx.writes?.loggedIn(r.user, password);
