@@ -174,3 +174,94 @@ describe('the hashing budget', () => {
     assert.deepEqual((await Promise.all(real)).map((r) => r.outcome), ['success', 'success']);
   });
 });
+
+describe('checks whose clients are gone', () => {
+  /** Holds the gate's one hashing slot until released, so that checks queue behind it. */
+  function holdSlot(gate) {
+    let release;
+    const held = gate.run(() => new Promise((r) => (release = r)));
+    return { done: () => (release(), held) };
+  }
+  /** Waits (bounded) until `n` checks wait in the gate. */
+  async function queued(gate, n) {
+    for (const end = Date.now() + 10_000; gate.depth.waiting < n; ) {
+      assert.ok(Date.now() < end, `${n} checks should queue; ${gate.depth.waiting} did`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  const from = (signal, name, password, address = '192.0.2.7') => ({ name, password, address, gone: signal });
+
+  test('a connection that hangs up with binds queued: they are dropped unhashed, a real user behind them is hashed next, and the dropped guesses stay counted', async () => {
+    const gate = new HashGate(1, 64);
+    const auth = authenticator([[1, 'alice', slowHash], [2, 'bob', slowHash]], { gate });
+    const slot = holdSlot(gate);
+    const sprayer = new AbortController();
+    const spray = [
+      ...Array.from({ length: 5 }, (_, i) => auth.user(from(sprayer.signal, 'alice', `guess-${i}`))),
+      ...Array.from({ length: 3 }, (_, i) => auth.user(from(sprayer.signal, `ghost-${i}`, 'Summer2024!'))),
+      auth.nobody(from(sprayer.signal, 'cn=nobody,dc=example,dc=com', 'x')),
+      auth.service(from(sprayer.signal, 'cn=apache', 'guess'), serviceHash),
+    ];
+    await queued(gate, spray.length);
+    const bob = auth.user(from(new AbortController().signal, 'bob', 'alice-pw', '198.51.100.2'));
+    await queued(gate, spray.length + 1);
+    sprayer.abort();
+    assert.deepEqual(gate.depth, { running: 1, waiting: 1, computed: 1, dropped: spray.length }, 'they left the queue at the hang-up');
+    await slot.done();
+    assert.deepEqual((await Promise.all(spray)).map((r) => r.outcome), Array(spray.length).fill('dropped'));
+    assert.equal((await bob).outcome, 'success');
+    assert.deepEqual(gate.depth, { running: 0, waiting: 0, computed: 2, dropped: spray.length }, 'only the held slot and bob were hashed');
+
+    // Each dropped guess was counted before it queued, and hanging up gave none back: alice's
+    // 5 failures are used up, so even her right password is refused now.
+    assert.equal((await auth.user(attempt('alice', 'alice-pw', '203.0.113.9'))).outcome, 'locked-out');
+    assert.equal((await auth.service(attempt('cn=apache', 'apache-secret', '192.0.2.7'), serviceHash)).outcome, 'success', 'one dropped service guess is one failure, not a lock');
+  });
+
+  test('a bind arriving on a connection already gone takes its count and no hash', async () => {
+    const auth = authenticator([[1, 'alice', slowHash]]);
+    const gone = AbortSignal.abort();
+    for (let i = 0; i < 5; i++) assert.equal((await auth.user(from(gone, 'alice', `guess-${i}`))).outcome, 'dropped');
+    assert.equal((await auth.user(from(gone, 'alice', 'guess-5'))).outcome, 'locked-out');
+    assert.deepEqual(auth.gate.depth, { running: 0, waiting: 0, computed: 0, dropped: 5 });
+  });
+
+  test('a shared check is dropped only when every client waiting on it is gone', async () => {
+    const gate = new HashGate(1, 64);
+    const auth = authenticator([[1, 'alice', slowHash]], { gate });
+    const ask = (signal) => auth.user(from(signal, 'alice', 'wrong'));
+
+    // One of two identical binds hangs up: the other still gets its answer, from one hash.
+    let slot = holdSlot(gate);
+    const [a, b] = [new AbortController(), new AbortController()];
+    const both = [ask(a.signal), ask(b.signal)];
+    await queued(gate, 1);
+    a.abort();
+    await slot.done();
+    assert.deepEqual((await Promise.all(both)).map((r) => r.outcome), ['wrong-password', 'wrong-password']);
+    assert.deepEqual(gate.depth, { running: 0, waiting: 0, computed: 2, dropped: 0 });
+
+    // Both hang up: nothing is hashed.
+    slot = holdSlot(gate);
+    const [c, d] = [new AbortController(), new AbortController()];
+    const gone = [ask(c.signal), ask(d.signal)];
+    await queued(gate, 1);
+    c.abort();
+    assert.equal(gate.depth.waiting, 1, 'still wanted by the other client');
+    d.abort();
+    assert.equal(gate.depth.waiting, 0);
+    await slot.done();
+    assert.deepEqual((await Promise.all(gone)).map((r) => r.outcome), ['dropped', 'dropped']);
+    assert.deepEqual(gate.depth, { running: 0, waiting: 0, computed: 3, dropped: 1 });
+
+    // A client that cannot hang up (no signal: a command) keeps the check wanted.
+    slot = holdSlot(gate);
+    const e = new AbortController();
+    const kept = [ask(e.signal), auth.user(attempt('alice', 'wrong'))];
+    await queued(gate, 1);
+    e.abort();
+    await slot.done();
+    assert.deepEqual((await Promise.all(kept)).map((r) => r.outcome), ['wrong-password', 'wrong-password']);
+    assert.deepEqual(gate.depth, { running: 0, waiting: 0, computed: 5, dropped: 1 });
+  });
+});
