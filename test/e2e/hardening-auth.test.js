@@ -34,7 +34,7 @@ const metrics = async (url) => (await fetch(`${url}/metrics`)).text();
 const outcomes = async (url) => {
   const text = await metrics(url);
   const n = (o) => metricIn(text, `django_ldap_bridge_binds_total{outcome="${o}"}`);
-  return { success: n('success'), wrong: n('wrong-password'), locked: n('locked-out'), busy: n('busy'), unknown: n('unknown-user'), hashes: metricIn(text, 'django_ldap_bridge_password_hashes_total') };
+  return { success: n('success'), wrong: n('wrong-password'), locked: n('locked-out'), busy: n('busy'), unknown: n('unknown-user'), dropped: n('dropped'), hashes: metricIn(text, 'django_ldap_bridge_password_hashes_total') };
 };
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
@@ -365,6 +365,54 @@ describe('7. a spray of unknown names cannot take the hashing budget from real u
       assert.equal(seen.locked, 60 - seen.unknown - busy + 1);
       // Per (address, password): alice's own password from the same address still binds.
       assert.equal(await code(b.port, userDn('alice'), password('alice')), 0, 'alice binds from the flooding address');
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+describe('7b. binds queued by clients that hang up are not hashed', () => {
+  test('21 connections queue 10 binds each and hang up: none of their waiting binds is hashed, a real first bind is hashed next, and the dropped guesses still count', async () => {
+    const slow = await demoDatabase(100000);
+    // One hash at a time, the rest queue: the sprayers' first binds fill the queue at once.
+    const b = await startDemoBridge(slow.url, { metrics: { listen: '127.0.0.1:0' }, security: { hashConcurrency: 1, credentialCacheSeconds: 0 } });
+    const gate = b.bridge.context.auth.gate;
+    const until = async (what, ok) => {
+      for (const end = Date.now() + 30_000; !(await ok()); await new Promise((r) => setTimeout(r, 10))) assert.ok(Date.now() < end, what);
+    };
+    try {
+      const sprayers = await Promise.all(Array.from({ length: 21 }, () => rawConnect(b.port)));
+      // Made-up names with a password each (so no per-address counter fills), and 6 guesses at bob.
+      sprayers.forEach((s, i) => {
+        for (let k = 0; k < (i === 20 ? 6 : 10); k++) s.write(i === 20 ? bindRequest(k + 1, userDn('bob'), `guess-${k}`) : bindRequest(k + 1, userDn(`spray-${i}-${k}`), `Summer${i}-${k}!`));
+      });
+      await until('every sprayer has a bind in the hash queue', () => gate.depth.waiting >= 20);
+      for (const s of sprayers) s.end();
+      await until('the bridge saw every sprayer hang up', async () => metricIn(await metrics(b.bridge.metricsUrl), 'django_ldap_bridge_connections') === 0);
+      const hashedBefore = gate.depth.computed;
+
+      const alice = await rawConnect(b.port);
+      alice.write(bindRequest(1, userDn('alice'), password('alice')));
+      assert.deepEqual(await alice.waitResults(1, 60_000), [0], 'alice binds');
+      assert.equal(gate.depth.computed, hashedBefore + 1, "nothing was hashed ahead of alice's bind after the hang-up");
+      alice.end();
+
+      const sent = 20 * 10 + 6;
+      let seen;
+      await until('every sprayed bind has its outcome', async () => {
+        seen = await outcomes(b.bridge.metricsUrl);
+        return seen.unknown + seen.wrong + seen.locked + seen.dropped === sent;
+      });
+      const text = await metrics(b.bridge.metricsUrl);
+      assert.equal(seen.hashes, hashedBefore + 1, 'no sprayed bind was hashed after the hang-up');
+      assert.equal(seen.unknown + seen.wrong, hashedBefore, 'the sprayed binds answered are the ones hashed before it');
+      assert.ok(seen.dropped >= sent - hashedBefore - 1, `the rest were dropped (one of bob's may be refused as locked out): ${JSON.stringify(seen)}`);
+      assert.equal(metricIn(text, 'django_ldap_bridge_password_checks_dropped_total'), seen.dropped, 'one check dropped per dropped bind (no two were identical)');
+      assert.ok(b.logs.some((l) => l.includes('"outcome":"dropped"') && l.includes('bind dropped unhashed')), 'each dropped bind has its audit line');
+
+      // Dropping gives nothing back: bob's guesses, hashed or not, used up his 5 failures.
+      assert.equal(await code(b.port, userDn('bob'), password('bob')), 49, "bob's right password is refused while the dropped guesses lock him");
+      assert.equal(await code(b.port, userDn('carol'), password('carol')), 0);
     } finally {
       await b.close();
     }
