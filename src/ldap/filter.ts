@@ -228,7 +228,7 @@ export interface MatchContext {
 export const FALSE = 0;
 export const TRUE = 1;
 export const UNDEFINED = 2;
-type Tri = 0 | 1 | 2;
+export type Tri = 0 | 1 | 2;
 
 const RULES: Record<string, Equality> = {
   caseignorematch: 'caseIgnore',

@@ -13,6 +13,7 @@ import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
 import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
+import { MEMBER_KEYS, namedHolders, onPermission, onRole, type NamedHolders } from './named-members.js';
 
 type SearchRequest = RequestOf<'search'>;
 
@@ -145,6 +146,12 @@ export async function search(
   const deadline = Date.now() + seconds * 1000;
   const filter = await resolveNames(ctx, req.filter);
   const needs = needsOf(sel, filterAttributes(filter));
+  // Whether the client sees members (not only filters on them): a permission or role the
+  // filter matches without its holders is then sent without reading them.
+  const showMembers = needsOf(sel, new Set()).members;
+  // The users the filter's member tests name, looked up once for the permissions and roles.
+  let named: Promise<NamedHolders | undefined> | undefined;
+  const holdersNamed = () => (named ??= namedHolders(ctx, filter));
 
   // The search as a list of phases; a position (phase, after) says where to resume, which is
   // what a Simple Paged Results cookie stands for.
@@ -176,9 +183,10 @@ export async function search(
   let pos: Position = paging?.resume?.pos ?? { phase: 0, after: -1 };
   let total = paging?.resume?.count ?? 0; // entries sent by the whole (paged) search
   let inPage = 0;
-  const emit = (e: Entry, before: Position) => {
+  /** `matched`: the filter is known to match `e` (decided before its holders were read). */
+  const emit = (e: Entry, before: Position, matched = false) => {
     if (isAbandoned()) throw new Stop(ABANDONED);
-    if (evaluate(filter, e, ctx) !== TRUE) return;
+    if (!matched && evaluate(filter, e, ctx) !== TRUE) return;
     if (total >= sizeLimit) throw new Stop(ResultCode.sizeLimitExceeded);
     if (page !== undefined && inPage >= page) throw new Stop(ResultCode.success, before);
     total++;
@@ -204,7 +212,7 @@ export async function search(
         if (pos.after < 0) emit(ph.entry(), { phase: pos.phase, after: -1 });
         continue;
       }
-      await searchContainer(ctx, ph.c, filter, needs, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead, deadline);
+      await searchContainer(ctx, ph.c, filter, needs, showMembers, holdersNamed, selfOnly, pos.phase, pos.after, emit, checkTime, wanted, nextPage, ahead, deadline);
     }
   } catch (e) {
     // A store scanning in bounded windows (SQLite) gave up at the deadline between windows.
@@ -239,6 +247,22 @@ function userClassMatcher(ctx: BridgeContext) {
   if (!posix) return staticMatcher(USER_CLASSES);
   if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers) return staticMatcher(POSIX_USER_CLASSES);
   return staticMatcher(USER_CLASSES, ['posixAccount']);
+}
+
+/** Attributes no user entry has (a group's, permission's or role's members). */
+const NOT_ON_USERS: ReadonlySet<string> = new Set(['member', 'memberuid', 'uniquemember']);
+
+/** What the users' plan decides without the database: their objectClass tests, and tests of an
+ * attribute no user has, never TRUE on a user (FALSE, or Undefined for an assertion the rule
+ * cannot take), so no user is read for them: `(member=<alice>)` from the base would otherwise
+ * read every user to send none. The plan stays a superset under NOT (NOT FALSE plans every
+ * row), and each entry sent is still checked against the whole filter. */
+function usersStaticMatcher(ctx: BridgeContext) {
+  const classes = userClassMatcher(ctx);
+  return (f: Filter): boolean | undefined => {
+    if ((f.type === 'eq' || f.type === 'approx' || f.type === 'present' || f.type === 'substr') && NOT_ON_USERS.has(attributeKey(f.attr))) return false;
+    return classes(f);
+  };
 }
 
 /**
@@ -287,10 +311,12 @@ async function searchContainer(
   c: Container,
   filter: Filter,
   needs: Needs,
+  showMembers: boolean,
+  holdersNamed: () => Promise<NamedHolders | undefined>,
   selfOnly: { userId: number } | undefined,
   phase: number,
   after: number,
-  emit: (e: Entry, before: Position) => void,
+  emit: (e: Entry, before: Position, matched?: boolean) => void,
   checkTime: () => Promise<void>,
   wanted: () => number,
   nextPage: () => number | undefined,
@@ -298,7 +324,7 @@ async function searchContainer(
   deadline: number,
 ): Promise<void> {
   if (c === 'users') {
-    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, userClassMatcher(ctx), ctx.config.posix);
+    const pred = planUsers(filter, ctx.config.caseInsensitiveUsernames, usersStaticMatcher(ctx), ctx.config.posix);
     if (pred.op === 'none') return;
     if (selfOnly) {
       // A bound user sees only their own entry: read it by its primary key and check the
@@ -353,22 +379,40 @@ async function searchContainer(
   }
   // A permission's or role's holders are a query over the whole user table (superusers hold
   // every permission, and is_superuser has no index): read them only for an entry the filter
-  // can still match. `(uid=alice)` over the whole tree then reads no holders at all.
+  // can still match, and whose members the client sees or the filter cannot do without.
+  // `(uid=alice)` over the whole tree then reads no holders at all, and `(member=<alice>)` only
+  // alice's own permissions and roles (named-members.ts).
+  const named = needs.members ? await holdersNamed() : undefined;
   if (c === 'permissions') {
     const perms = await ctx.directory.permissions();
     for (let i = after + 1; i < perms.length; i++) {
       await checkTime();
-      if (needs.members && evaluateWithout(filter, permissionEntry(ctx.dit, perms[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
-      emit(await permissionWithMembers(ctx, perms[i], needs), { phase, after: i - 1 });
+      const before = { phase, after: i - 1 };
+      if (needs.members) {
+        const bare = permissionEntry(ctx.dit, perms[i], undefined);
+        const v = named ? onPermission(ctx, filter, named, perms[i], bare) : evaluateWithout(filter, bare, ctx, MEMBER_KEYS);
+        if (v === FALSE) continue;
+        if (v === TRUE && !showMembers) {
+          emit(bare, before, true);
+          continue;
+        }
+      }
+      emit(await permissionWithMembers(ctx, perms[i], needs), before);
     }
     return;
   }
   for (let i = after + 1; i < ROLES.length; i++) {
-    if (needs.members && evaluateWithout(filter, roleEntry(ctx.dit, ROLES[i], undefined), ctx, MEMBER_KEYS) === FALSE) continue;
-    emit(await roleWithMembers(ctx, ROLES[i], needs), { phase, after: i - 1 });
+    const before = { phase, after: i - 1 };
+    if (needs.members) {
+      const bare = roleEntry(ctx.dit, ROLES[i], undefined);
+      const v = named ? onRole(ctx, filter, named, ROLES[i], bare) : evaluateWithout(filter, bare, ctx, MEMBER_KEYS);
+      if (v === FALSE) continue;
+      if (v === TRUE && !showMembers) {
+        emit(bare, before, true);
+        continue;
+      }
+    }
+    emit(await roleWithMembers(ctx, ROLES[i], needs), before);
   }
 }
-
-/** The attributes a permission or role entry takes from its holders. */
-const MEMBER_KEYS: ReadonlySet<string> = new Set(['member', 'memberuid']);
 
