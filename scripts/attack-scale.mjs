@@ -189,7 +189,7 @@ async function spray() {
     const svc = await apacheLogin(b.port);
     stop = true;
     await Promise.all(workers);
-    console.log(`spray: 300 connections from 100 addresses of made-up names; real first binds ${real.join(' ')}; Apache login ${JSON.stringify(svc)}; sprayer answers by code ${JSON.stringify(tally)}`);
+    console.log(`spray: 300 connections from 100 addresses of made-up names; real first binds ${real.join(' ')}; Apache login ${JSON.stringify(svc)}; sprayer answers by code ${JSON.stringify(tally)}; hashes computed ${b.bridge.context.auth.gate.depth.computed}, dropped unhashed (their client hung up) ${b.bridge.context.auth.gate.depth.dropped}`);
   } finally {
     await b.close();
   }
