@@ -43,6 +43,8 @@ export interface Session {
   gone?: AbortSignal;
   /** Searches queued or in progress by message id, to honour Abandon. */
   readonly running: Map<number, RunningSearch>;
+  /** This connection asked for userPassword and was told, once, that no hashes are served. */
+  toldNoHashes?: boolean;
 }
 
 export interface RunningSearch {

@@ -27,6 +27,7 @@ import { extended, type ExtendedResult } from './ops/extended.js';
 import { PASSWORD_MODIFY, passwordModify } from './ops/password-modify.js';
 import { ABANDONED, search, type SearchOutcome } from './ops/search.js';
 import type { Entry, Selection } from './entries.js';
+import { attributeKey } from './schema.js';
 
 type Write = (b: Buffer) => void;
 type Drained = () => Promise<void>;
@@ -101,6 +102,23 @@ const BIND: QueuedOperation<RequestOf<'bind'>, BindResult> = {
   },
 };
 
+/** userPassword, by name (any options) or OID: what a client asks for when it means to check
+ * passwords itself (Keycloak's and Nextcloud's password attributes, nslcd's or an old PAM
+ * module's defaults, a copied OpenLDAP configuration). */
+const asksForHashes = (a: string): boolean => attributeKey(a) === 'userpassword' || a === '2.5.4.35';
+
+/** One warning per connection (pooled clients keep theirs open, so it is not one per search):
+ * the client will never get a hash and must authenticate users by binding as them. The line
+ * names the attribute and who asked, never a value. */
+function tellNoHashes(ctx: BridgeContext, session: Session): void {
+  session.toldNoHashes = true;
+  const log = (session.log ??= ctx.log.child({ conn: session.id, peer: session.peer }));
+  if (log.isLevelEnabled('warn')) {
+    const id = session.identity;
+    log.warn({ op: 'search', attr: 'userPassword', bound: id.kind === 'anonymous' ? '' : clipForLog(id.dn) }, 'a client asked for userPassword: the bridge serves no password hashes; configure it to authenticate users by binding as them (bind authentication)');
+  }
+}
+
 const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
   runs: 'queued',
   tag: RESPONSE_TAG.search,
@@ -122,6 +140,7 @@ const SEARCH: QueuedOperation<RequestOf<'search'>, SearchOutcome> = {
       }
       paging = p;
     }
+    if (!session.toldNoHashes && req.attributes.some(asksForHashes)) tellNoHashes(ctx, session);
     // The connection registers a search when it reads it; one dispatched directly, here.
     let state = session.running.get(msg.id);
     if (!state) session.running.set(msg.id, (state = { abandoned: false, entries: 0 }));

@@ -3,8 +3,8 @@
 // decides, and what it asked for is all it gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client } from '../helpers/bridge.js';
-import { demoDatabase, startDemoBridge, DEMO_SERVICE } from '../helpers/demo-bridge.js';
+import { client, ldapsearch } from '../helpers/bridge.js';
+import { demoDatabase, startDemoBridge, DEMO_SERVICE, DEMO_USERS } from '../helpers/demo-bridge.js';
 
 test('filters on attributes that are not requested still match; only the requested ones come back', async () => {
   const db = await demoDatabase();
@@ -38,6 +38,62 @@ test('filters on attributes that are not requested still match; only the request
     assert.deepEqual(plus.attrs.createTimestamp, plus.attrs.djangoDateJoined);
   } finally {
     c.raw.destroy();
+    await b.close();
+  }
+});
+
+test('a client asking for userPassword gets none, and the log says once per connection to use bind authentication', async () => {
+  const db = await demoDatabase();
+  const b = await startDemoBridge(db.url);
+  const svc = client(b.url);
+  const user = client(b.url);
+  const told = () => b.logs.map((l) => JSON.parse(l)).filter((l) => l.attr === 'userPassword');
+  /** The lines about userPassword once `n` have arrived (the log is written asynchronously). */
+  const waitTold = async (n) => {
+    const end = Date.now() + 20_000;
+    while (told().length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return told();
+  };
+  try {
+    await svc.bind(DEMO_SERVICE.dn, DEMO_SERVICE.password);
+    const find = async (c, attributes) => (await c.search('ou=users,dc=example,dc=com', { scope: 'sub', filter: '(uid=alice)', attributes })).entries;
+    // No search for other attributes is told anything.
+    await find(svc, ['uid', 'mail']);
+    await find(svc, ['*', '+']);
+    // Asked by name, with an option, in another case: never served.
+    for (const attrs of [['uid', 'userPassword'], ['userPassword;binary'], ['USERPASSWORD', 'mail']]) {
+      const [alice] = await find(svc, attrs);
+      assert.ok(alice, 'alice is still found');
+      assert.deepEqual(Object.keys(alice.attrs).filter((k) => /password/i.test(k)), [], `${attrs}: no password attribute`);
+    }
+    // By OID (ldapjs will not send one: OpenLDAP's ldapsearch does), on a connection of its own.
+    const byOid = await ldapsearch(b.url, { bindDn: DEMO_SERVICE.dn, password: DEMO_SERVICE.password, base: 'ou=users,dc=example,dc=com', filter: '(uid=alice)', attrs: ['2.5.4.35', 'uid'] });
+    assert.equal(byOid.code, 0, byOid.stderr);
+    assert.deepEqual(byOid.entries.map((e) => Object.keys(e.attrs)), [['uid']]);
+    // A user asking on their own connection is told on that one.
+    await user.bind('uid=alice,ou=users,dc=example,dc=com', DEMO_USERS.find((u) => u.username === 'alice').password);
+    await find(user, ['userPassword']);
+    const lines = await waitTold(3);
+    // The connection's own further searches are not logged again (once per connection).
+    await find(svc, ['userPassword']);
+    await find(user, ['userPassword']);
+    const bridgeSaid = (await waitTold(4)).length;
+    assert.equal(bridgeSaid, 3, 'one line per connection');
+    assert.deepEqual(lines.map((l) => [l.level, l.attr, l.bound]), [
+      [40, 'userPassword', DEMO_SERVICE.dn],
+      [40, 'userPassword', DEMO_SERVICE.dn],
+      [40, 'userPassword', 'uid=alice,ou=users,dc=example,dc=com'],
+    ]);
+    assert.equal(new Set(lines.map((l) => l.conn)).size, 3, 'three connections, one line each');
+    for (const l of lines) assert.match(l.msg, /serves no password hashes.*bind/);
+    // No password, and no hash, in any line this bridge wrote.
+    for (const l of b.logs) {
+      for (const u of [...DEMO_USERS, DEMO_SERVICE]) assert.ok(!l.includes(u.password), 'no password logged');
+      assert.ok(!/pbkdf2_sha256\$/.test(l), 'no hash logged');
+    }
+  } finally {
+    svc.raw.destroy();
+    user.raw.destroy();
     await b.close();
   }
 });
