@@ -10,7 +10,8 @@
 //
 // What is logged at the default level (info): every bind (the audit line: who, from where
 // (the connection's peer), the outcome; failures at warn), extended operations and refused
-// writes (rare, and worth seeing). Searches, compares and unbinds are logged at debug: Apache
+// writes (rare, and worth seeing), and a search asking for userPassword (once per connection:
+// the client expects hashes it will never get). Searches, compares and unbinds are logged at debug: Apache
 // sends a search and a compare with every uncached request, as the service account, so at info
 // they would make most of the log and most of its cost while saying nothing about who logged
 // in that the bind line does not.
@@ -103,8 +104,8 @@ const BIND: QueuedOperation<RequestOf<'bind'>, BindResult> = {
 };
 
 /** userPassword, by name (any options) or OID: what a client asks for when it means to check
- * passwords itself (Keycloak's and Nextcloud's password attributes, nslcd's or an old PAM
- * module's defaults, a copied OpenLDAP configuration). */
+ * passwords itself (a "password attribute" setting, a password-lookup mode, a configuration
+ * copied from an OpenLDAP site). */
 const asksForHashes = (a: string): boolean => attributeKey(a) === 'userpassword' || a === '2.5.4.35';
 
 /** One warning per connection (pooled clients keep theirs open, so it is not one per search):
