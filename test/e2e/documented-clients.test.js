@@ -250,6 +250,50 @@ for (const engine of ['sqlite', 'postgres']) describe(`documented clients' searc
   const activeWhere = (pred) => [...facts.values()].filter((f) => f.isActive && pred(f)).map((f) => f.username).sort();
   const inSecretAgents = (f) => f.groups.includes('secret-agents');
 
+  test('a login filter with memberOf (Gitea, Nextcloud, Keycloak) reads the one user by username, not a scan', async () => {
+    // What Gitea's, Nextcloud's and Keycloak's pages make them send for alice, from the pages.
+    const gitea = shellCommands(replayedBlock('gitea').text).find((w) => w[0] === 'gitea');
+    const giteaFilter = gitea[gitea.indexOf('--user-filter') + 1].replaceAll('%[1]s', 'alice');
+    const nextcloudFilter = shellCommands(replayedBlock('nextcloud').text).find((w) => w[3] === 'ldapLoginFilter')[4].replaceAll('%uid', 'alice');
+    const kc = JSON.parse(replayedBlock('keycloak').text)[0].config;
+    const keycloakFilter = `(&(uid=alice)${kc.userObjectClasses[0].split(',').map((c) => `(objectclass=${c.trim()})`).join('')}${kc.customUserSearchFilter[0]})`;
+    const alice = facts.get('alice');
+    for (const filter of [giteaFilter, nextcloudFilter, keycloakFilter, `(&(uid=alice)(memberOf=${groupDn('secret-agents')}))`]) {
+      assert.match(filter, /\(memberOf=/);
+      const seen = [];
+      const store = br.bridge.store;
+      const original = store.query;
+      store.query = function (sql, params) {
+        seen.push({ sql: sql.replace(/\s+/g, ' '), params: [...params] });
+        return original.call(this, sql, params);
+      };
+      let r;
+      try {
+        r = await ldapsearch(br.url, { bindDn: serviceDn('gitea'), password: SERVICE_PW, base: `ou=users,${BASE}`, filter, attrs: ['uid', 'mail', 'memberOf'] });
+      } finally {
+        store.query = original;
+      }
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.entries.map((e) => e.dn), [userDn('alice')], filter);
+      // The users table is read once, by the username's unique index: `username = <alice>`,
+      // no LIKE/GLOB, no unbounded id range. Everything else is read by alice's id (her groups
+      // and permissions) or is a small table of its own (the permissions list).
+      const users = seen.filter((x) => /FROM "auth_user" u\b/.test(x.sql));
+      assert.equal(users.length, 1, `${filter}: one read of auth_user`);
+      assert.match(users[0].sql, /WHERE u\."username" = (\+\?|\$1)/, filter);
+      assert.doesNotMatch(users[0].sql, /LIKE|GLOB/);
+      assert.equal(users[0].params[0], 'alice');
+      const userId = Number(JSON.parse(await djangoShell(db.env, "print(User.objects.get(username='alice').pk)")));
+      for (const x of seen) {
+        if (x === users[0]) continue;
+        assert.doesNotMatch(x.sql, /FROM "auth_user" u\b/);
+        assert.ok(x.params.every((v) => Number(v) === userId), `${x.sql} binds only alice's id (${JSON.stringify(x.params)})`);
+        if (x.params.length === 0) assert.match(x.sql, /FROM "auth_permission"/, `${x.sql}: only the permissions list is read whole`);
+      }
+      assert.ok(alice.groups.includes('secret-agents'));
+    }
+  });
+
   test('Gitea (LDAP via BindDN): user filter, admin filter, user sync, bind', async () => {
     const { text } = replayedBlock('gitea');
     const [cmd] = shellCommands(text).filter((w) => w[0] === 'gitea');
