@@ -22,7 +22,7 @@ import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
 import type { Logger } from 'pino';
 import { CredentialCache } from './credential-cache.js';
-import { checkCode, spentTtlSeconds, type CodeNeeded, type Mfa } from './mfa.js';
+import { checkCode, deviceTag, spentTtlSeconds, type CodeNeeded, type Mfa } from './mfa.js';
 import { BusyError, HashGate } from './hash-gate.js';
 import { NOTHING_COUNTED, type Reservation, type Throttle } from './throttle.js';
 
@@ -296,7 +296,7 @@ export class Authenticator {
     const mfa = this.mfa!;
     // The steps this bridge (or, with Redis, any bridge) already accepted, read before the hash
     // whatever the code: the read costs the same for a right code and a wrong one.
-    const spent = await mfa.spent.last(need.devices.map((d) => d.id));
+    const spent = await mfa.spent.last(need.devices.map(deviceTag));
     const verdict = checkCode(a.password, need.devices, mfa.settings.separator, Date.now() / 1000, spent);
     const password = verdict.split.password;
     // The spray tag is the password's, not the code's: a sprayer trying one password with many
@@ -312,7 +312,7 @@ export class Authenticator {
       // bind that took the step meanwhile (here or on another bridge) wins.
       const m = verdict.match!;
       const device = need.devices.find((d) => d.id === m.deviceId)!;
-      if (!(await mfa.spent.claim(m.deviceId, m.t, spentTtlSeconds(device)))) ok = 'wrong';
+      if (!(await mfa.spent.claim(deviceTag(device), m.t, spentTtlSeconds(device)))) ok = 'wrong';
     }
     if (r.ok && user.isActive && ok === 'ok') {
       mfa.cache.add(cacheKey);

@@ -8,6 +8,7 @@
 // once, the bridge remembers the last step it accepted per device, in memory and, when
 // security.redis is set, in Redis for every bridge sharing it; a step at or below it (or below
 // the device's own last_t) is refused, as django-otp refuses steps at or below last_t.
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { MfaConfig } from '../config/types.js';
@@ -55,7 +56,7 @@ export interface CodeVerdict {
  * depend on which device (if any) the code belongs to. With devices of several lengths (a 6- and
  * an 8-digit one), the split whose code matches is taken; when none does, the first device's.
  */
-export function checkCode(credential: string, devices: TotpDeviceRow[], separator: string | null, nowSeconds: number, spent: ReadonlyMap<number, number>): CodeVerdict {
+export function checkCode(credential: string, devices: TotpDeviceRow[], separator: string | null, nowSeconds: number, spent: ReadonlyMap<string, number>): CodeVerdict {
   // With a separator the split does not depend on the device: one pass over them all.
   const lengths = separator !== null ? [0] : [...new Set(devices.map((d) => d.digits))];
   if (lengths.length === 0) lengths.push(DEFAULT_DIGITS);
@@ -64,7 +65,7 @@ export function checkCode(credential: string, devices: TotpDeviceRow[], separato
     const split = splitCredential(credential, digits, separator);
     for (const d of devices) {
       if (d.digits !== digits && separator === null) continue;
-      const lastT = Math.max(d.lastT, spent.get(d.id) ?? -1);
+      const lastT = Math.max(d.lastT, spent.get(deviceTag(d)) ?? -1);
       const v = verifyTotp({ ...d, lastT }, split.code, nowSeconds);
       if (v && !chosen?.match) chosen = { split, match: { deviceId: d.id, t: v.t } };
     }
@@ -73,12 +74,22 @@ export function checkCode(credential: string, devices: TotpDeviceRow[], separato
   return chosen!;
 }
 
-/** The last step accepted per device: here, and in Redis for every bridge sharing it. */
+/**
+ * What spent steps are remembered under: the device's id and secret, hashed. Not the id alone:
+ * two sites (or a restored database) sharing one Redis have devices of the same id, and a device
+ * given a new secret starts afresh as django-otp's new device would. A SHA-256 of a 160-bit
+ * random secret tells nothing about it.
+ */
+export function deviceTag(d: Pick<TotpDeviceRow, 'id' | 'key'>): string {
+  return createHash('sha256').update(`django-ldap-bridge otp\0${d.id}\0${d.key.toLowerCase()}`).digest('hex').slice(0, 32);
+}
+
+/** The last step accepted per device (by deviceTag): here, and in Redis for every bridge sharing it. */
 export interface SpentSteps {
   /** The last accepted step of each device (absent: none remembered). */
-  last(deviceIds: number[]): Promise<Map<number, number>>;
+  last(tags: string[]): Promise<Map<string, number>>;
   /** Records `t` for the device, atomically: false when a step at or above it was already taken. */
-  claim(deviceId: number, t: number, ttlSeconds: number): Promise<boolean>;
+  claim(tag: string, t: number, ttlSeconds: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -87,30 +98,30 @@ export interface SpentSteps {
 const MEMORY_MAX = 100_000;
 
 export class MemorySpentSteps implements SpentSteps {
-  private readonly steps = new Map<number, { t: number; until: number }>();
+  private readonly steps = new Map<string, { t: number; until: number }>();
 
-  async last(deviceIds: number[]): Promise<Map<number, number>> {
+  async last(tags: string[]): Promise<Map<string, number>> {
     const now = Date.now();
-    const out = new Map<number, number>();
-    for (const id of deviceIds) {
-      const e = this.steps.get(id);
-      if (e && e.until > now) out.set(id, e.t);
+    const out = new Map<string, number>();
+    for (const tag of tags) {
+      const e = this.steps.get(tag);
+      if (e && e.until > now) out.set(tag, e.t);
     }
     return out;
   }
 
-  /** Synchronous between the read and the write, so two binds cannot both take one step. */
-  async claim(deviceId: number, t: number, ttlSeconds: number): Promise<boolean> {
-    return this.claimNow(deviceId, t, ttlSeconds);
+  async claim(tag: string, t: number, ttlSeconds: number): Promise<boolean> {
+    return this.claimNow(tag, t, ttlSeconds);
   }
 
-  claimNow(deviceId: number, t: number, ttlSeconds: number): boolean {
+  /** Synchronous between the read and the write, so two binds cannot both take one step. */
+  claimNow(tag: string, t: number, ttlSeconds: number): boolean {
     const now = Date.now();
-    const e = this.steps.get(deviceId);
+    const e = this.steps.get(tag);
     if (e && e.until > now && e.t >= t) return false;
-    this.steps.delete(deviceId);
-    this.steps.set(deviceId, { t, until: now + ttlSeconds * 1000 });
-    while (this.steps.size > MEMORY_MAX) this.steps.delete(this.steps.keys().next().value as number);
+    this.steps.delete(tag);
+    this.steps.set(tag, { t, until: now + ttlSeconds * 1000 });
+    while (this.steps.size > MEMORY_MAX) this.steps.delete(this.steps.keys().next().value as string);
     return true;
   }
 
@@ -158,15 +169,15 @@ export class RedisSpentSteps implements SpentSteps {
     this.log.info('redis is back: one-time code steps are shared again');
   }
 
-  async last(deviceIds: number[]): Promise<Map<number, number>> {
-    const out = await this.local.last(deviceIds);
-    if (deviceIds.length === 0) return out;
+  async last(tags: string[]): Promise<Map<string, number>> {
+    const out = await this.local.last(tags);
+    if (tags.length === 0) return out;
     try {
-      const vals = await this.redis.mget(...deviceIds.map((id) => this.prefix + id));
+      const vals = await this.redis.mget(...tags.map((tag) => this.prefix + tag));
       this.back();
-      deviceIds.forEach((id, i) => {
+      tags.forEach((tag, i) => {
         const v = vals[i];
-        if (v !== null && v !== undefined) out.set(id, Math.max(out.get(id) ?? -Infinity, Number(v)));
+        if (v !== null && v !== undefined) out.set(tag, Math.max(out.get(tag) ?? -Infinity, Number(v)));
       });
     } catch (e) {
       this.failed(e);
@@ -174,10 +185,10 @@ export class RedisSpentSteps implements SpentSteps {
     return out;
   }
 
-  async claim(deviceId: number, t: number, ttlSeconds: number): Promise<boolean> {
-    if (!this.local.claimNow(deviceId, t, ttlSeconds)) return false;
+  async claim(tag: string, t: number, ttlSeconds: number): Promise<boolean> {
+    if (!this.local.claimNow(tag, t, ttlSeconds)) return false;
     try {
-      const ok = await (this.redis as unknown as { otpClaim(k: string, t: number, ttl: number): Promise<number> }).otpClaim(this.prefix + deviceId, t, Math.ceil(ttlSeconds));
+      const ok = await (this.redis as unknown as { otpClaim(k: string, t: number, ttl: number): Promise<number> }).otpClaim(this.prefix + tag, t, Math.ceil(ttlSeconds));
       this.back();
       return Number(ok) === 1;
     } catch (e) {
