@@ -1,0 +1,175 @@
+// Issue #13 §1: one-time codes at bind, from django-otp's TOTP devices, on a database made by
+// real Django with django-otp installed (devices made by django-otp's own TOTPDevice model, and
+// its verify_token asked where the bridge should agree with it). Two bridges share a real Redis,
+// so a code spent on one is refused by the other. The OpenLDAP tools bind with -w 'secret123456'.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { need, hasCommand } from '../helpers/require.js';
+import { djangoAvailable, djangoShell, djangoVerifyToken, makeDjangoDatabase, makeTotpDevice, postgresAvailable, PYTHON } from '../helpers/django.js';
+import { startTestBridge, ldapTool, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
+import { bindCode, djangoPasswords } from '../helpers/writes.js';
+import { totpCode } from '../../dist/auth/otp.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379/12';
+const redis = await new Promise((resolve) => {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  r.connect().then(() => resolve(r), () => resolve(undefined));
+});
+after(() => redis?.disconnect());
+
+const dn = (u) => `uid=${u},ou=users,${BASE}`;
+const nowS = () => Date.now() / 1000;
+/** The code a device shows `steps` steps from now. */
+const code = (d, steps = 0) => totpCode(d, nowS() + steps * d.step);
+const ITERATIONS = 3000;
+const otpProbe = spawnSync(PYTHON, ['-c', 'import django_otp.plugins.otp_totp'], { stdio: 'ignore' });
+
+/** Waits until `fn` is true, or fails after `ms`. */
+async function until(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const engines = [
+  ['sqlite', () => need('Django (python3-django)', djangoAvailable().ok, djangoAvailable().reason)],
+  ['postgres', async () => need('Django with psycopg2', djangoAvailable({ engine: 'postgres' }).ok, djangoAvailable({ engine: 'postgres' }).reason) || need('PostgreSQL', (await postgresAvailable()).ok, (await postgresAvailable()).reason)],
+];
+
+for (const [engine, available] of engines) {
+  describe(`one-time codes from django-otp on ${engine}`, async () => {
+    const skip =
+      (await available()) ||
+      need('django-otp (python3-django-otp)', otpProbe.status === 0, `${PYTHON} cannot import django_otp`) ||
+      need('Redis on 127.0.0.1:6379', !!redis, 'no answer') ||
+      need('ldapwhoami (ldap-utils)', hasCommand('ldapwhoami', ['-VV']), 'not on PATH');
+    let db;
+    let a; // require: confirmed-device, no password+code cache, Redis; writes.upgradeHashes
+    let b; // the same, sharing a's Redis, with a 2 s password+code cache
+    let g; // require: group:committers
+    const users = {};
+    const dev = {};
+
+    before(async () => {
+      if (skip) return;
+      // Brute-force counters of an earlier run (the same user ids) would lock these users out.
+      await redis.flushdb();
+      db = await makeDjangoDatabase({ engine, otp: true });
+      for (const u of db.expected.users) users[u.username] = u;
+      dev.alice = await makeTotpDevice(db.env, { username: 'alice' });
+      dev.frank = await makeTotpDevice(db.env, { username: 'frank', digits: 8 });
+      dev.root = await makeTotpDevice(db.env, { username: 'root' });
+      dev.staffer = await makeTotpDevice(db.env, { username: 'staffer' });
+      dev.carol = await makeTotpDevice(db.env, { username: 'carol', confirmed: false });
+      const common = {
+        security: { redis: REDIS_URL, bruteForce: { userFailures: 5, lockoutSeconds: 300, addressFailures: 1000 } },
+      };
+      a = await startTestBridge({ url: db.url, config: { ...common, mfa: { require: 'confirmed-device', credentialCacheSeconds: 0 }, ...(engine === 'sqlite' ? { writes: { upgradeHashes: true, iterations: ITERATIONS } } : {}) } });
+      b = await startTestBridge({ url: db.url, config: { ...common, mfa: { require: 'confirmed-device', credentialCacheSeconds: 2 } } });
+      g = await startTestBridge({ url: db.url, config: { mfa: { require: 'group:committers' } } });
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      await g?.close();
+      await db?.drop();
+    });
+
+    test('password followed by the right code binds (ldapwhoami -w, ldapsearch -w); the password alone or a wrong code does not', { skip }, async () => {
+      const pw = users.alice.password;
+      const who = await ldapTool('ldapwhoami', ['-x', '-H', a.url, '-D', dn('alice'), '-w', pw + code(dev.alice)]);
+      assert.equal(who.code, 0, who.stderr);
+      assert.equal(who.stdout.trim(), `dn:${dn('alice')}`);
+      assert.equal(await bindCode(a.url, dn('alice'), pw), 49, 'the password alone');
+      const wrong = String((Number(code(dev.alice, 1)) + 1) % 1e6).padStart(6, '0');
+      assert.equal(await bindCode(a.url, dn('alice'), pw + wrong), 49, 'a wrong code');
+      assert.equal(await bindCode(a.url, dn('alice'), users.alice.wrongPassword + code(dev.alice, 1)), 49, 'the right code with a wrong password');
+      const s = await ldapTool('ldapsearch', ['-x', '-LLL', '-H', b.url, '-D', dn('alice'), '-w', pw + code(dev.alice, 1), '-b', dn('alice'), '-s', 'base', 'uid']);
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(s.stdout, /^uid: alice$/m);
+      const lines = a.logs.join('');
+      assert.match(lines, /"outcome":"wrong-code"/);
+    });
+
+    test('a code is used once: refused again on the same bridge and on another sharing Redis', { skip }, async () => {
+      const pw = users.root.password;
+      const now = pw + code(dev.root);
+      assert.equal(await bindCode(a.url, dn('root'), now), 0);
+      assert.equal(await bindCode(a.url, dn('root'), now), 49, 'again on the same bridge');
+      assert.equal(await bindCode(b.url, dn('root'), now), 49, 'on the other bridge (Redis)');
+      // The next step is within tolerance 1 and above the spent one.
+      const next = pw + code(dev.root, 1);
+      assert.equal(await bindCode(b.url, dn('root'), next), 0);
+      assert.equal(await bindCode(a.url, dn('root'), next), 49, 'spent on b, refused on a');
+    });
+
+    test('b accepts the same password+code again from the same address for mfa.credentialCacheSeconds, then wants a new code', { skip }, async () => {
+      const cred = users.frank.password + code(dev.frank, 1); // 8 digits
+      assert.equal(await bindCode(b.url, dn('frank'), cred), 0);
+      assert.equal(await bindCode(b.url, dn('frank'), cred), 0, 'cached: Apache re-sends it on every request');
+      assert.equal(await bindCode(a.url, dn('frank'), cred), 49, 'not at another bridge');
+      await until(async () => (await bindCode(b.url, dn('frank'), cred)) === 49, 20_000, 'the cached password+code to expire');
+    });
+
+    test('an 8-digit device; the verdicts agree with django-otp verify_token, and a step Django accepted (last_t) is refused', { skip }, async () => {
+      // Django accepts a code and stores last_t, as a login through django-otp would.
+      const c = code(dev.staffer);
+      assert.equal(await djangoVerifyToken(db.env, dev.staffer.id, c), true);
+      assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + c), 49, 'at or below last_t');
+      const next = code(dev.staffer, 1);
+      assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + next), 0);
+      // Read-only: the bridge did not store last_t, so Django would still take that step once.
+      assert.equal(await djangoVerifyToken(db.env, dev.staffer.id, next), true);
+      // Last: a failure starts django-otp's own throttling (OTP_TOTP_THROTTLE_FACTOR), which
+      // would refuse any token for a while after it.
+      assert.equal(await djangoVerifyToken(db.env, dev.staffer.id, c), false, 'django-otp refuses the step the bridge refused');
+      const frank8 = code(dev.frank, -1);
+      assert.equal(frank8.length, 8);
+      assert.equal(await bindCode(a.url, dn('frank'), users.frank.password + frank8.slice(2)), 49, 'six of eight digits');
+    });
+
+    test('an unconfirmed device asks nothing under confirmed-device; service accounts never give a code', { skip }, async () => {
+      assert.equal(await bindCode(a.url, dn('carol'), users.carol.password), 0);
+      assert.equal(await bindCode(a.url, dn('carol'), users.carol.password + code(dev.carol)), 49);
+      assert.equal(await bindCode(a.url, dn('bob'), users.bob.password), 0, 'no device at all');
+      const r = await ldapsearch(a.url, { bindDn: SERVICE_DN, password: SERVICE_PW, base: dn('alice'), scope: 'base', attrs: ['uid'] });
+      assert.equal(r.code, 0, r.stderr);
+    });
+
+    test('group:committers: a member with no confirmed device cannot bind (the log says why); a non-member gives no code', { skip }, async () => {
+      assert.equal(await bindCode(g.url, dn('carol'), users.carol.password), 49);
+      assert.equal(await bindCode(g.url, dn('carol'), users.carol.password + code(dev.carol)), 49, 'an unconfirmed device does not count');
+      assert.match(g.logs.join(''), /"outcome":"no-device"/);
+      assert.match(g.logs.join(''), /no confirmed TOTP device/);
+      assert.equal(await bindCode(g.url, dn('alice'), users.alice.password), 0, 'alice is no committer');
+    });
+
+    test('wrong codes count towards the lockout; then even the right password and code are refused', { skip }, async () => {
+      // staffer's right password with five wrong codes (userFailures: 5).
+      for (let i = 0; i < 5; i++) assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + '000000'.slice(0, 5) + String(i)), 49);
+      assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + code(dev.staffer, 1)), 49);
+      assert.match(a.logs.join(''), /"outcome":"locked-out"/);
+    });
+
+    test('writes.upgradeHashes gets the password without its code: Django accepts the password alone', { skip: skip || (engine !== 'sqlite' && 'writes are set up on SQLite here') }, async () => {
+      const before = await djangoPasswords(db.env, 'alice', [users.alice.password]);
+      await until(async () => (await djangoPasswords(db.env, 'alice', [users.alice.password])).iterations === ITERATIONS, 20_000, 'the upgraded hash');
+      const after = await djangoPasswords(db.env, 'alice', [users.alice.password]);
+      assert.deepEqual(after.check, [true], `was ${before.iterations} iterations`);
+    });
+
+    test('no log line holds a password or a code', { skip }, async () => {
+      const all = [...a.logs, ...b.logs, ...g.logs].join('');
+      for (const u of ['alice', 'root', 'frank', 'staffer']) assert.equal(all.includes(users[u].password), false);
+      // and Django's devices are unchanged by the bridge but for what verify_token wrote itself
+      const rows = JSON.parse(await djangoShell(db.env, 'import json\nfrom django_otp.plugins.otp_totp.models import TOTPDevice\nprint(json.dumps({d.user.username: d.last_t for d in TOTPDevice.objects.all()}))'));
+      assert.equal(rows.alice, -1);
+      assert.equal(rows.root, -1);
+    });
+  });
+}
