@@ -10,6 +10,7 @@ import { need, hasCommand } from '../helpers/require.js';
 import { djangoAvailable, djangoShell, djangoVerifyToken, makeDjangoDatabase, makeTotpDevice, postgresAvailable, PYTHON } from '../helpers/django.js';
 import { startTestBridge, ldapTool, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { bindCode, djangoPasswords } from '../helpers/writes.js';
+import { apacheAvailable, startApache } from '../helpers/apache.js';
 import { totpCode } from '../../dist/auth/otp.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/12';
@@ -121,7 +122,10 @@ for (const [engine, available] of engines) {
       const c = code(dev.staffer);
       assert.equal(await djangoVerifyToken(db.env, dev.staffer.id, c), true);
       assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + c), 49, 'at or below last_t');
-      const next = code(dev.staffer, 1);
+      // django-otp may have moved the device's drift (OTP_TOTP_SYNC, when the step turned just
+      // before it checked): the next code is the device's as stored now.
+      const drift = Number(await djangoShell(db.env, `from django_otp.plugins.otp_totp.models import TOTPDevice\nprint(TOTPDevice.objects.get(id=${dev.staffer.id}).drift)`));
+      const next = code({ ...dev.staffer, drift }, 1);
       assert.equal(await bindCode(a.url, dn('staffer'), users.staffer.password + next), 0);
       // Read-only: the bridge did not store last_t, so Django would still take that step once.
       assert.equal(await djangoVerifyToken(db.env, dev.staffer.id, next), true);
@@ -173,3 +177,77 @@ for (const [engine, available] of engines) {
     });
   });
 }
+
+/** A Location protected by the bridge as docs/apache.md configures it (valid-user). */
+const apacheBlock = (bridgeUrl) => `
+<Location /mfa>
+  AuthType Basic
+  AuthName "mfa"
+  AuthBasicProvider ldap
+  AuthLDAPURL "${bridgeUrl.replace(/\/$/, '')}/ou=users,${BASE}?uid?one"
+  AuthLDAPBindDN "${SERVICE_DN}"
+  AuthLDAPBindPassword "\${DLB_BIND_PASSWORD}"
+  Require valid-user
+</Location>
+`;
+
+describe('Apache Basic auth with one-time codes (docs/apache.md): what a user gets', async () => {
+  const skip =
+    need('Django (python3-django)', djangoAvailable().ok, djangoAvailable().reason) ||
+    need('django-otp (python3-django-otp)', otpProbe.status === 0, `${PYTHON} cannot import django_otp`) ||
+    need('Apache 2.4 with mod_authnz_ldap', apacheAvailable().ok, apacheAvailable().reason);
+  let db;
+  let cached; // mfa.credentialCacheSeconds: 3
+  let fresh; // mfa.credentialCacheSeconds: 0
+  const users = {};
+  const dev = {};
+  before(async () => {
+    if (skip) return;
+    db = await makeDjangoDatabase({ otp: true });
+    for (const u of db.expected.users) users[u.username] = u;
+    dev.alice = await makeTotpDevice(db.env, { username: 'alice' });
+    dev.root = await makeTotpDevice(db.env, { username: 'root' });
+    cached = await startTestBridge({ url: db.url, config: { mfa: { require: 'confirmed-device', credentialCacheSeconds: 3 } } });
+    fresh = await startTestBridge({ url: db.url, config: { mfa: { require: 'confirmed-device', credentialCacheSeconds: 0 } } });
+  });
+  after(async () => {
+    await cached?.close();
+    await fresh?.close();
+    await db?.drop();
+  });
+
+  test('Apache caches off: the same password+code passes for mfa.credentialCacheSeconds, a page\'s parallel requests too; then 401 until a new code', { skip }, async () => {
+    const ap = await startApache({ name: 'mfa-nocache', body: apacheBlock(cached.url), env: { DLB_BIND_PASSWORD: SERVICE_PW }, cache: 'off', htdocs: { 'mfa/ok.txt': 'ok\n' } });
+    try {
+      const get = (password) => ap.get('/mfa/ok.txt', { user: 'alice', password }).then((r) => r.status);
+      const pw = users.alice.password;
+      assert.equal(await get(pw), 401, 'the password alone');
+      const cred = pw + code(dev.alice);
+      const t0 = Date.now();
+      assert.equal(await get(cred), 200);
+      const burst = await Promise.all(Array.from({ length: 8 }, () => get(cred)));
+      assert.deepEqual(burst, Array(8).fill(200), 'parallel requests with the same credential');
+      await until(async () => (await get(cred)) === 401, 30_000, 'the password+code to stop working');
+      assert.ok(Date.now() - t0 >= 2900, `it worked for ${Date.now() - t0} ms, at least mfa.credentialCacheSeconds`);
+      assert.equal(await get(pw + code(dev.alice, 1)), 200, 'a new code');
+    } finally {
+      await ap.stop();
+    }
+  });
+
+  test('Apache caches on (LDAPCacheTTL 2), the bridge caching nothing: Apache lets the password+code in until its own entry expires; the bridge refuses the re-bind', { skip }, async () => {
+    const ap = await startApache({ name: 'mfa-cache', body: apacheBlock(fresh.url), env: { DLB_BIND_PASSWORD: SERVICE_PW }, cache: { ttl: 2 }, htdocs: { 'mfa/ok.txt': 'ok\n' } });
+    try {
+      const get = (password) => ap.get('/mfa/ok.txt', { user: 'root', password }).then((r) => r.status);
+      const cred = users.root.password + code(dev.root);
+      assert.equal(await get(cred), 200);
+      assert.equal(await bindCode(fresh.url, dn('root'), cred), 49, 'the bridge itself takes the code once');
+      assert.equal(await get(cred), 200, "from Apache's cache (LDAPCacheTTL)");
+      await until(async () => (await get(cred)) === 401, 30_000, "Apache's cached login to expire");
+      assert.match(fresh.logs.join(''), /"outcome":"wrong-code"/);
+      assert.equal(await get(users.root.password + code(dev.root, 1)), 200, 'a new code');
+    } finally {
+      await ap.stop();
+    }
+  });
+});
