@@ -11,6 +11,10 @@ import { djangoAvailable, djangoShell, djangoVerifyToken, makeDjangoDatabase, ma
 import { startTestBridge, ldapTool, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { bindCode, djangoPasswords } from '../helpers/writes.js';
 import { apacheAvailable, startApache } from '../helpers/apache.js';
+import { BIN } from '../helpers/serve.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { totpCode } from '../../dist/auth/otp.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/12';
@@ -165,6 +169,33 @@ for (const [engine, available] of engines) {
       await until(async () => (await djangoPasswords(db.env, 'alice', [users.alice.password])).iterations === ITERATIONS, 20_000, 'the upgraded hash');
       const after = await djangoPasswords(db.env, 'alice', [users.alice.password]);
       assert.deepEqual(after.check, [true], `was ${before.iterations} iterations`);
+    });
+
+    test('test-bind takes the password followed by the code (and does not spend it); doctor counts users with a confirmed device', { skip }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'dlb-mfa-cli-'));
+      const file = join(dir, 'bridge.json');
+      writeFileSync(file, JSON.stringify({ database: db.url, baseDn: BASE, log: { level: 'warn' }, mfa: { require: 'confirmed-device' }, security: { redis: REDIS_URL } }));
+      const cli = (args, input = '') => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+      // A user whose steps no other test spent: u_pbkdf2_sha1, with a device made now.
+      dev.sha1 = await makeTotpDevice(db.env, { username: 'u_pbkdf2_sha1' });
+      const u = users.u_pbkdf2_sha1;
+      const cred = u.password + code(dev.sha1);
+      const right = cli(['test-bind', '--config', file, '--json', 'u_pbkdf2_sha1'], `${cred}\n`);
+      assert.equal(right.status, 0, right.stderr);
+      assert.deepEqual([JSON.parse(right.stdout).code, JSON.parse(right.stdout).outcome], ['right', 'success']);
+      const alone = cli(['test-bind', '--config', file, '--json', 'u_pbkdf2_sha1'], `${u.password}\n`);
+      assert.equal(alone.status, 1);
+      assert.equal(JSON.parse(alone.stdout).outcome, 'wrong-password');
+      const text = cli(['test-bind', '--config', file, 'u_pbkdf2_sha1'], `${u.password}000000\n`);
+      assert.equal(text.status, 1);
+      assert.match(text.stdout, /one-time code is wrong/);
+      assert.equal(JSON.parse(cli(['test-bind', '--config', file, '--json', 'bob'], `${users.bob.password}\n`).stdout).code, 'not required');
+      // The code test-bind checked is still good on a running bridge.
+      assert.equal(await bindCode(a.url, dn('u_pbkdf2_sha1'), cred), 0);
+      const doc = cli(['doctor', '--config', file, '--json']);
+      // alice, frank, root, staffer and u_pbkdf2_sha1 have confirmed devices; carol's is unconfirmed.
+      assert.equal(JSON.parse(doc.stdout).counts.usersWithConfirmedTotp, 5, doc.stderr);
+      assert.match(cli(['doctor', '--config', file]).stdout, /users with a confirmed TOTP device {2}5 \(mfa.require: confirmed-device\)/);
     });
 
     test('no log line holds a password or a code', { skip }, async () => {
