@@ -148,3 +148,26 @@ describe('the Authenticator with one-time codes', () => {
     assert.deepEqual(burst.map((r) => r.outcome), Array(5).fill('success'));
   });
 });
+
+test('mfa settings resolve; a malformed mfa.require is refused naming the setting', async () => {
+  const { loadConfig } = await import('../../../dist/config/load.js');
+  const env = { DATABASE_URL: 'sqlite:///srv/db.sqlite3', DJANGO_LDAP_BASE_DN: 'dc=example,dc=com' };
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dlb-mfa-cfg-'));
+  const load = (mfa) => {
+    const f = join(dir, `c${Math.random()}.json`);
+    writeFileSync(f, JSON.stringify({ mfa }));
+    return loadConfig({ env, flags: { config: f } });
+  };
+  const off = load({});
+  assert.deepEqual(off.mfa, { require: { kind: 'off' }, separator: null, credentialCacheSeconds: 300 });
+  assert.equal(off.django.totpDevices, undefined, 'no device table is read when off');
+  const g = load({ require: 'group:Ops team', separator: ',', credentialCacheSeconds: 60, devicesTable: 'otp_devices' });
+  assert.deepEqual(g.mfa, { require: { kind: 'group', name: 'Ops team' }, separator: ',', credentialCacheSeconds: 60 });
+  assert.deepEqual(g.django.totpDevices, { table: 'otp_devices' });
+  assert.deepEqual(load({ require: 'permission:ops.use_vpn' }).mfa.require, { kind: 'permission', appLabel: 'ops', codename: 'use_vpn' });
+  assert.throws(() => load({ require: 'everyone' }), /mfa\.require: must be off, confirmed-device, group:<Django group name> or permission:<app_label>\.<codename> \(got "everyone"\)/);
+  assert.throws(() => load({ separator: '' }), /mfa\.separator: must not be empty/);
+});
