@@ -237,7 +237,12 @@ export class Authenticator {
     // of "Alice" does not clear the failures of "alice"; a name that resolves to nobody, by name.
     const counter = user ? `id:${user.id}` : `name:${this.nameKey(a.name)}`;
     if (await this.throttle.locked(counter, sprayKey(a))) return this.refused(LOCKED_OUT, arrived);
-    if (!user) return this.unknown(a, counter, arrived);
+    if (!user) {
+      // A name with no account asks the one-time-code policy the same database questions as a
+      // user with no device, so those queries do not tell the two apart.
+      if (this.mfa?.enabled) await this.mfa.needed({ id: -1, username: a.name, password: '', isActive: false, isSuperuser: false } as unknown as User);
+      return this.unknown(a, counter, arrived);
+    }
     const need = this.mfa?.enabled ? await this.mfa.needed(user) : undefined;
     if (need) return this.userWithCode(user, a, counter, need, arrived);
 
