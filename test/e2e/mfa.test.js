@@ -12,6 +12,7 @@ import { startTestBridge, ldapTool, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } f
 import { bindCode, djangoPasswords } from '../helpers/writes.js';
 import { apacheAvailable, startApache } from '../helpers/apache.js';
 import { BIN } from '../helpers/serve.js';
+import { demoDatabase } from '../helpers/demo-bridge.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,6 +209,13 @@ for (const [engine, available] of engines) {
     });
   });
 }
+
+test('mfa.require on a database without django-otp\'s table: the bridge does not start, and says which setting', async () => {
+  const demo = await demoDatabase();
+  await assert.rejects(startTestBridge({ url: demo.url, config: { mfa: { require: 'confirmed-device' } } }), /mfa\.devicesTable: table "otp_totp_totpdevice" not found/);
+  const b = await startTestBridge({ url: demo.url, config: { mfa: { require: 'off' } } });
+  await b.close();
+});
 
 /** A Location protected by the bridge as docs/apache.md configures it (valid-user). */
 const apacheBlock = (bridgeUrl) => `
