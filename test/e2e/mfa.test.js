@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { need, hasCommand } from '../helpers/require.js';
-import { djangoAvailable, djangoShell, djangoVerifyToken, makeDjangoDatabase, makeTotpDevice, postgresAvailable, PYTHON } from '../helpers/django.js';
+import { djangoAvailable, djangoShell, djangoVerifyToken, makeDjangoDatabase, makeTotpDevice, mysqlAvailable, postgresAvailable, PYTHON } from '../helpers/django.js';
 import { startTestBridge, ldapTool, ldapsearch, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { bindCode, djangoPasswords } from '../helpers/writes.js';
 import { apacheAvailable, startApache } from '../helpers/apache.js';
@@ -45,6 +45,7 @@ async function until(fn, ms, what) {
 const engines = [
   ['sqlite', () => need('Django (python3-django)', djangoAvailable().ok, djangoAvailable().reason)],
   ['postgres', async () => need('Django with psycopg2', djangoAvailable({ engine: 'postgres' }).ok, djangoAvailable({ engine: 'postgres' }).reason) || need('PostgreSQL', (await postgresAvailable()).ok, (await postgresAvailable()).reason)],
+  ['mysql', async () => need('MySQL/MariaDB on 127.0.0.1:3306 (root, no password)', (await mysqlAvailable()).ok, (await mysqlAvailable()).reason) || need('Django for MySQL (python3-mysqldb)', djangoAvailable({ engine: 'mysql' }).ok, djangoAvailable({ engine: 'mysql' }).reason)],
 ];
 
 for (const [engine, available] of engines) {
