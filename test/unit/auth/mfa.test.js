@@ -116,6 +116,16 @@ describe('the Authenticator with one-time codes', () => {
     assert.equal((await auth.user(at('alice-pw'))).outcome, 'wrong-password', 'the password alone: its last six characters taken as the code');
   });
 
+  test('a wrong code, a wrong password and both wrong each cost one hash of the stored password', async () => {
+    const cost = {};
+    for (const [what, cred] of [['wrong code', () => 'alice-pw000001'], ['wrong password', (dev) => `alice-px${totpCode(dev, now())}`], ['both', () => 'alice-px000001'], ['no code at all', () => 'alice-pw']]) {
+      const { auth, dev } = setup(); // each afresh: three failures lock alice out
+      assert.notEqual((await auth.user(at(cred(dev)))).outcome, 'success');
+      cost[what] = auth.gate.depth.computed;
+    }
+    assert.deepEqual(cost, { 'wrong code': 1, 'wrong password': 1, both: 1, 'no code at all': 1 });
+  });
+
   test('a wrong code counts towards the lockout like a wrong password', async () => {
     const { auth, dev } = setup();
     for (let i = 0; i < 3; i++) assert.equal((await auth.user(at('alice-pw000000'))).outcome === 'success', false);
