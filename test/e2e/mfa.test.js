@@ -157,6 +157,10 @@ for (const [engine, available] of engines) {
       assert.match(g.logs.join(''), /"outcome":"no-device"/);
       assert.match(g.logs.join(''), /no confirmed TOTP device/);
       assert.equal(await bindCode(g.url, dn('alice'), users.alice.password), 0, 'alice is no committer');
+      // A rule naming a group or permission that does not exist is said at start.
+      const none = await startTestBridge({ url: db.url, config: { mfa: { require: 'permission:svn.no_such_perm' } } });
+      await none.close();
+      assert.match(none.logs.join(''), /mfa.require names a permission that does not exist/);
     });
 
     test('wrong codes count towards the lockout; then even the right password and code are refused', { skip }, async () => {
