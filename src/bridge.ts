@@ -45,14 +45,13 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   const store = await openVerifiedStore(config, { retry: log, cwd: opts.cwd });
   const ctx = await buildContext(config, tree, store, log, opts.counters ?? (await counterStore(config.security.redis, log, config.security.redisTimeoutSeconds * 1000)));
   const { dit, auth, metrics } = ctx;
-  const throttle = auth.throttle;
   if (!store.hasGroups) log.warn('the user model has no groups mapping: serving users only (no ou=groups)');
   if (!store.hasPermissions) log.warn('no permissions mapping: ou=permissions is not served');
   try {
     ctx.writes = openWrites(config, ctx, opts.cwd);
   } catch (e) {
     await store.close();
-    await throttle.close();
+    await auth.close();
     throw e;
   }
   const writes = ctx.writes;
@@ -69,7 +68,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
   } catch (e) {
     await writes?.close();
     await store.close();
-    await throttle.close();
+    await auth.close();
     if (e instanceof TlsFilesError) throw new StartupError(e.message);
     throw new StartupError(`listen: cannot listen on ${config.listen.join(', ')}: ${(e as Error).message}`);
   }
@@ -88,7 +87,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       await server.close();
       await writes?.close();
       await store.close();
-      await throttle.close();
+      await auth.close();
       throw new StartupError(`metrics.listen: cannot listen on ${config.metrics.listen}: ${(e as Error).message}`);
     }
   }
@@ -134,7 +133,7 @@ export async function startBridge(config: BridgeConfig, log: Logger, opts: Start
       await metrics.close();
       await writes?.close();
       await store.close();
-      await throttle.close();
+      await auth.close();
       log.info('django-ldap-bridge stopped');
     },
   };

@@ -17,6 +17,7 @@ import { Authenticator, chooseSampleHash } from './auth/authenticator.js';
 import { HashGate } from './auth/hash-gate.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { Throttle, type CounterStore } from './auth/throttle.js';
+import { Mfa, spentSteps, type SpentSteps } from './auth/mfa.js';
 import { Metrics } from './metrics.js';
 import { identifyHasher } from './django/hashers/index.js';
 import { VERSION } from './version.js';
@@ -92,12 +93,15 @@ export async function siteSampleHash(store: DirectoryStore): Promise<string | un
 }
 
 /** The context LDAP operations run on. `counters`: where brute-force failures are counted
- * (see the top of this file). The caller closes the store and `context.auth.throttle`. */
-export async function buildContext(config: BridgeConfig, tree: Tree, store: DirectoryStore, log: Logger, counters: CounterStore): Promise<BridgeContext> {
+ * (see the top of this file); `spent`: where spent one-time code steps are kept (default: Redis
+ * when security.redis is set, else memory). The caller closes the store and `context.auth`. */
+export async function buildContext(config: BridgeConfig, tree: Tree, store: DirectoryStore, log: Logger, counters: CounterStore, spent?: SpentSteps): Promise<BridgeContext> {
   const directory = new Directory(store, { caseInsensitiveUsernames: config.caseInsensitiveUsernames, showInactiveUsers: config.showInactiveUsers });
   const sec = config.security;
   const throttle = new Throttle(sec.bruteForce, counters);
-  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue, sec.hashQueueReserved), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames);
+  const mfa = config.mfa.require.kind === 'off' ? undefined : new Mfa(config.mfa, directory, spent ?? spentSteps(sec.redis, sec.redisTimeoutSeconds * 1000, log), sec.credentialCacheEntries, log);
+  const auth = new Authenticator(directory, new HashGate(sec.hashConcurrency, sec.hashQueue, sec.hashQueueReserved), new CredentialCache(sec.credentialCacheSeconds * 1000, sec.credentialCacheEntries), throttle, log, config.caseInsensitiveUsernames, mfa);
+  await mfa?.checkPolicy();
   const metrics = new Metrics();
   store.onQuery = (seconds, ok) => metrics.query(seconds, ok);
   // One line when the database stops answering and one when it answers again, however many

@@ -15,12 +15,19 @@
 // before its hash: a sprayer who queues binds and hangs up spends no hash, so real users do not
 // wait behind them. The attempt was counted before it queued and stays counted: dropping gives
 // nothing back, so hanging up is no way to guess for free or to clear a counter.
+//
+// A user who must give a one-time code (mfa.*, src/auth/mfa.ts) has the password's hash and the
+// code checked on every such bind, whichever is wrong: a wrong code costs the same hash and the
+// same padding as a wrong password, and counts towards the lockout as one. Only a bind with both
+// right takes the code's time step. Such credentials go to the MFA cache (mfa.credentialCacheSeconds),
+// keyed on the whole password+code and the client address, never to the password cache.
 import { createHash } from 'node:crypto';
 import { dummyVerify, hashCost, verifyPassword, type VerifyResult } from '../django/hashers/index.js';
 import type { Directory } from '../directory/directory.js';
 import type { User } from '../directory/model.js';
 import type { Logger } from 'pino';
 import { CredentialCache } from './credential-cache.js';
+import { checkCode, deviceTag, spentTtlSeconds, type CodeNeeded, type Mfa } from './mfa.js';
 import { BusyError, DroppedError, HashGate } from './hash-gate.js';
 import { NOTHING_COUNTED, type Reservation, type Throttle } from './throttle.js';
 
@@ -40,13 +47,17 @@ export function chooseSampleHash(hashes: string[]): string | undefined {
   return best?.hash;
 }
 
-export type AuthOutcome = 'success' | 'wrong-password' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy' | 'dropped';
+/** wrong-code: the password was right (or not: a wrong one says wrong-password) and the code
+ * was not, or was spent; no-device: a code is required and the user has no confirmed device. */
+export type AuthOutcome = 'success' | 'wrong-password' | 'wrong-code' | 'no-device' | 'unknown-user' | 'inactive' | 'unusable-password' | 'bad-hash' | 'locked-out' | 'busy' | 'dropped';
 
 export interface AuthResult {
   outcome: AuthOutcome;
   user?: User;
   /** True when the credential cache answered (no hash computed). */
   cached?: boolean;
+  /** The password without its one-time code, on a success that needed one (for writes.*). */
+  password?: string;
 }
 
 export interface Attempt {
@@ -58,6 +69,9 @@ export interface Attempt {
   /** Fires when the client no longer waits for the answer (its connection closed or unbound):
    * the check is then dropped before its hash, unless another client waits on it too. */
   gone?: AbortSignal;
+  /** The client's address even on an exempt connection: a password+code is accepted again from
+   * the cache only from where it was first sent (mfa.credentialCacheSeconds). */
+  origin?: string;
 }
 
 /**
@@ -80,6 +94,9 @@ interface Check {
    * or nobody waited for the answer any more. */
   readonly refused?: 'locked-out' | 'busy' | 'dropped';
   readonly result: VerifyResult;
+  /** With a one-time code: whether it was right and unspent ('no-device': none to check it with),
+   * and the password without it. */
+  readonly code?: { verdict: 'ok' | 'wrong' | 'no-device'; password: string };
   /** performance.now() before which a failure is not answered (0: no wait; the check cost
    * what a dummy does). */
   readonly floor: number;
@@ -129,7 +146,15 @@ export class Authenticator {
     readonly throttle: Throttle,
     private readonly log: Logger,
     private readonly caseInsensitive: boolean,
+    /** One-time codes (mfa.*); absent or off: no user gives one. */
+    readonly mfa?: Mfa,
   ) {}
+
+  /** Closes the brute-force counters and the spent-code store (their Redis connections). */
+  async close(): Promise<void> {
+    await this.mfa?.spent.close();
+    await this.throttle.close();
+  }
 
   get sampleHash(): string {
     return this.sample;
@@ -267,7 +292,14 @@ export class Authenticator {
     // of "Alice" does not clear the failures of "alice"; a name that resolves to nobody, by name.
     const counter = user ? `id:${user.id}` : `name:${this.nameKey(a.name)}`;
     if (await this.throttle.locked(counter, sprayKey(a))) return this.refused(LOCKED_OUT, arrived);
-    if (!user) return this.unknown(a, counter, arrived);
+    if (!user) {
+      // A name with no account asks the one-time-code policy the same database questions as a
+      // user with no device, so those queries do not tell the two apart.
+      if (this.mfa?.enabled) await this.mfa.needed({ id: -1, username: a.name, password: '', isActive: false, isSuperuser: false } as unknown as User);
+      return this.unknown(a, counter, arrived);
+    }
+    const need = this.mfa?.enabled ? await this.mfa.needed(user) : undefined;
+    if (need) return this.userWithCode(user, a, counter, need, arrived);
 
     const cacheKey = this.cache.enabled ? this.cache.key(user.id, a.password, user.password) : undefined;
     if (cacheKey !== undefined && user.isActive && this.cache.has(cacheKey)) {
@@ -293,6 +325,63 @@ export class Authenticator {
       await this.throttle.succeeded(reservation, true);
     }
     return check;
+  }
+
+  /** A bind that must carry a one-time code. The password+code is cached (and identical binds
+   * arriving together share one check) by the whole credential and the client's address, for
+   * mfa.credentialCacheSeconds: the same credential re-sent from the same place (Apache, once per
+   * request) passes without a new code for that long, and from anywhere else it needs a fresh,
+   * unspent step. */
+  private async userWithCode(user: User, a: Attempt, counter: string, need: CodeNeeded, arrived: number): Promise<AuthResult> {
+    const mfa = this.mfa!;
+    const cacheKey = mfa.cache.key(`${user.id}@${a.origin ?? a.address ?? ''}`, a.password, user.password);
+    if (user.isActive && need.devices.length > 0 && mfa.cache.has(cacheKey)) {
+      await this.throttle.forget(counter);
+      return { outcome: 'success', user, cached: true };
+    }
+    const check = await this.shared(cacheKey, a.gone, (gone) => this.checkUserWithCode(user, a, counter, need, cacheKey, gone));
+    if (check.refused) return this.refused(check, arrived);
+    const r = check.result;
+    const code = check.code!;
+    if (r.ok && user.isActive && code.verdict === 'ok') return { outcome: 'success', user, password: code.password };
+    await this.pad(check.floor);
+    if (r.problem === 'unusable') return { outcome: 'unusable-password' };
+    if (r.problem) return { outcome: 'bad-hash' };
+    if (!r.ok) return { outcome: 'wrong-password' };
+    if (!user.isActive) return { outcome: 'inactive' };
+    return { outcome: code.verdict === 'no-device' ? 'no-device' : 'wrong-code' };
+  }
+
+  private async checkUserWithCode(user: User, a: Attempt, counter: string, need: CodeNeeded, cacheKey: string, gone: AbortSignal | undefined): Promise<Check> {
+    const mfa = this.mfa!;
+    // The steps this bridge (or, with Redis, any bridge) already accepted, read before the hash
+    // whatever the code: the read costs the same for a right code and a wrong one.
+    const spent = await mfa.spent.last(need.devices.map(deviceTag));
+    const verdict = checkCode(a.password, need.devices, mfa.settings.separator, Date.now() / 1000, spent);
+    const password = verdict.split.password;
+    // The spray tag is the password's, not the code's: a sprayer trying one password with many
+    // codes still fills one counter.
+    const reservation = await this.throttle.reserve(counter, sprayKey({ address: a.address, password }));
+    if (!reservation) return LOCKED_OUT;
+    const check = await this.hash(password, user.password, true, reservation, gone);
+    const r = check.result;
+    if (r.problem && r.problem !== 'unusable') this.log.warn({ userId: user.id, hasher: r.hasher, problem: r.problem }, 'stored password hash cannot be checked');
+    let ok: 'ok' | 'wrong' | 'no-device' = need.devices.length === 0 ? 'no-device' : verdict.match ? 'ok' : 'wrong';
+    if (r.ok && user.isActive && ok === 'ok') {
+      // Taken only now, with the password right: a guess cannot spend the user's code. Another
+      // bind that took the step meanwhile (here or on another bridge) wins.
+      const m = verdict.match!;
+      const device = need.devices.find((d) => d.id === m.deviceId)!;
+      if (!(await mfa.spent.claim(deviceTag(device), m.t, spentTtlSeconds(device)))) ok = 'wrong';
+    }
+    if (r.ok && user.isActive && ok === 'ok') {
+      mfa.cache.add(cacheKey);
+      await this.throttle.succeeded(reservation, true);
+    } else if (r.ok && user.isActive && ok === 'no-device') {
+      // The bind's own log line says no-device; this one says what to do about it. No secrets.
+      this.log.warn({ userId: user.id, username: user.username }, 'bind refused: mfa.require asks this user for a one-time code and the user has no confirmed TOTP device (django-otp)');
+    }
+    return { ...check, code: { verdict: ok, password } };
   }
 
   /** A name with no account: a dummy check, counted and shared like a real one. */

@@ -9,6 +9,7 @@ import type { BridgeConfig } from '../config/types.js';
 import type { DirectoryStore } from '../directory/store.js';
 import type { BridgeContext } from '../ldap/context.js';
 import { MemoryCounters } from '../auth/throttle.js';
+import { MemorySpentSteps } from '../auth/mfa.js';
 import { buildContext, buildTree, openVerifiedStore, StartupError } from '../context-builder.js';
 
 /** A command's failure: the message for stderr and the exit code. */
@@ -84,9 +85,10 @@ export function openCheckedStore(config: BridgeConfig): Promise<DirectoryStore> 
 }
 
 /** The LDAP context a running bridge would have for this config and store, with no listener.
- * Its brute-force counters are this process's own: a diagnostic never locks anybody out. */
+ * Its brute-force counters and spent one-time codes are this process's own: a diagnostic never
+ * locks anybody out, and a code it checks stays usable on the running bridges. */
 export function commandContext(config: BridgeConfig, store: DirectoryStore, log: Logger): Promise<BridgeContext> {
-  return asCommand(async () => buildContext(config, buildTree(config), store, log, new MemoryCounters()));
+  return asCommand(async () => buildContext(config, buildTree(config), store, log, new MemoryCounters(), new MemorySpentSteps()));
 }
 
 /** "iterations 260000", "rounds 12", "memoryCost 102400, timeCost 2, ..." (no hash material). */

@@ -72,7 +72,7 @@ export interface DoctorReport {
   warnings: string[];
   database: { url: string; kind: string | null; reachable: boolean };
   tables: TableReport[];
-  counts?: { users: number; activeUsers: number; inactiveUsers: number; groups: number | null; permissions: number | null };
+  counts?: { users: number; activeUsers: number; inactiveUsers: number; groups: number | null; permissions: number | null; usersWithConfirmedTotp?: number | null };
   hashers?: HasherReport[];
   neverBind?: { total: number; inactive: NeverBindGroup; unusablePassword: NeverBindGroup; unknownHasher: NeverBindGroup; malformedHash: NeverBindGroup };
   duplicates?: string[][];
@@ -261,6 +261,12 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
   const groups = m.groups && tableOk('groups.table') ? await store.countRows(m.groups.table) : null;
   const permissions = m.permissions && tableOk('permissions.table') ? await store.countRows(m.permissions.table) : null;
   report.counts = { users: uc.total, activeUsers: uc.active, inactiveUsers: uc.total - uc.active, groups, permissions };
+  // One-time codes (mfa.require): who could give one at all.
+  if (m.totpDevices) {
+    const n = tableOk('mfa.devicesTable') && store.usersWithConfirmedTotp ? await store.usersWithConfirmedTotp() : null;
+    report.counts.usersWithConfirmedTotp = n;
+    if (n === 0) warnings.push(`mfa.require is ${describeMfaRequire(config)}, and no user has a confirmed TOTP device (${m.totpDevices.table})`);
+  }
   for (const t of report.tables) {
     if (t.setting === 'users.table') t.rows = uc.total;
     else if (t.setting === 'groups.table' && groups !== null) t.rows = groups;
@@ -355,6 +361,11 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
   }
 }
 
+function describeMfaRequire(config: BridgeConfig): string {
+  const r = config.mfa.require;
+  return r.kind === 'group' ? `group:${r.name}` : r.kind === 'permission' ? `permission:${r.appLabel}.${r.codename}` : r.kind;
+}
+
 /** The POSIX number ranges in use, how they meet each other and this host's accounts. */
 async function inspectPosix(config: BridgeConfig, p: NonNullable<BridgeConfig['posix']>, store: DirectoryStore & StoreInspector, report: DoctorReport): Promise<void> {
   const m = config.django;
@@ -410,6 +421,7 @@ function render(config: BridgeConfig, r: DoctorReport): string {
     line(`  users        ${c.users} (${c.activeUsers} active, ${c.inactiveUsers} inactive)`);
     if (c.groups !== null) line(`  groups       ${c.groups}${config.django.userGroups ? '' : ' (not served: users.groups is false)'}`);
     if (c.permissions !== null) line(`  permissions  ${c.permissions}`);
+    if (c.usersWithConfirmedTotp !== undefined) line(`  users with a confirmed TOTP device  ${c.usersWithConfirmedTotp ?? 'unknown (no device table)'} (mfa.require: ${describeMfaRequire(config)})`);
   }
   if (r.hashers) {
     line();

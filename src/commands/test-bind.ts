@@ -2,7 +2,9 @@
 // without echo (on a terminal) or from the first line of stdin, never from an argument. The
 // answer is the bridge's own: the same Authenticator (fresh read of the user, Django's hasher,
 // is_active), with brute-force counting off so a diagnostic never locks anybody out. Neither
-// the password nor the stored hash is ever printed.
+// the password nor the stored hash is ever printed. A user who must give a one-time code
+// (mfa.require) types the password followed by the code, as a client sends it; the code is not
+// spent on the running bridges (test-bind keeps its spent steps to itself).
 import type { ConfigFlags } from '../config/load.js';
 import type { User } from '../directory/model.js';
 import { hashCost, identifyHasher } from '../django/hashers/index.js';
@@ -77,6 +79,9 @@ export interface TestBindReport {
   cost?: Record<string, string | number>;
   /** Django's check_password on the stored hash (whatever is_active says). */
   passwordCorrect?: boolean;
+  /** A one-time code (mfa.require): not asked of this user, right, wrong (or spent), or asked
+   * with no confirmed device to give it. */
+  code?: 'not required' | 'right' | 'wrong' | 'no confirmed device';
   /** What the bridge answers the bind: success, or invalidCredentials (49). */
   bind: 'success' | 'invalidCredentials';
   outcome: string;
@@ -90,6 +95,8 @@ export interface TestBindReport {
 const REASONS: Record<string, string> = {
   success: 'the password is right and the user is active',
   'wrong-password': 'wrong password',
+  'wrong-code': 'the password is right, the one-time code is wrong (or was already used): type the password followed by the code shown now',
+  'no-device': 'the password is right, but mfa.require asks this user for a one-time code and the user has no confirmed TOTP device (django-otp)',
   'unknown-user': 'no such user',
   inactive: 'the password is right, but the user is inactive (is_active false)',
   'unusable-password': 'the user has an unusable password (set_unusable_password): no password matches',
@@ -135,11 +142,16 @@ export async function runTestBind(username: string, opts: TestBindOptions): Prom
     if (password === '') outcome = 'empty';
     else if (!Buffer.from(password, 'utf8').equals(bytes)) outcome = 'not-utf8';
     else outcome = (await ctx.auth.user({ name, password, address: undefined })).outcome;
+    // Whether this user gives a code at all: the same rule the bind just applied.
+    if (user && ctx.auth.mfa?.enabled) {
+      const need = await ctx.auth.mfa.needed(user);
+      report.code = !need ? 'not required' : outcome === 'success' ? 'right' : need.devices.length === 0 ? 'no confirmed device' : outcome === 'wrong-code' ? 'wrong' : undefined;
+    }
     report.ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
     report.outcome = outcome;
     report.reason = REASONS[outcome] ?? outcome;
     report.bind = outcome === 'success' ? 'success' : 'invalidCredentials';
-    if (user && (outcome === 'success' || outcome === 'inactive')) report.passwordCorrect = true;
+    if (user && (outcome === 'success' || outcome === 'inactive' || outcome === 'wrong-code' || outcome === 'no-device')) report.passwordCorrect = true;
     else if (user && outcome === 'wrong-password') report.passwordCorrect = false;
     if (!user) {
       const twins = await store.usersByUsername(name, true);
@@ -203,6 +215,7 @@ function render(r: TestBindReport): string {
     out.push('user:        not found');
   } else {
     out.push(`password:    ${r.passwordCorrect === true ? 'right' : r.passwordCorrect === false ? 'wrong' : 'not checked'}`);
+    if (r.code) out.push(`code:        ${r.code === 'right' ? 'right (one-time code, mfa.require)' : r.code}`);
     out.push(`active:      ${r.active ? 'yes' : 'no (is_active false: can never bind)'}`);
     const cost = describeCost(r.cost);
     out.push(`hasher:      ${r.hasher}${cost ? ` (${cost})` : ''}`);

@@ -56,6 +56,7 @@ export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) =
     }
   }
   out.push(...writesProblems(merged, cwd, bad));
+  out.push(...mfaProblems(merged, bad));
   const baseDn = merged.baseDn;
   if (typeof baseDn === 'string' && !bad('baseDn')) {
     const r = checkDn(baseDn);
@@ -116,6 +117,26 @@ export function semanticProblems(merged: Obj, cwd: string, bad: (path: string) =
 
 /** The opt-in writes: a write connection of the same kind as the database, on a database the
  * bridge can write to, and the column last_login needs. */
+/** mfa.require against the rest: what it names must be served, and a spent code must be
+ * remembered by every process that could accept it again. */
+function mfaProblems(merged: Obj, bad: (path: string) => boolean): Problem[] {
+  const req = get(merged, 'mfa', 'require');
+  if (typeof req !== 'string' || req === 'off' || bad('mfa.require')) return [];
+  const out: Problem[] = [];
+  if (req.startsWith('group:') && (get(merged, 'groups') === false || get(merged, 'users', 'groups') === false)) {
+    out.push({ path: 'mfa.require', message: `${JSON.stringify(req)} names a group, but groups are not mapped (groups or users.groups is false)` });
+  }
+  if (req.startsWith('permission:') && get(merged, 'permissions') === false) {
+    out.push({ path: 'mfa.require', message: `${JSON.stringify(req)} names a permission, but permissions are not mapped (permissions is false)` });
+  }
+  const workers = get(merged, 'workers') ?? schemaDefault(['workers']);
+  const redis = get(merged, 'security', 'redis');
+  if (workers !== 1 && typeof redis !== 'string') {
+    out.push({ path: 'mfa.require', message: `with workers ${String(workers)} a one-time code must be remembered by every worker: set security.redis (or workers: 1)` });
+  }
+  return out;
+}
+
 function writesProblems(merged: Obj, cwd: string, bad: (path: string) => boolean): Problem[] {
   const out: Problem[] = [];
   const on = (['passwordModify', 'lastLogin', 'upgradeHashes'] as const).filter((k) => get(merged, 'writes', k) === true);

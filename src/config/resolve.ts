@@ -83,6 +83,21 @@ function resolveWrites(m: Obj, cwd: string): BridgeConfig['writes'] {
   };
 }
 
+/** The mfa section (the schema's pattern has checked mfa.require's form). */
+function resolveMfa(m: Obj): BridgeConfig['mfa'] {
+  const v = str(get(m, 'mfa', 'require'), 'off');
+  const sep = get(m, 'mfa', 'separator');
+  let require: BridgeConfig['mfa']['require'];
+  if (v === 'off' || v === 'confirmed-device') require = { kind: v };
+  else if (v.startsWith('group:')) require = { kind: 'group', name: v.slice(6) };
+  else {
+    const p = v.slice(11);
+    const dot = p.indexOf('.');
+    require = { kind: 'permission', appLabel: p.slice(0, dot), codename: p.slice(dot + 1) };
+  }
+  return { require, separator: typeof sep === 'string' ? sep : null, credentialCacheSeconds: num(m, ['mfa', 'credentialCacheSeconds']) };
+}
+
 /** The BridgeConfig for a merged document that passed every check (cwd: for relative paths). */
 export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
   const D = DEFAULT_DJANGO_MAPPING;
@@ -190,6 +205,8 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
             },
           }
         : {}),
+      // Only when codes are asked for: otherwise the table need not exist.
+      ...(str(get(m, 'mfa', 'require'), 'off') !== 'off' ? { totpDevices: { table: str(get(m, 'mfa', 'devicesTable'), 'otp_totp_totpdevice') } } : {}),
     },
     log: {
       level: str(get(m, 'log', 'level'), 'info') as BridgeConfig['log']['level'],
@@ -245,5 +262,6 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
       preparedStatements: (get(m, 'db', 'preparedStatements') ?? true) === true,
     },
     writes: resolveWrites(m, cwd),
+    mfa: resolveMfa(m),
   };
 }

@@ -181,6 +181,8 @@ function describeErrors(data: Obj, errors: ErrorObject[]): Problem[] {
           out.push({ path, message: `must be a plain SQL identifier (letters, digits, _ and $, not starting with a digit)${shownValue(path, value)}` });
         } else if (pattern === OU_PATTERN) {
           out.push({ path, message: `must be a plain OU name (the value of ou=...), without , = + < > # ; \\ or "${shownValue(path, value)}` });
+        } else if (path === 'mfa.require') {
+          out.push({ path, message: `must be off, confirmed-device, group:<Django group name> or permission:<app_label>.<codename>${shownValue(path, value)}` });
         } else if (/^serviceAccounts\[\d+\]\.password$/.test(path) && typeof value === 'string') {
           out.push({ path, message: servicePasswordProblem(value) ?? 'must be a Django password hash (algorithm$...)' });
         } else {

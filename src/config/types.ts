@@ -50,6 +50,8 @@ export interface DjangoMapping {
   permissions: PermissionModelMapping | null;
   /** The site's table of SSH public keys (posix.sshKeys), served as sshPublicKey; absent: none. */
   sshKeys?: { table: string; userColumn: string; keyColumn: string; activeColumn: string | null } | null;
+  /** django-otp's TOTP device table (mfa.devicesTable) when mfa.require is not off; absent: none. */
+  totpDevices?: { table: string } | null;
 }
 
 export interface TreeLayout {
@@ -88,6 +90,17 @@ export interface WritesConfig {
     commonPasswords: string | null;
     numeric: boolean;
   };
+}
+
+/** Who must give a one-time code at bind (mfa.require). */
+export type MfaRequire = { kind: 'off' } | { kind: 'confirmed-device' } | { kind: 'group'; name: string } | { kind: 'permission'; appLabel: string; codename: string };
+
+export interface MfaConfig {
+  require: MfaRequire;
+  /** Between the password and the code; null: the code is the last `digits` characters. */
+  separator: string | null;
+  /** How long a password+code that bound is accepted again from the same address (seconds). */
+  credentialCacheSeconds: number;
 }
 
 export type { PosixSettings } from '../directory/posix.js';
@@ -159,4 +172,5 @@ export interface BridgeConfig {
   metrics: { listen: string | null };
   db: { poolSize: number; statementTimeoutSeconds: number; startupRetrySeconds: number; preparedStatements: boolean };
   writes: WritesConfig;
+  mfa: MfaConfig;
 }

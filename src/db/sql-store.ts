@@ -3,7 +3,7 @@
 // mapping, live here. Every value is a bound parameter; identifiers come from the config and
 // are quoted.
 import type { DjangoMapping } from '../config/types.js';
-import type { Group, GroupField, GroupPredicate, Permission, Predicate, User, UserField, UserPredicate } from '../directory/model.js';
+import type { Group, GroupField, GroupPredicate, Permission, Predicate, TotpDeviceRow, User, UserField, UserPredicate } from '../directory/model.js';
 import { mappedTables, userColumnName } from '../django/mapping.js';
 import { EXTRA_USER_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, type ColumnKind } from '../ldap/attributes.js';
 import { ScanTimeLimitError, SchemaError, SchemaGoneError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
@@ -511,6 +511,33 @@ export abstract class SqlStore implements DirectoryStore {
       list.push(r.pk.trim());
     }
     return out;
+  }
+
+  async totpDevicesOfUser(userId: number): Promise<TotpDeviceRow[]> {
+    const d = this.map.totpDevices;
+    if (!d) return [];
+    const q = (c: string) => `d.${this.q(c)}`;
+    const cols = ['id', 'key', 'step', 't0', 'digits', 'tolerance', 'drift', 'confirmed', 'last_t'].map((c) => `${q(c)} AS ${this.q(`c_${c}`)}`).join(', ');
+    const ps = new Params(this.dialect);
+    const rows = await this.run(`SELECT ${cols} FROM ${this.q(d.table)} d WHERE ${q('user_id')} = ${this.value(userId, ps)} ORDER BY ${q('id')}`, ps.values);
+    return rows.map((r) => ({
+      id: Number(r.c_id),
+      key: String(r.c_key ?? ''),
+      step: Number(r.c_step),
+      t0: Number(r.c_t0),
+      digits: Number(r.c_digits),
+      tolerance: Number(r.c_tolerance),
+      drift: Number(r.c_drift),
+      confirmed: toBool(r.c_confirmed),
+      lastT: Number(r.c_last_t),
+    }));
+  }
+
+  async usersWithConfirmedTotp(): Promise<number> {
+    const d = this.map.totpDevices;
+    if (!d) return 0;
+    const rows = await this.run(`SELECT COUNT(DISTINCT d.${this.q('user_id')}) AS n FROM ${this.q(d.table)} d WHERE d.${this.q('confirmed')}`, []);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async groupsByIds(ids: number[]): Promise<Group[]> {

@@ -31,6 +31,21 @@ export interface Permission {
 
 export type Role = 'staff' | 'superusers';
 
+/** A django-otp TOTP device (otp_totp_totpdevice) as stored: read, never written. */
+export interface TotpDeviceRow {
+  id: number;
+  /** Hex-encoded secret (the `key` column). */
+  key: string;
+  step: number;
+  t0: number;
+  digits: number;
+  tolerance: number;
+  drift: number;
+  confirmed: boolean;
+  /** The last time step django-otp accepted; -1 for a device never used. */
+  lastT: number;
+}
+
 /** A column of the user table by its User property name: the fields above, and any column an
  * attribute row adds (src/ldap/attributes.ts lists them all, as USER_COLUMNS). */
 export type UserField = string;

@@ -1,7 +1,7 @@
 // The directory's port to its data: the one interface every database answers (as slapd's
 // backends answer one table of operations). The model owns it and the stores in src/db/
 // implement it, so the LDAP edge and the directory model never see SQL or a driver.
-import type { Group, GroupPredicate, Permission, User, UserPredicate } from './model.js';
+import type { Group, GroupPredicate, Permission, TotpDeviceRow, User, UserPredicate } from './model.js';
 
 export interface Page {
   /** Keyset pagination: only rows with id greater than this. */
@@ -43,6 +43,11 @@ export interface DirectoryStore {
   findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes?: boolean): Promise<User[]>;
   /** SSH public keys of a batch of users (posix.sshKeys), active ones only. */
   sshKeysOfUsers?(userIds: number[]): Promise<Map<number, string[]>>;
+  /** A user's django-otp TOTP devices (mfa.devicesTable), confirmed or not, in id order;
+   * absent or empty when none is mapped. Read only: the bridge never writes last_t or drift. */
+  totpDevicesOfUser?(userId: number): Promise<TotpDeviceRow[]>;
+  /** How many users have at least one confirmed TOTP device (doctor). */
+  usersWithConfirmedTotp?(): Promise<number>;
   /** Group memberships of a batch of users, as group ids. */
   groupIdsOfUsers(userIds: number[]): Promise<Map<number, number[]>>;
   /** The groups with these ids (those that exist). */

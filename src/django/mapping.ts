@@ -60,6 +60,16 @@ export function mappedTables(m: DjangoMapping): MappedTable[] {
       ],
     });
   }
+  if (m.totpDevices) {
+    // django-otp's own column names: the model is django-otp's, not the site's.
+    const col = (column: string, attribute: string): MappedColumn => ({ attribute, setting: 'mfa.devicesTable', column });
+    out.push({
+      role: 'TOTP devices',
+      setting: 'mfa.devicesTable',
+      table: m.totpDevices.table,
+      columns: [col('id', 'the device'), col('user_id', 'the user'), col('key', 'the secret'), col('step', 'the step'), col('t0', 't0'), col('digits', 'digits'), col('tolerance', 'tolerance'), col('drift', 'drift'), col('confirmed', 'confirmed'), col('last_t', 'last_t')],
+    });
+  }
   const groups = m.groups;
   if (groups) {
     out.push({

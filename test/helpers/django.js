@@ -5,6 +5,7 @@
 //   db.url       -> 'sqlite:///tmp/dlb-django-xxxx/db.sqlite3' | 'postgres://postgres@127.0.0.1:5432/dlb_test_xxxx'
 //                   | 'mysql://root@127.0.0.1:3306/dlb_test_xxxx'
 //   makeDjangoDatabase({ engine: 'mysql', collation: 'utf8mb4_bin' }) -> that default collation
+//   makeDjangoDatabase({ otp: true }) -> django-otp and its TOTP plugin installed (otp_totp_totpdevice)
 //                   (without: the server's default for utf8mb4, as a real site gets it)
 //   db.expected  -> the JSON printed by test/django/populate.py (what Django says about the data)
 //   db.env       -> the DLB_* variables that point the Django project at this database
@@ -172,17 +173,17 @@ process.on('exit', () => {
 
 /**
  * A fresh database migrated and populated by Django.
- * @param {{ engine?: 'sqlite'|'postgres'|'mysql', custom?: boolean, collation?: string }} options
+ * @param {{ engine?: 'sqlite'|'postgres'|'mysql', custom?: boolean, collation?: string, otp?: boolean }} options
  *   collation (mysql only): the database's default collation, e.g. 'utf8mb4_bin' (or a legacy
  *   'utf8mb3_general_ci', whose tables cannot hold 4-byte characters).
  * @returns {Promise<{ url: string, expected: object, env: Record<string,string>,
  *   engine: string, name: string, timings: { migrateMs: number, populateMs: number },
  *   drop: () => Promise<void> }>}
  */
-export async function makeDjangoDatabase({ engine = 'sqlite', custom = false, collation } = {}) {
+export async function makeDjangoDatabase({ engine = 'sqlite', custom = false, collation, otp = false } = {}) {
   const avail = djangoAvailable({ engine });
   if (!avail.ok) throw new Error(`Django unavailable: ${avail.reason}`);
-  const env = { DLB_CUSTOM_USER: custom ? '1' : '0' };
+  const env = { DLB_CUSTOM_USER: custom ? '1' : '0', DLB_OTP: otp ? '1' : '0' };
   let url;
   let name;
   let drop;
@@ -269,6 +270,37 @@ export async function makeDjangoDatabase({ engine = 'sqlite', custom = false, co
 export async function djangoShell(env, pythonCode) {
   const { stdout } = await runPython([join(DJANGO_DIR, 'shell.py')], env, pythonCode);
   return stdout;
+}
+
+/**
+ * A django-otp TOTP device made through django-otp's own model (TOTPDevice), in a database made
+ * with makeDjangoDatabase({ otp: true }). Returns the device as stored (id, key hex, step, t0,
+ * digits, tolerance, drift, confirmed, last_t).
+ */
+export async function makeTotpDevice(env, { username, confirmed = true, digits = 6, tolerance = 1, drift = 0, step = 30, t0 = 0, lastT = -1, name = 'phone' }) {
+  const spec = JSON.stringify({ username, confirmed, digits, tolerance, drift, step, t0, lastT, name });
+  const out = await djangoShell(
+    env,
+    `import json
+from django_otp.plugins.otp_totp.models import TOTPDevice
+s = json.loads(${JSON.stringify(spec)})
+d = TOTPDevice.objects.create(user=User.objects.get(username=s['username']), name=s['name'], confirmed=s['confirmed'], digits=s['digits'], tolerance=s['tolerance'], drift=s['drift'], step=s['step'], t0=s['t0'], last_t=s['lastT'])
+print(json.dumps({'id': d.id, 'key': d.key, 'step': d.step, 't0': d.t0, 'digits': d.digits, 'tolerance': d.tolerance, 'drift': d.drift, 'confirmed': d.confirmed, 'lastT': d.last_t}))
+`,
+  );
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** django-otp's verdict on a token for a stored device (TOTPDevice.verify_token, which also
+ * stores last_t on success, as a Django login would). */
+export async function djangoVerifyToken(env, deviceId, token) {
+  const out = await djangoShell(
+    env,
+    `from django_otp.plugins.otp_totp.models import TOTPDevice
+print('yes' if TOTPDevice.objects.get(id=${Number(deviceId)}).verify_token(${JSON.stringify(String(token))}) else 'no')
+`,
+  );
+  return out.trim().split('\n').pop() === 'yes';
 }
 
 /** A table of SSH keys in the Django database (Django has none built in): made by the test,

@@ -73,10 +73,11 @@ export async function bind(ctx: BridgeContext, session: Session, req: BindReques
   }
   if (target.kind !== 'user') return answer(await auth.nobody({ name: key, password, address, gone }));
 
-  const r = await auth.user({ name: target.username, password, address, gone });
+  const r = await auth.user({ name: target.username, password, address, origin: session.address, gone });
   if (r.outcome === 'success' && r.user) {
     session.identity = { kind: 'user', dn: ctx.dit.userDn(r.user.username), userId: r.user.id, username: r.user.username };
-    ctx.writes?.loggedIn(r.user, password);
+    // The password without its one-time code: last_login and hash upgrades want the password.
+    ctx.writes?.loggedIn(r.user, r.password ?? password);
   }
   return answer(r);
 }

@@ -6,6 +6,7 @@ DLB_DB_HOST     PostgreSQL/MySQL host (default 127.0.0.1)
 DLB_DB_PORT     PostgreSQL port (default 5432), MySQL port (default 3306)
 DLB_DB_USER     PostgreSQL user (default postgres), MySQL user (default root)
 DLB_CUSTOM_USER '1' installs the `accounts` app and sets AUTH_USER_MODEL = 'accounts.User'
+DLB_OTP         '1' installs django-otp and its TOTP plugin (their tables: otp_totp_totpdevice)
 """
 import os
 
@@ -26,6 +27,10 @@ INSTALLED_APPS = [
     'django.contrib.auth',
     'svn',
 ]
+if os.environ.get('DLB_OTP') == '1':
+    # Only when a test asks: the apps add their own permissions and content types, which every
+    # other test's expectations would otherwise have to include.
+    INSTALLED_APPS += ['django_otp', 'django_otp.plugins.otp_totp']
 if CUSTOM_USER:
     # Only in this mode: installing `accounts` next to an active auth.User would clash
     # (reverse accessors groups/user_permissions).

@@ -51,3 +51,12 @@ test('OUs must differ (ignoring case); the database URL is parsed', () => {
 test('a setting the schema already refused gets no second message', () => {
   assert.deepEqual(check({ baseDn: 'nonsense', listen: ['ldap://x'] }, (p) => p === 'baseDn' || p === 'listen[0]'), []);
 });
+
+test('mfa.require: a group or permission must be mapped, and several workers need Redis for spent codes', () => {
+  assert.deepEqual(check({ mfa: { require: 'confirmed-device' } }), []);
+  assert.deepEqual(check({ mfa: { require: 'off' }, workers: 4 }), []);
+  assert.deepEqual(check({ mfa: { require: 'group:admins' }, groups: false }), ['mfa.require: "group:admins" names a group, but groups are not mapped (groups or users.groups is false)']);
+  assert.deepEqual(check({ mfa: { require: 'permission:ops.vpn' }, permissions: false }), ['mfa.require: "permission:ops.vpn" names a permission, but permissions are not mapped (permissions is false)']);
+  assert.deepEqual(check({ mfa: { require: 'confirmed-device' }, workers: 0 }), ['mfa.require: with workers 0 a one-time code must be remembered by every worker: set security.redis (or workers: 1)']);
+  assert.deepEqual(check({ mfa: { require: 'confirmed-device' }, workers: 4, security: { redis: 'redis://127.0.0.1:6379' } }), []);
+});
