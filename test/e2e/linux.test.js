@@ -227,8 +227,10 @@ for (const engine of ['sqlite', 'postgres']) {
       // Deactivation: the next login fails at once; the account goes when SSSD's cache is flushed.
       await djangoShell(db.env, `u = User.objects.get(username='alice'); u.is_active = False; u.save()`);
       assert.notEqual((await login('alice', alice.password)).code, 0, 'deactivated alice cannot log in');
+      // The failed login may already have made SSSD look alice up again and drop her from its
+      // cache (she is no Unix user any more); sss_cache then finds nothing to expire and says so.
       const flush = await sh('sss_cache', ['-u', 'alice']);
-      assert.equal(flush.code, 0, flush.stderr);
+      if (flush.code !== 0) assert.match(flush.stderr, /No cache object matched/, `sss_cache exited ${flush.code}`);
       await waitFor('alice gone after sss_cache', async () => {
         const v = await getent('passwd', 'alice');
         return { ok: v === null, value: v };
