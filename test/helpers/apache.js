@@ -357,6 +357,20 @@ for u in User.objects.exclude(username__startswith='bulk').order_by('pk'):
 print(json.dumps(out))
 `;
 
+/**
+ * Logins that must fail on the populated site whatever the client: names no user has, filter
+ * metacharacters, the case variants of alice and frank (Django names are case-sensitive;
+ * FRANK matches both frank and Frank case-insensitively), and an empty password.
+ */
+export const LOGIN_STRANGERS = [
+  { username: 'nobody-here', password: 'whatever' },
+  { username: 'alice)(uid=*', password: 'lètmein-alice' },
+  { username: '*', password: 'lètmein-alice' },
+  { username: 'ALICE', password: 'lètmein-alice' },
+  { username: 'FRANK', password: 'frank-lower' },
+  { username: 'alice', password: '' },
+];
+
 /** Characters that need RFC 4514 escaping in a uid value (AuthLDAPInitialBindPattern pastes names unescaped). */
 export function dnSafe(name) {
   return !/[,+"\\<>;=\0]/.test(name) && !/^[ #]/.test(name) && !/ $/.test(name);
