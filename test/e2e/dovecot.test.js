@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { need } from '../helpers/require.js';
 import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 import { startTestBridge } from '../helpers/bridge.js';
-import { DJANGO_FACTS_PY, LOGIN_STRANGERS, freePort } from '../helpers/apache.js';
+import { DJANGO_FACTS_PY, LOGIN_STRANGERS, freePort, mapPool } from '../helpers/apache.js';
 import { recordSecrets } from '../helpers/secrets.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 
@@ -195,19 +195,6 @@ async function userdbHome(inst, username) {
   return out.trim();
 }
 
-/** Runs `fn` over `items`, `n` at a time, keeping the order of the answers. */
-async function pool(items, n, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
-  return out;
-}
-
 /**
  * A real IMAP session on the instance's port: LOGIN (name and password as literals, so any
  * byte goes through unquoted), then SELECT INBOX when logged in, then LOGOUT.
@@ -331,7 +318,7 @@ for (const engine of ['sqlite', 'postgres']) describe(`Dovecot passdb/userdb lda
 
   test('search form: every user with the right and a wrong password, and the strangers, as Django answers; the name kept is the Django username', async () => {
     const cases = allCases();
-    const answers = await pool(cases, 4, (c) => passdb(inst.search, c.username, c.password));
+    const answers = await mapPool(cases, 4, (c) => passdb(inst.search, c.username, c.password));
     const wrong = cases.flatMap((c, i) => {
       const want = authenticates(c);
       const got = answers[i];
@@ -361,7 +348,7 @@ for (const engine of ['sqlite', 'postgres']) describe(`Dovecot passdb/userdb lda
   test('group filter: only active members of secret-agents (and of "Smith, John\'s team", a name needing DN escaping) log in', async () => {
     const cases = allCases();
     for (const [name, group] of [['group', 'secret-agents'], ['groupEscaped', "Smith, John's team"]]) {
-      const answers = await pool(cases, 4, (c) => passdb(inst[name], c.username, c.password));
+      const answers = await mapPool(cases, 4, (c) => passdb(inst[name], c.username, c.password));
       const want = (c) => authenticates(c) && facts.get(c.username).groups.includes(group);
       const wrong = cases.flatMap((c, i) => (answers[i].ok === want(c) ? [] : [`${group}: ${JSON.stringify(c.username)} ${c.right ? 'right' : 'wrong'} password: ${answers[i].ok ? 'logged in' : 'refused'}`]));
       assert.deepEqual(wrong, []);
@@ -375,7 +362,7 @@ for (const engine of ['sqlite', 'postgres']) describe(`Dovecot passdb/userdb lda
 
   test('auth_bind_userdn form: the same users log in; ALICE passes the passdb as "ALICE" (bind DNs resolve case-insensitively to a single match), the userdb does not find her', async () => {
     const cases = allCases();
-    const answers = await pool(cases, 4, (c) => passdb(inst.userdn, c.username, c.password));
+    const answers = await mapPool(cases, 4, (c) => passdb(inst.userdn, c.username, c.password));
     const want = (c) => authenticates(c) || (c.username === 'ALICE' && c.password === users.find((u) => u.username === 'alice').password);
     const wrong = cases.flatMap((c, i) => {
       if (answers[i].ok !== want(c)) return [`${JSON.stringify(c.username)} ${c.right ? 'right' : 'wrong'} password: ${answers[i].ok ? 'logged in' : 'refused'}`];
@@ -390,7 +377,7 @@ for (const engine of ['sqlite', 'postgres']) describe(`Dovecot passdb/userdb lda
   test('password lookups (auth_bind = no, pass_attrs with userPassword) refuse everyone: no hashes are served', async () => {
     const pick = users.filter((u) => u.authenticates).slice(0, 5);
     assert.equal(pick.length, 5);
-    const answers = await pool(pick, 4, (u) => passdb(inst.lookup, u.username, u.password));
+    const answers = await mapPool(pick, 4, (u) => passdb(inst.lookup, u.username, u.password));
     assert.deepEqual(answers.map((a) => a.ok), pick.map(() => false));
     // Refused because no password came back, not because the search or the connection failed.
     for (const u of pick) assert.ok(inst.lookup.log().includes(`ldap(${u.username}): No password returned (and no nopassword)`), `${u.username}: ${inst.lookup.log().slice(-1500)}`);

@@ -357,6 +357,19 @@ for u in User.objects.exclude(username__startswith='bulk').order_by('pk'):
 print(json.dumps(out))
 `;
 
+/** Runs `fn` over `items`, `n` at a time; resolves the answers in the items' order. */
+export async function mapPool(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
 /**
  * Logins that must fail on the populated site whatever the client: names no user has, filter
  * metacharacters, the case variants of alice and frank (Django names are case-sensitive;
