@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { need } from '../helpers/require.js';
 import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
 import { startTestBridge, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
-import { DJANGO_FACTS_PY } from '../helpers/apache.js';
+import { DJANGO_FACTS_PY, LOGIN_STRANGERS as STRANGERS } from '../helpers/apache.js';
 import { recordSecrets } from '../helpers/secrets.js';
 import { makePassword } from '../../dist/django/hashers/index.js';
 
@@ -66,15 +66,6 @@ function runPhp(dir, env, cases) {
   });
 }
 
-/** Names no user has, or that a filter must not expand: all must fail. */
-const STRANGERS = [
-  { username: 'nobody-here', password: 'whatever' },
-  { username: 'alice)(uid=*', password: 'lètmein-alice' },
-  { username: '*', password: 'lètmein-alice' },
-  { username: 'ALICE', password: 'lètmein-alice' },
-  { username: 'FRANK', password: 'frank-lower' },
-  { username: 'alice', password: '' },
-];
 
 const GROUPS = ['secret-agents', "Smith, John's team", 'hashers', '#hash', 'Ünïcödé', 'trailing space ', 'no such group'];
 

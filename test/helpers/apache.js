@@ -357,6 +357,33 @@ for u in User.objects.exclude(username__startswith='bulk').order_by('pk'):
 print(json.dumps(out))
 `;
 
+/** Runs `fn` over `items`, `n` at a time; resolves the answers in the items' order. */
+export async function mapPool(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
+/**
+ * Logins that must fail on the populated site whatever the client: names no user has, filter
+ * metacharacters, the case variants of alice and frank (Django names are case-sensitive;
+ * FRANK matches both frank and Frank case-insensitively), and an empty password.
+ */
+export const LOGIN_STRANGERS = [
+  { username: 'nobody-here', password: 'whatever' },
+  { username: 'alice)(uid=*', password: 'lètmein-alice' },
+  { username: '*', password: 'lètmein-alice' },
+  { username: 'ALICE', password: 'lètmein-alice' },
+  { username: 'FRANK', password: 'frank-lower' },
+  { username: 'alice', password: '' },
+];
+
 /** Characters that need RFC 4514 escaping in a uid value (AuthLDAPInitialBindPattern pastes names unescaped). */
 export function dnSafe(name) {
   return !/[,+"\\<>;=\0]/.test(name) && !/^[ #]/.test(name) && !/ $/.test(name);
