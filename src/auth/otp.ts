@@ -4,18 +4,11 @@
 // at or below the device's last_t — which decide whether Django would accept the same code.
 import { createHmac } from 'node:crypto';
 
-/** A TOTP device as django-otp stores it in otp_totp_totpdevice. */
-export interface TotpDevice {
-  /** Hex-encoded secret (the `key` column). */
-  key: string;
-  step: number;
-  t0: number;
-  digits: number;
-  tolerance: number;
-  drift: number;
-  confirmed: boolean;
-  lastT: number;
-}
+import type { TotpDeviceRow } from '../directory/model.js';
+
+/** A TOTP device as django-otp stores it in otp_totp_totpdevice (the directory model's row; the
+ * check needs no id). */
+export type TotpDevice = Omit<TotpDeviceRow, 'id'>;
 
 /** RFC 4226 HOTP value for counter `counter` (HMAC-SHA1, dynamic truncation). */
 export function hotp(key: Buffer, counter: number, digits: number): number {
