@@ -4,15 +4,21 @@
 //   ├── ou=users         uid=<username>      a Django user
 //   ├── ou=groups        cn=<group name>     a Django group
 //   ├── ou=permissions   cn=<app>.<codename> users holding a permission
-//   └── ou=roles         cn=staff, cn=superusers
+//   ├── ou=roles         cn=staff, cn=superusers
+//   └── ou=usergroups    cn=<username>       a Unix user's private group (posix.primaryGroup
+//                                            private): a posixGroup numbered like the uid
 import { BoundedMemo } from './memo.js';
 import type { TreeLayout } from '../config/types.js';
 import type { Permission, Role } from '../directory/model.js';
 import { escapeDnValue, formatDn, normalizeDn, parseDn, type Rdn } from './dn.js';
 import { attributeKey } from './schema.js';
 
-export type Container = 'users' | 'groups' | 'permissions' | 'roles';
-export const CONTAINERS: Container[] = ['users', 'groups', 'permissions', 'roles'];
+export type Container = 'users' | 'groups' | 'permissions' | 'roles' | 'usergroups';
+export const CONTAINERS: Container[] = ['users', 'groups', 'permissions', 'roles', 'usergroups'];
+/** The private user groups' container: its own OU, so a private group (named like its user)
+ * never shares a DN with a Django group of the same name. Served only with posix on and
+ * primaryGroup private (search.ts containerServed). */
+export const USERGROUPS_OU = 'usergroups';
 
 export type Target =
   | { kind: 'root' }
@@ -62,7 +68,7 @@ export class Dit {
     this.caseExactTypes = caseInsensitiveUsernames ? new Set() : new Set(['uid']);
     this.baseKey = normalizeDn(this.baseRdns);
     this.maxDnChars = MAX_DN_CHARS_BELOW_BASE + 3 * tree.baseDn.length;
-    this.ouNames = { users: tree.usersOu, groups: tree.groupsOu, permissions: tree.permissionsOu, roles: tree.rolesOu };
+    this.ouNames = { users: tree.usersOu, groups: tree.groupsOu, permissions: tree.permissionsOu, roles: tree.rolesOu, usergroups: USERGROUPS_OU };
     this.containerDn = {} as Record<Container, string>;
     for (const c of CONTAINERS) {
       this.containerDn[c] = `ou=${escapeDnValue(this.ouNames[c])},${this.baseDn}`;
@@ -77,6 +83,10 @@ export class Dit {
   private readonly groupDns = new BoundedMemo<string, string>(100_000, (name) => `cn=${escapeDnValue(name)},${this.containerDn.groups}`);
   groupDn(name: string): string {
     return this.groupDns.get(name);
+  }
+  /** A Unix user's private group (entries.ts privateGroupEntry). */
+  privateGroupDn(username: string): string {
+    return `cn=${escapeDnValue(username)},${this.containerDn.usergroups}`;
   }
   permissionDn(p: Pick<Permission, 'appLabel' | 'codename'>): string {
     return `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`;
@@ -143,6 +153,10 @@ export class Dit {
         const role = ROLES.find((r) => r === value.toLowerCase());
         return type === 'cn' && role ? { kind: 'role', role } : { kind: 'none', matched };
       }
+      case 'usergroups':
+        // Private groups are found by searches of the container or the base (what SSSD and
+        // nslcd send); a base-scope read of one is not offered (yet).
+        return { kind: 'none', matched };
     }
   }
 

@@ -189,6 +189,18 @@ export function groupEntry(dit: Dit, g: Group, members: string[] | undefined, pe
   return operational(e, 'group', g.id, false);
 }
 
+/** A Unix user's private group (posix.primaryGroup private): a posixGroup named like the
+ * user, numbered like the uid (the user's gidNumber), with no members listed (the user has it
+ * as their primary group, as Debian's user private groups do). */
+export function privateGroupEntry(dit: Dit, u: User, posix: PosixSettings): Entry {
+  const e = new Entry(dit.privateGroupDn(u.username))
+    .set('objectClass', PRIVATE_GROUP_CLASSES)
+    .set('cn', [u.username])
+    .set('gidNumber', [String(posix.uidBase + u.id)]);
+  return operational(e, 'usergroup', u.id, false);
+}
+export const PRIVATE_GROUP_CLASSES = ['top', 'posixGroup'];
+
 export function permissionEntry(dit: Dit, p: Permission, members: string[] | undefined): Entry {
   return operational(build(dit.permissionDn(p), PERMISSION_BUILDERS, p, { members }, dit), 'permission', p.id, false);
 }

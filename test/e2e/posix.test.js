@@ -321,3 +321,53 @@ test('initgroups: the groups of one member, by memberUid (rfc2307) and by member
     await b.close();
   }
 });
+
+test('private user groups: each Unix user has a posixGroup cn=<username>,ou=usergroups numbered like the uid, found by name and by number', { skip }, async () => {
+  const pgOu = `ou=usergroups,${BASE}`;
+  const active = db.expected.users.filter((u) => u.isActive);
+  const b = await startTestBridge({ url: db.url, config: { posix: POSIX } });
+  try {
+    // Enumeration, from the base as SSSD and nslcd search: one per active (Unix) user, no members.
+    const all = await ldapsearch(b.url, { base: BASE, filter: '(&(objectClass=posixGroup)(cn=*)(gidNumber=*))', attrs: ['cn', 'gidNumber', 'memberUid', 'member'] });
+    assert.equal(all.code, 0, all.stderr);
+    const priv = all.entries.filter((e) => e.dn.endsWith(pgOu));
+    assert.deepEqual(priv.map((e) => one(e, 'cn')).sort(), active.map((u) => u.username).sort());
+    for (const e of priv) {
+      const u = active.find((x) => x.username === e.attrs.cn[0]);
+      assert.equal(one(e, 'gidNumber'), String(2000000 + u.id));
+      assert.equal(e.attrs.memberUid, undefined);
+      assert.equal(e.attrs.member, undefined);
+    }
+    // The Django groups are still there, under their own container.
+    assert.equal(all.entries.filter((e) => e.dn.endsWith(groupsOu)).length, db.expected.groups.length);
+    // getent group <gid> and getent group <name>; case twins stay apart (frank / Frank).
+    for (const u of active) {
+      const byNumber = await ldapsearch(b.url, { base: BASE, filter: `(&(objectClass=posixGroup)(gidNumber=${2000000 + u.id}))`, attrs: ['cn'] });
+      assert.deepEqual(byNumber.entries.map((e) => e.attrs.cn[0]), [u.username], `gidNumber of ${u.username}`);
+      const esc = u.username.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+      const byName = await ldapsearch(b.url, { base: pgOu, filter: `(&(objectClass=posixGroup)(cn=${esc}))`, attrs: ['gidNumber'] });
+      assert.deepEqual(byName.entries.map((e) => e.attrs.gidNumber[0]), [String(2000000 + u.id)], `cn=${u.username}`);
+    }
+    // No private group for an inactive user, and an initgroups search never lists one.
+    for (const u of db.expected.users.filter((x) => !x.isActive)) {
+      const r = await ldapsearch(b.url, { base: pgOu, filter: `(gidNumber=${2000000 + u.id})`, attrs: ['cn'] });
+      assert.deepEqual(r.entries, [], u.username);
+    }
+    const ig = await ldapsearch(b.url, { base: BASE, filter: '(&(objectClass=posixGroup)(memberUid=alice))', attrs: ['cn'] });
+    assert.ok(ig.entries.every((e) => e.dn.endsWith(groupsOu)), JSON.stringify(ig.entries.map((e) => e.dn)));
+  } finally {
+    await b.close();
+  }
+  // A fixed primary group, or posix off: no private groups and no container.
+  for (const posix of [{ ...POSIX, primaryGroup: 4242 }, { enabled: false }]) {
+    const c = await startTestBridge({ url: db.url, config: { posix } });
+    try {
+      const r = await ldapsearch(c.url, { base: pgOu, filter: '(objectClass=*)', attrs: ['cn'] });
+      assert.notEqual(r.code, 0, JSON.stringify(posix));
+      const s = await ldapsearch(c.url, { base: BASE, filter: '(cn=alice)', attrs: ['cn'] });
+      assert.ok(!s.entries.some((e) => e.dn.endsWith(pgOu)));
+    } finally {
+      await c.close();
+    }
+  }
+});

@@ -4,7 +4,7 @@
 import { ScanTimeLimitError } from '../../directory/store.js';
 import { InvalidDnError } from '../dn.js';
 import { CONTAINERS, ROLES, type Container, type Target } from '../dit.js';
-import { baseEntry, containerEntry, Entry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES } from '../entries.js';
+import { baseEntry, containerEntry, Entry, privateGroupEntry, rootDseEntry, Selection, subschemaEntry, permissionEntry, roleEntry, USER_CLASSES, GROUPISH_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES } from '../entries.js';
 import { evaluate, evaluateWithout, FALSE, TRUE, type Filter } from '../filter.js';
 import { filterAttributes, planGroups, planUsers } from '../filter-plan.js';
 import type { BridgeContext, Session } from '../context.js';
@@ -12,7 +12,7 @@ import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, t
 import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
-import { containerOf, groupWithExtras, leafEntry, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
+import { containerOf, groupWithExtras, leafEntry, needsFor, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
 import { MEMBER_KEYS, namedHolders, onPermission, onRole, type NamedHolders } from './named-members.js';
 
 type SearchRequest = RequestOf<'search'>;
@@ -302,6 +302,7 @@ async function groupsOfMember(ctx: BridgeContext, filter: Filter): Promise<Group
 function containerServed(ctx: BridgeContext, c: Container): boolean {
   if (c === 'groups') return ctx.directory.hasGroups;
   if (c === 'permissions') return ctx.directory.hasPermissions;
+  if (c === 'usergroups') return ctx.config.posix?.primaryGroup === 'private';
   return true;
 }
 
@@ -364,6 +365,7 @@ async function searchContainer(
     }
   }
   if (selfOnly) return; // users do not list groups, permissions or roles
+  if (c === 'usergroups') return searchPrivateGroups(ctx, filter, phase, after, emit, checkTime, deadline);
   if (c === 'groups') {
     const planned = planGroups(filter, staticMatcher(ctx.config.posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES), ctx.config.posix);
     if (planned.op === 'none') return;
@@ -416,3 +418,72 @@ async function searchContainer(
   }
 }
 
+
+const NOTHING: Filter = { type: 'or', filters: [] };
+
+/**
+ * The private groups' filter as a filter on their users, for the users' planner: cn is the
+ * username (compared as usernames are: exactly, unless users.caseInsensitive, so case twins
+ * keep one private group each), gidNumber the uidNumber (a number lookup stays a primary-key
+ * lookup), member tests match nothing (no members are listed). null: every Unix user may match
+ * (the planner cannot narrow it). Each group entry is still checked against the real filter.
+ */
+function privateGroupUserFilter(f: Filter): Filter | null {
+  switch (f.type) {
+    case 'and': {
+      const parts = f.filters.map(privateGroupUserFilter).filter((x): x is Filter => x !== null);
+      return parts.length ? { type: 'and', filters: parts } : null;
+    }
+    case 'or': {
+      const parts = f.filters.map(privateGroupUserFilter);
+      return parts.every((x): x is Filter => x !== null) ? { type: 'or', filters: parts } : null;
+    }
+    case 'not':
+    case 'ext':
+      return null; // not narrowed: a translated NOT would not be a superset
+    default: {
+      const k = attributeKey(f.attr);
+      if (k === 'objectclass') {
+        if (f.type === 'present') return null;
+        if (f.type !== 'eq') return null;
+        const oid = normalizeValue('objectIdentifier', f.value);
+        return PRIVATE_GROUP_OIDS.has(oid) ? null : NOTHING;
+      }
+      if (k === 'cn') return { ...f, attr: 'uid' };
+      if (k === 'gidnumber') return { ...f, attr: 'uidNumber' };
+      if (NOT_ON_USERS.has(k)) return f.type === 'present' || f.type === 'eq' || f.type === 'approx' || f.type === 'substr' ? NOTHING : null;
+      return null;
+    }
+  }
+}
+const PRIVATE_GROUP_OIDS = new Set(['top', 'posixGroup'].map((c) => normalizeValue('objectIdentifier', c)));
+
+/** ou=usergroups: one posixGroup per Unix user, read through the users' planner. */
+async function searchPrivateGroups(
+  ctx: BridgeContext,
+  filter: Filter,
+  phase: number,
+  after: number,
+  emit: (e: Entry, before: Position, matched?: boolean) => void,
+  checkTime: () => Promise<void>,
+  deadline: number,
+): Promise<void> {
+  const posix = ctx.config.posix!;
+  const userFilter = privateGroupUserFilter(filter) ?? { type: 'present', attr: 'objectClass' };
+  const pred = planUsers(userFilter, ctx.config.caseInsensitiveUsernames, usersStaticMatcher(ctx), posix);
+  if (pred.op === 'none') return;
+  // Only whether each is a Unix user is needed (posixOf in read-entries.ts): uidNumber says so.
+  const needs = needsFor(['uidNumber']);
+  let afterId = Math.max(after, 0);
+  for (;;) {
+    await checkTime();
+    const { users, more } = await ctx.directory.userPage(pred, afterId, UNPAGED_BATCH, deadline);
+    const entries = await usersWithExtras(ctx, users, needs);
+    for (let i = 0; i < users.length; i++) {
+      if (!entries[i].has('uidnumber')) continue;
+      emit(privateGroupEntry(ctx.dit, users[i], posix), { phase, after: users[i].id - 1 });
+    }
+    if (!more || !users.length) return;
+    afterId = users[users.length - 1].id;
+  }
+}
