@@ -180,6 +180,7 @@ for (const engine of ['sqlite', 'postgres']) {
       assert.equal(line, `alice:*:${uid(alice)}:${uid(alice)}:${alice.fullName}:/home/alice:/bin/bash`);
       // A Django user named like a local account (the test data has "root") is shadowed by it:
       // nsswitch asks the files first. Such names are left out of the checks below.
+      const localGroups = new Set(readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')[0]));
       const local = new Set(readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]));
       if (users.some((u) => u.username === 'root' && isUnix(u))) assert.match(await getent('passwd', 'root'), /^root:[^:]*:0:/);
       const unix = users.filter((u) => isUnix(u) && !local.has(u.username));
@@ -210,6 +211,12 @@ for (const engine of ['sqlite', 'postgres']) {
         assert.equal(r.code, 0, r.stderr);
         const want = [uid(u), ...u.groups.map(gidOf)].sort((a, b) => a - b);
         assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number).sort((a, b) => a - b), want, u.username);
+      }
+      // The private group has a name (ou=usergroups): `id -gn` and `getent group <gid>` show it.
+      for (const u of unix.filter((x) => /^[a-z]+$/.test(x.username) && !localGroups.has(x.username))) {
+        const r = await sh('id', ['-gn', u.username]);
+        assert.equal(r.stdout.trim(), u.username, `id -gn ${u.username}: ${r.stderr}`);
+        assert.equal(await getent('group', String(uid(u))), `${u.username}:*:${uid(u)}:`);
       }
       // PAM logins (pam_sss binds to the bridge over StartTLS; the bridge refuses passwords without TLS).
       const login = (name, password) => sh('pamtester', [PAM_SERVICE, name, 'authenticate', 'acct_mgmt'], `${password}\n`);
