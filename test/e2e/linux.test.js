@@ -28,6 +28,7 @@ const block = (lang, after) => {
 };
 const DOC_BRIDGE = parseYaml(block('yaml', '## The bridge'));
 const DOC_SSSD = block('ini', '## sssd.conf');
+const DOC_NSLCD = block('conf', '## nslcd.conf');
 const DOC_SSH_KEYS = parseYaml(block('yaml', '## SSH keys')).posix.sshKeys;
 
 const SSS = '/var/lib/sss';
@@ -246,6 +247,121 @@ for (const engine of ['sqlite', 'postgres']) {
       await sssd.stop();
       await b.close();
       await db.drop();
+    }
+  });
+}
+
+// nslcd (nss-pam-ldapd) on docs/linux.md's nslcd.conf. nslcd reads the fixed /etc/nslcd.conf
+// and listens on the fixed /run/nslcd/socket: both are saved and restored; it runs after the
+// SSSD tests in this file (node:test runs a file's tests one after another), with nsswitch
+// pointed at `ldap` instead of `sss` meanwhile.
+const NSLCD_CONF = '/etc/nslcd.conf';
+const nslcdSkip =
+  skip ||
+  need('nslcd, libnss-ldapd, libpam-ldapd', existsSync('/usr/sbin/nslcd') && existsSync('/lib/x86_64-linux-gnu/libnss_ldap.so.2') && existsSync('/usr/lib/x86_64-linux-gnu/security/pam_ldap.so'), 'not installed') ||
+  need('no nslcd already running', !existsSync('/run/nslcd/socket'), '/run/nslcd/socket exists (a system nslcd?)');
+
+async function startNslcd(url) {
+  const text = DOC_NSLCD.replace('ldap://bridge.example.com:3389', url)
+    .replace('/etc/ssl/certs/bridge-ca.pem', join(dir, 'ca.pem'))
+    .replace('CHANGE-ME', SERVICE_PW)
+    .replace('dc=example,dc=com\n', `${BASE}\n`)
+    .replace('cn=apache,ou=services,dc=example,dc=com', SERVICE_DN);
+  assert.notEqual(text, DOC_NSLCD);
+  writeFileSync(NSLCD_CONF, text, { mode: 0o600 });
+  execFileSync('install', ['-d', '-o', 'nslcd', '-g', 'nslcd', '/run/nslcd']);
+  const child = spawn('nslcd', ['-d'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    log: () => log,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+for (const engine of ['sqlite', 'postgres']) {
+  const pg = engine === 'postgres' ? await postgresAvailable() : { ok: true };
+  const pgDjango = engine === 'postgres' ? djangoAvailable({ engine }) : { ok: true };
+  const engineSkip = nslcdSkip || (engine === 'postgres' && need('PostgreSQL on 127.0.0.1:5432 and psycopg2', pg.ok && pgDjango.ok, pg.ok ? pgDjango.reason : pg.reason));
+  test(`nslcd (nslcd.conf as docs/linux.md writes it) on ${engine}: getent, id -G, pam_ldap logins over StartTLS`, { skip: engineSkip }, async () => {
+    const savedConf = existsSync(NSLCD_CONF) ? readFileSync(NSLCD_CONF) : undefined;
+    const hadRun = existsSync('/run/nslcd');
+    const nsswitch = readFileSync('/etc/nsswitch.conf', 'utf8');
+    const pamService = `${PAM_SERVICE}-ldap`;
+    writeFileSync('/etc/nsswitch.conf', saved.nsswitch.replace(/^(passwd|group):.*$/gm, (_l, db) => `${db}: files ldap`));
+    writeFileSync(`/etc/pam.d/${pamService}`, 'auth required pam_ldap.so\naccount required pam_ldap.so\n');
+    const db = await makeDjangoDatabase({ engine });
+    const users = db.expected.users;
+    const alice = users.find((u) => u.username === 'alice');
+    const unixGroup = alice.groups[0];
+    const posix = { ...DOC_BRIDGE.posix, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}) };
+    const isUnix = (u) => u.isActive && (engine === 'sqlite' || u.groups.includes(unixGroup));
+    const b = await startTestBridge({ url: db.url, config: { posix, security: DOC_BRIDGE.security, tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') } } });
+    let nslcd;
+    try {
+      nslcd = await startNslcd(b.url);
+      const uid = (u) => 2000000 + u.id;
+      const gidOf = (name) => 1000000 + db.expected.groups.find((g) => g.name === name).id;
+      const line = await waitFor('getent passwd alice (nslcd)', async () => {
+        const v = await getent('passwd', 'alice');
+        return v !== null ? { ok: true, value: v } : { ok: false, value: nslcd.log().slice(-2000) };
+      });
+      assert.equal(line, `alice:*:${uid(alice)}:${uid(alice)}:${alice.fullName}:/home/alice:/bin/bash`);
+      const local = new Set(readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]));
+      const localGroups = new Set(readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')[0]));
+      const unix = users.filter((u) => isUnix(u) && !local.has(u.username));
+      const outside = users.filter((u) => u.isActive && !isUnix(u) && !local.has(u.username));
+      // Every Unix user by name and number, names with + = , included (validnames).
+      // The doc's validnames (a POSIX regex) in JavaScript's words.
+      const validNames0 = new RegExp(/^validnames \/(.*)\/$/m.exec(DOC_NSLCD)[1].replaceAll('[:space:]', '\\s'), 'u');
+      if (engine === 'sqlite') assert.ok(unix.some((u) => u.username.includes('+') && validNames0.test(u.username)), 'a name with + is checked');
+      for (const u of unix.filter((x) => validNames0.test(x.username))) {
+        assert.equal((await getent('passwd', u.username))?.split(':')[2], String(uid(u)), u.username);
+        assert.equal((await getent('passwd', String(uid(u))))?.split(':')[0], u.username, `passwd ${uid(u)}`);
+      }
+      for (const u of [...users.filter((x) => !x.isActive && !local.has(x.username)), ...outside]) assert.equal(await getent('passwd', u.username), null, u.username);
+      // Groups by name and number: members exactly the active Django members (memberUid).
+      const active = new Set(users.filter((u) => u.isActive).map((u) => u.username));
+      // Names the doc's validnames lets through (nslcd drops the others: leading spaces, '#').
+      const validName = (n) => validNames0.test(n);
+      for (const g of db.expected.groups.filter((x) => validName(x.name) && !localGroups.has(x.name))) {
+        const [name, , gid, list] = ((await getent('group', g.name)) ?? '').split(':');
+        assert.deepEqual([name, gid], [g.name, String(gidOf(g.name))], g.name);
+        assert.deepEqual((list ? list.split(',') : []).sort(), g.members.filter((m) => active.has(m)).sort(), `${g.name} members`);
+        assert.equal((await getent('group', String(gidOf(g.name))))?.split(':')[0], g.name);
+      }
+      // id -G: the private group, then the Django groups; id -gn names the private group.
+      for (const u of unix.filter((x) => validNames0.test(x.username))) {
+        const r = await sh('id', ['-G', u.username]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number).sort((a, c) => a - c), [uid(u), ...u.groups.filter(validName).map(gidOf)].sort((a, c) => a - c), u.username);
+        if (!localGroups.has(u.username)) assert.equal((await sh('id', ['-gn', u.username])).stdout.trim(), u.username);
+      }
+      // pam_ldap logins: nslcd binds as the user over StartTLS.
+      const login = (name, password) => sh('pamtester', [pamService, name, 'authenticate', 'acct_mgmt'], `${password}\n`);
+      const ok = await login('alice', alice.password);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr + nslcd.log().slice(-2000));
+      assert.notEqual((await login('alice', alice.wrongPassword)).code, 0, 'wrong password');
+      for (const u of users.filter((x) => !x.isActive || x.hasher === 'unusable')) assert.notEqual((await login(u.username, u.password)).code, 0, u.username);
+      for (const u of outside) assert.notEqual((await login(u.username, u.password)).code, 0, `${u.username} is not a Unix user`);
+      const plus = unix.find((u) => u.username.includes('+') && u.hasher !== 'unusable');
+      if (plus) {
+        const r = await login(plus.username, plus.password);
+        assert.equal(r.code, 0, `${plus.username}: ${r.stdout}${r.stderr}\n${nslcd.log().slice(-3000)}`);
+      }
+    } finally {
+      await nslcd?.stop();
+      await b.close();
+      await db.drop();
+      writeFileSync('/etc/nsswitch.conf', nsswitch);
+      rmSync(`/etc/pam.d/${pamService}`, { force: true });
+      if (savedConf !== undefined) writeFileSync(NSLCD_CONF, savedConf, { mode: 0o640 });
+      else rmSync(NSLCD_CONF, { force: true });
+      if (!hadRun) rmSync('/run/nslcd', { recursive: true, force: true });
     }
   });
 }
