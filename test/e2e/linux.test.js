@@ -348,10 +348,16 @@ for (const engine of ['sqlite', 'postgres']) {
       assert.notEqual((await login('alice', alice.wrongPassword)).code, 0, 'wrong password');
       for (const u of users.filter((x) => !x.isActive || x.hasher === 'unusable')) assert.notEqual((await login(u.username, u.password)).code, 0, u.username);
       for (const u of outside) assert.notEqual((await login(u.username, u.password)).code, 0, `${u.username} is not a Unix user`);
+      // A name that needs escaping in its DN (josé.o+brien@x) resolves (above) but cannot log
+      // in through nslcd 0.9.12: after the bind succeeds, nslcd takes the username from the
+      // entry's RDN and gets it back escaped ("jos\C3\A9.o\2Bbrien@x"), which names nobody,
+      // so its authorisation step refuses (docs/linux.md says so). Asserted, so that a fixed
+      // nslcd shows the doc out of date.
       const plus = unix.find((u) => u.username.includes('+') && u.hasher !== 'unusable');
       if (plus) {
         const r = await login(plus.username, plus.password);
-        assert.equal(r.code, 0, `${plus.username}: ${r.stdout}${r.stderr}\n${nslcd.log().slice(-3000)}`);
+        assert.notEqual(r.code, 0, `${plus.username} logged in: docs/linux.md's nslcd limitation is gone`);
+        assert.match(nslcd.log(), /username changed from "[^"]*\+[^"]*" to "[^"]*\\2B/);
       }
     } finally {
       await nslcd?.stop();
