@@ -1,5 +1,5 @@
-// Linux logins through a real SSSD (issue #15), configured with the sssd.conf and the bridge
-// settings of docs/linux.md as written there: getent passwd/group by name and number, `id -G`
+// Linux logins through a real SSSD and a real nslcd (issue #15), configured with the sssd.conf,
+// nslcd.conf and bridge settings of docs/linux.md as written there: getent passwd/group by name and number, `id -G`
 // equal to the user's Django groups, PAM password logins with pamtester (right, wrong,
 // inactive, unusable, a user outside posix.unixUsers) over StartTLS, and a deactivation
 // flushed with sss_cache, on SQLite and on PostgreSQL.
