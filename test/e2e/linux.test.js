@@ -104,10 +104,11 @@ async function waitFor(what, check, seconds = 60) {
 }
 
 /** A private SSSD on docs/linux.md's sssd.conf, pointed at the bridge; stop() ends it. */
-async function startSssd(url) {
+async function startSssd(url, schema) {
   clearSssCache();
   const conf = join(dir, 'sssd.conf');
-  const text = DOC_SSSD.replace('ldap://bridge.example.com:3389', url)
+  const text = DOC_SSSD.replace('ldap_schema = rfc2307\n', `ldap_schema = ${schema}\n`)
+    .replace('ldap://bridge.example.com:3389', url)
     .replace('/etc/ssl/certs/bridge-ca.pem', join(dir, 'ca.pem'))
     .replace('CHANGE-ME', SERVICE_PW)
     .replace('dc=example,dc=com\n', `${BASE}\n`)
@@ -145,11 +146,14 @@ const getent = async (db, key) => {
   return r.code === 0 ? r.stdout.trim() : null;
 };
 
-for (const engine of ['sqlite', 'postgres']) {
+// SSSD's stock rfc2307 schema (memberUid). rfc2307bis (member DNs) is not run: with the test
+// data's case twins SSSD fails `getent group` on the groups that hold them, and leaving the
+// twins out of POSIX was tried and was not enough (see docs/linux.md).
+for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']]) {
   const pg = engine === 'postgres' ? await postgresAvailable() : { ok: true };
   const pgDjango = engine === 'postgres' ? djangoAvailable({ engine }) : { ok: true };
   const engineSkip = skip || (engine === 'postgres' && need('PostgreSQL on 127.0.0.1:5432 and psycopg2', pg.ok && pgDjango.ok, pg.ok ? pgDjango.reason : pg.reason));
-  test(`SSSD (ldap_schema rfc2307, as docs/linux.md writes it) on ${engine}: getent, id -G, PAM logins over StartTLS, deactivation`, { skip: engineSkip }, async () => {
+  test(`SSSD (ldap_schema ${schema}, otherwise as docs/linux.md writes it) on ${engine}: getent, id -G, PAM logins over StartTLS, deactivation`, { skip: engineSkip }, async () => {
     const db = await makeDjangoDatabase({ engine });
     const users = db.expected.users;
     const alice = users.find((u) => u.username === 'alice');
@@ -169,7 +173,7 @@ for (const engine of ['sqlite', 'postgres']) {
       url: db.url,
       config: { posix, security: DOC_BRIDGE.security, tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') } },
     });
-    const sssd = await startSssd(b.url);
+    const sssd = await startSssd(b.url, schema);
     try {
       const uid = (u) => 2000000 + u.id;
       const gidOf = (name) => 1000000 + db.expected.groups.find((g) => g.name === name).id;
