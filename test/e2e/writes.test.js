@@ -119,7 +119,9 @@ for (const [engine, available] of engines) {
         const before = (await djangoPasswords(db.env, 'frank', [])).lastLogin;
         assert.equal(await bindCode(b.url, dn('frank'), users.frank.password), 0);
         await until(() => b.logs.some((l) => l.includes('cannot write last_login')), 20_000, 'the failure logged');
-        assert.equal(await bindCode(b.url, dn('Frank'), users.Frank.password), 0, 'binds go on');
+        // (Frank, frank's case twin, cannot exist under MySQL's case-insensitive collation.)
+        const next = users.Frank ? 'Frank' : 'bob';
+        assert.equal(await bindCode(b.url, dn(next), users[next].password), 0, 'binds go on');
         assert.equal((await djangoPasswords(db.env, 'frank', [])).lastLogin, before);
       } finally {
         await b.close();
