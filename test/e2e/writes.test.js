@@ -155,6 +155,30 @@ for (const [engine, available] of engines) {
       }
     });
 
+    test('a password write is a compare-and-set: replaced only while the stored hash is, byte for byte, the one checked', { skip }, async () => {
+      const { openWriter } = await import('../../dist/db/write-store.js');
+      const { parseDatabaseUrl } = await import('../../dist/config/database-url.js');
+      const { DEFAULT_DJANGO_MAPPING } = await import('../../dist/config/defaults.js');
+      const writer = openWriter(parseDatabaseUrl(write ?? db.url, '/'), DEFAULT_DJANGO_MAPPING, 10_000);
+      try {
+        const [stored] = (await djangoUserRows(db.env)).bob;
+        const id = users.bob.id;
+        const other = stored.replace(/[a-z]/, (c) => c.toUpperCase());
+        assert.notEqual(other, stored);
+        const H = 'pbkdf2_sha256$1$salt$hash';
+        // A hash that differs only in case is another hash (MySQL's collations would call them equal).
+        assert.equal(await writer.setPassword(id, H, other), false);
+        assert.equal(await writer.setPassword(id, H, 'not-the-hash'), false);
+        assert.equal((await djangoUserRows(db.env)).bob[0], stored, 'nothing written');
+        assert.equal(await writer.setPassword(id, H, stored), true, 'the checked hash is replaced');
+        assert.equal((await djangoUserRows(db.env)).bob[0], H);
+        assert.equal(await writer.setPassword(id, stored, H), true, 'and put back');
+        assert.equal((await djangoUserRows(db.env)).bob[0], stored);
+      } finally {
+        await writer.close();
+      }
+    });
+
     if (engine !== 'sqlite') {
       test('the write role is the only one that could have written: the read role has no UPDATE grant', { skip }, async () => {
         assert.deepEqual(await roles.privileges(roles.read), { table: false, password: false, lastLogin: false });
