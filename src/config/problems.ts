@@ -154,8 +154,7 @@ function writesProblems(merged: Obj, cwd: string, bad: (path: string) => boolean
   const writeKind = kindOf(get(merged, 'writes', 'database'), 'writes.database');
   if (!on.length) return out;
   const what = on.map((k) => `writes.${k}`).join(', ');
-  if (readKind === 'mysql' || writeKind === 'mysql') out.push({ path: 'writes.database', message: `${what}: writes are supported on SQLite and PostgreSQL, not MySQL/MariaDB yet` });
-  else if (writeKind === undefined && readKind !== undefined && readKind !== 'sqlite' && !bad('writes.database')) {
+  if (writeKind === undefined && readKind !== undefined && readKind !== 'sqlite' && !bad('writes.database')) {
     out.push({ path: 'writes.database', message: `${what} needs a write connection: the URL of a role that may UPDATE the user table (the read connection stays read-only)` });
   } else if (writeKind !== undefined && readKind !== undefined && writeKind !== readKind) {
     out.push({ path: 'writes.database', message: `a ${writeKind} URL for a ${readKind} database: it must reach the same database as \`database\`` });

@@ -21,7 +21,7 @@ import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
 import { SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 
-type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
+export type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
 // Errors that mean "the database is not there right now", not "your query is wrong": network
 // errors, the connection dropped or timed out (mysql2's PROTOCOL_*), too many connections,
@@ -38,9 +38,9 @@ const UNAVAILABLE_ERRNO = new Set([1040, 1203, 1226, 1053, 1077, 1079, 1317, 196
 
 // The database, a mapped table or column is gone (dropped or renamed while we run):
 // ER_BAD_DB_ERROR, ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR.
-const SCHEMA_GONE_ERRNO = new Set([1049, 1146, 1054]);
+export const SCHEMA_GONE_ERRNO = new Set([1049, 1146, 1054]);
 
-function isUnavailable(e: unknown): boolean {
+export function isUnavailable(e: unknown): boolean {
   const err = e as { code?: string; errno?: number; fatal?: boolean; message?: string };
   if (err.code && UNAVAILABLE.has(err.code)) return true;
   if (typeof err.errno === 'number' && UNAVAILABLE_ERRNO.has(err.errno)) return true;
@@ -50,6 +50,20 @@ function isUnavailable(e: unknown): boolean {
   // A fatal error closes the connection: whatever it was, the query did not run.
   if (err.fatal) return true;
   return /Pool is closed|connect ETIMEDOUT|Connection lost/i.test(err.message ?? '');
+}
+
+/** Where and as whom a URL connects, with its TLS: shared by the read pool and the write pool (write-store.ts). */
+export function connectionOptions(target: MysqlTarget): mysql.PoolOptions {
+  const ssl = target.ssl && target.ssl !== 'disabled' ? (target.ssl === 'required' ? { rejectUnauthorized: false } : target.ssl === 'verify_ca' ? { rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: true }) : undefined;
+  return {
+    ...(target.socket ? { socketPath: target.socket } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl,
+    charset: 'utf8mb4',
+    connectTimeout: 5000,
+  };
 }
 
 /** `CAST(x AS BINARY)`: the UTF-8 bytes, compared without collation, case folding or padding. */
@@ -89,18 +103,11 @@ export class MysqlStore extends SqlStore {
       bigint: (p) => `CAST(${p} AS SIGNED)`,
     });
     this.statementTimeoutMs = opts.statementTimeoutMs ?? 10000;
-    const ssl = target.ssl && target.ssl !== 'disabled' ? (target.ssl === 'required' ? { rejectUnauthorized: false } : target.ssl === 'verify_ca' ? { rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: true }) : undefined;
     this.pool = mysql.createPool({
-      ...(target.socket ? { socketPath: target.socket } : { host: target.host ?? '127.0.0.1', port: target.port ?? 3306 }),
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl,
-      charset: 'utf8mb4',
+      ...connectionOptions(target),
       connectionLimit: opts.poolSize ?? 10,
       maxIdle: opts.poolSize ?? 10,
       idleTimeout: 30000,
-      connectTimeout: 5000,
       enableKeepAlive: true,
       waitForConnections: true,
       queueLimit: 0,

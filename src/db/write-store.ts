@@ -1,4 +1,4 @@
-// The opt-in writes (src/directory/writer.ts) on SQLite and PostgreSQL: a connection of their
+// The opt-in writes (src/directory/writer.ts) on SQLite, PostgreSQL and MySQL/MariaDB: a connection of their
 // own, opened only when a write setting is on, with its own URL (writes.database: a role that
 // may UPDATE the user table), so the read connection keeps its read-only sessions. Two
 // statements, written once against the configured mapping: the stored hash, replaced only if
@@ -9,21 +9,30 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
 import type { DatabaseTarget } from '../config/database-url.js';
-import { StoreUnavailableError } from '../directory/store.js';
+import { SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
 import type { DirectoryWriter, LastLogin } from '../directory/writer.js';
+import mysql from 'mysql2/promise';
 import { connectionOptions, postgresError } from './postgres.js';
+import { connectionOptions as mysqlConnectionOptions, isUnavailable as mysqlUnavailable, SCHEMA_GONE_ERRNO as MYSQL_SCHEMA_GONE, type MysqlTarget } from './mysql.js';
 
-const quote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+const ansiQuote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/** The two statements, with `p(n)` the n-th placeholder. */
-function statements(map: DjangoMapping, p: (n: number) => string): { password: string; lastLogin: string | undefined } {
+/** The two statements, with `p(n)` the n-th placeholder, `quote` the dialect's identifier
+ * quoting and `same(a, b)` its exact comparison (MySQL's collations ignore case: the expected
+ * hash is compared as bytes there). */
+function statements(
+  map: DjangoMapping,
+  p: (n: number) => string,
+  quote: (s: string) => string = ansiQuote,
+  same: (a: string, b: string) => string = (a, b) => `${a} = ${b}`,
+): { password: string; lastLogin: string | undefined } {
   const u = map.users;
   const t = quote(u.table);
   const id = quote(u.id);
   const pw = quote(u.password);
   const ll = u.lastLogin === null ? undefined : quote(u.lastLogin);
   return {
-    password: `UPDATE ${t} SET ${pw} = ${p(1)} WHERE ${id} = ${p(2)} AND ${pw} = ${p(3)}`,
+    password: `UPDATE ${t} SET ${pw} = ${p(1)} WHERE ${id} = ${p(2)} AND ${same(pw, p(3))}`,
     lastLogin: ll && `UPDATE ${t} SET ${ll} = ${p(1)} WHERE ${id} = ${p(2)} AND (${ll} IS NULL OR ${ll} < ${p(3)})`,
   };
 }
@@ -31,7 +40,7 @@ function statements(map: DjangoMapping, p: (n: number) => string): { password: s
 /** How long a SQLite write waits for Django's (or our own read turn's) lock before giving up. */
 const SQLITE_BUSY_WAIT_MS = 5000;
 
-/** Django's text form of a UTC datetime in SQLite: "YYYY-MM-DD HH:MM:SS.ffffff". */
+/** Django's text form of a UTC datetime in SQLite (and MySQL's DATETIME): "YYYY-MM-DD HH:MM:SS.ffffff". */
 function sqliteDatetime(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '000');
 }
@@ -143,9 +152,111 @@ export class PostgresWriter implements DirectoryWriter {
   }
 }
 
-/** The writer for a write URL (the caller has checked it is SQLite or PostgreSQL). */
+/** What a mysql2 error means to the directory: gone, unavailable, or itself (a bug, a missing grant). */
+function mysqlError(e: unknown): unknown {
+  const msg = (e as Error).message ?? '';
+  if (MYSQL_SCHEMA_GONE.has((e as { errno?: number }).errno ?? 0)) return new SchemaGoneError(msg);
+  if (mysqlUnavailable(e)) return new StoreUnavailableError(msg);
+  return e;
+}
+
+/**
+ * MySQL/MariaDB: a small pool of ordinary (read-write) sessions as the write user, apart from
+ * the read pool (whose sessions are READ ONLY). Values go as server-side prepared-statement
+ * parameters. Django keeps DATETIME in UTC without a zone, so last_login is bound as that text
+ * (no driver or session time-zone conversion can shift it).
+ */
+export class MysqlWriter implements DirectoryWriter {
+  readonly kind = 'mysql';
+  private readonly pool: mysql.Pool;
+  private readonly sql: ReturnType<typeof statements>;
+  private readonly timeoutMs: number;
+  private readonly prepared = new WeakSet<object>();
+
+  constructor(target: MysqlTarget, map: DjangoMapping, statementTimeoutMs: number) {
+    this.pool = mysql.createPool({
+      ...mysqlConnectionOptions(target),
+      connectionLimit: 2,
+      maxIdle: 2,
+      idleTimeout: 30000,
+      enableKeepAlive: true,
+      waitForConnections: true,
+      queueLimit: 0,
+      // The session's lock-wait timeouts below would be dropped by a reset.
+      resetOnRelease: false,
+      maxPreparedStatements: 16,
+      multipleStatements: false,
+      namedPlaceholders: false,
+      infileStreamFactory: undefined,
+    });
+    this.pool.pool.on('error', () => {});
+    const bytes = (x: string) => `CAST(${x} AS BINARY)`;
+    this.sql = statements(map, () => '?', (s) => '`' + s.replace(/`/g, '``') + '`', (a, b) => `${bytes(a)} = ${bytes(b)}`);
+    this.timeoutMs = statementTimeoutMs;
+  }
+
+  /** A connection whose session waits for row and table locks no longer than the statement timeout. */
+  private async connection(): Promise<mysql.PoolConnection> {
+    const conn = await this.pool.getConnection();
+    if (!this.prepared.has(conn.connection)) {
+      const s = Math.max(1, Math.ceil(this.timeoutMs / 1000));
+      try {
+        await conn.query(`SET SESSION innodb_lock_wait_timeout = ${s}, lock_wait_timeout = ${s}`);
+      } catch (e) {
+        conn.destroy();
+        throw e;
+      }
+      this.prepared.add(conn.connection);
+    }
+    return conn;
+  }
+
+  /** The client-side backstop for a server that stops answering (it closes the connection). */
+  private get timeout(): number | undefined {
+    return this.timeoutMs > 0 ? this.timeoutMs + 5000 : undefined;
+  }
+
+  async setPassword(userId: number, hash: string, expected: string): Promise<boolean> {
+    let conn: mysql.PoolConnection | undefined;
+    try {
+      conn = await this.connection();
+      const [r] = await conn.execute({ sql: this.sql.password, values: [hash, userId, expected], timeout: this.timeout });
+      return (r as mysql.ResultSetHeader).affectedRows === 1;
+    } catch (e) {
+      throw mysqlError(e);
+    } finally {
+      conn?.release();
+    }
+  }
+
+  async setLastLogins(logins: readonly LastLogin[]): Promise<void> {
+    const sql = this.sql.lastLogin;
+    if (!sql || !logins.length) return;
+    let conn: mysql.PoolConnection | undefined;
+    try {
+      conn = await this.connection();
+      await conn.beginTransaction();
+      for (const l of logins) {
+        const at = sqliteDatetime(l.at);
+        await conn.execute({ sql, values: [at, l.userId, at], timeout: this.timeout });
+      }
+      await conn.commit();
+    } catch (e) {
+      await conn?.rollback().catch(() => {});
+      throw mysqlError(e);
+    } finally {
+      conn?.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** The writer for a write URL. */
 export function openWriter(target: DatabaseTarget, map: DjangoMapping, statementTimeoutMs: number): DirectoryWriter {
   if (target.kind === 'sqlite') return new SqliteWriter(target.path, map);
   if (target.kind === 'postgres') return new PostgresWriter(target, map, statementTimeoutMs);
-  throw new Error(`writes are not supported on ${target.kind}`);
+  return new MysqlWriter(target, map, statementTimeoutMs);
 }

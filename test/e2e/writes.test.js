@@ -1,13 +1,13 @@
 // Issue #13 §3 and the rule every write follows: last_login and hash upgrades on bind, opt-in;
-// with every write setting off nothing is ever written (on PostgreSQL the bridge then runs as a
+// with every write setting off nothing is ever written (on PostgreSQL and MySQL/MariaDB the bridge then runs as a
 // role that may only SELECT, and everything works); when on, writes go through the write role
 // (the read role cannot UPDATE), and real Django accepts what was written.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { need, hasCommand } from '../helpers/require.js';
-import { djangoAvailable, makeDjangoDatabase, postgresAvailable } from '../helpers/django.js';
+import { djangoAvailable, makeDjangoDatabase, postgresAvailable, mysqlAvailable } from '../helpers/django.js';
 import { startTestBridge, ldapsearch, BASE } from '../helpers/bridge.js';
-import { bindCode, ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles } from '../helpers/writes.js';
+import { bindCode, ldappasswd, djangoPasswords, djangoUserRows, pgReadWriteRoles, mysqlReadWriteUsers, mysqlUpdateError } from '../helpers/writes.js';
 
 const dn = (u) => `uid=${u},ou=users,${BASE}`;
 /** Django 3.2's test project stores pbkdf2_sha256 at 1000 iterations; the bridge's "site
@@ -28,6 +28,7 @@ async function until(check, ms, what) {
 const engines = [
   ['sqlite', () => need('Django (python3-django)', djangoAvailable().ok, djangoAvailable().reason)],
   ['postgres', async () => need('Django with psycopg2', djangoAvailable({ engine: 'postgres' }).ok, djangoAvailable({ engine: 'postgres' }).reason) || need('PostgreSQL', (await postgresAvailable()).ok, (await postgresAvailable()).reason)],
+  ['mysql', async () => need('Django with MySQLdb', djangoAvailable({ engine: 'mysql' }).ok, djangoAvailable({ engine: 'mysql' }).reason) || need('MySQL/MariaDB', (await mysqlAvailable()).ok, (await mysqlAvailable()).reason)],
 ];
 
 /** Users on every kind of stored hash: binding as each would upgrade all but the last two. */
@@ -48,8 +49,9 @@ for (const [engine, available] of engines) {
       db = await makeDjangoDatabase({ engine });
       for (const u of db.expected.users) users[u.username] = u;
       if (engine === 'postgres') roles = await pgReadWriteRoles(db);
-      read = engine === 'postgres' ? roles.readUrl : db.url;
-      write = engine === 'postgres' ? roles.writeUrl : null;
+      if (engine === 'mysql') roles = await mysqlReadWriteUsers(db);
+      read = roles ? roles.readUrl : db.url;
+      write = roles ? roles.writeUrl : null;
     });
     after(async () => {
       await db?.drop();
@@ -102,10 +104,10 @@ for (const [engine, available] of engines) {
     });
 
     test('a last_login write that fails never fails the bind', { skip }, async () => {
-      // Writes pointed at a connection that cannot write: the read role on PostgreSQL (no UPDATE
-      // grant); on SQLite, a file opened read-only by the OS (chmod'd copy is not the same db,
+      // Writes pointed at a connection that cannot write: the read role on PostgreSQL and MySQL
+      // (no UPDATE grant); on SQLite, a file opened read-only by the OS (chmod'd copy is not the same db,
       // so there: a mapped last_login column the write statement cannot find).
-      const config = engine === 'postgres'
+      const config = engine !== 'sqlite'
         ? { writes: { database: read, lastLogin: true } }
         : { writes: { lastLogin: true } };
       const b = await startTestBridge({ url: read, config });
@@ -117,7 +119,9 @@ for (const [engine, available] of engines) {
         const before = (await djangoPasswords(db.env, 'frank', [])).lastLogin;
         assert.equal(await bindCode(b.url, dn('frank'), users.frank.password), 0);
         await until(() => b.logs.some((l) => l.includes('cannot write last_login')), 20_000, 'the failure logged');
-        assert.equal(await bindCode(b.url, dn('Frank'), users.Frank.password), 0, 'binds go on');
+        // (Frank, frank's case twin, cannot exist under MySQL's case-insensitive collation.)
+        const next = users.Frank ? 'Frank' : 'bob';
+        assert.equal(await bindCode(b.url, dn(next), users[next].password), 0, 'binds go on');
         assert.equal((await djangoPasswords(db.env, 'frank', [])).lastLogin, before);
       } finally {
         await b.close();
@@ -151,16 +155,42 @@ for (const [engine, available] of engines) {
       }
     });
 
-    if (engine === 'postgres') {
+    test('a password write is a compare-and-set: replaced only while the stored hash is, byte for byte, the one checked', { skip }, async () => {
+      const { openWriter } = await import('../../dist/db/write-store.js');
+      const { parseDatabaseUrl } = await import('../../dist/config/database-url.js');
+      const { DEFAULT_DJANGO_MAPPING } = await import('../../dist/config/defaults.js');
+      const writer = openWriter(parseDatabaseUrl(write ?? db.url, '/'), DEFAULT_DJANGO_MAPPING, 10_000);
+      try {
+        const [stored] = (await djangoUserRows(db.env)).bob;
+        const id = users.bob.id;
+        const other = stored.replace(/[a-z]/, (c) => c.toUpperCase());
+        assert.notEqual(other, stored);
+        const H = 'pbkdf2_sha256$1$salt$hash';
+        // A hash that differs only in case is another hash (MySQL's collations would call them equal).
+        assert.equal(await writer.setPassword(id, H, other), false);
+        assert.equal(await writer.setPassword(id, H, 'not-the-hash'), false);
+        assert.equal((await djangoUserRows(db.env)).bob[0], stored, 'nothing written');
+        assert.equal(await writer.setPassword(id, H, stored), true, 'the checked hash is replaced');
+        assert.equal((await djangoUserRows(db.env)).bob[0], H);
+        assert.equal(await writer.setPassword(id, stored, H), true, 'and put back');
+        assert.equal((await djangoUserRows(db.env)).bob[0], stored);
+      } finally {
+        await writer.close();
+      }
+    });
+
+    if (engine !== 'sqlite') {
       test('the write role is the only one that could have written: the read role has no UPDATE grant', { skip }, async () => {
         assert.deepEqual(await roles.privileges(roles.read), { table: false, password: false, lastLogin: false });
+        assert.deepEqual(await roles.privileges(roles.write), { table: false, password: true, lastLogin: true });
+        if (engine === 'mysql') assert.match(String(await mysqlUpdateError(read)), /ACCESS_DENIED/, 'the server refuses an UPDATE by the read user');
       });
     }
   });
 }
 
 describe('writes settings', () => {
-  test('a write on PostgreSQL without writes.database is refused at start, naming the setting', async () => {
+  test('a write on PostgreSQL or MySQL/MariaDB without writes.database is refused at start, naming the setting', async () => {
     const { loadConfig } = await import('../../dist/config/load.js');
     assert.throws(
       () => loadConfig({ flags: {}, env: { DATABASE_URL: 'postgres://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_LAST_LOGIN: 'true' }, cwd: '/' }),
@@ -170,9 +200,16 @@ describe('writes settings', () => {
       () => loadConfig({ flags: {}, env: { DATABASE_URL: 'postgres://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_PASSWORD_MODIFY: 'true', DJANGO_LDAP_WRITES_DATABASE: 'sqlite:///x.sqlite3' }, cwd: '/' }),
       /writes\.database: a sqlite URL for a postgres database/,
     );
+    // MySQL/MariaDB: required as on PostgreSQL, and accepted when given.
     assert.throws(
-      () => loadConfig({ flags: {}, env: { DATABASE_URL: 'mysql://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_UPGRADE_HASHES: 'true', DJANGO_LDAP_WRITES_DATABASE: 'mysql://writer@127.0.0.1/site' }, cwd: '/' }),
-      /writes\.database: writes\.upgradeHashes: writes are supported on SQLite and PostgreSQL, not MySQL\/MariaDB yet/,
+      () => loadConfig({ flags: {}, env: { DATABASE_URL: 'mysql://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_UPGRADE_HASHES: 'true' }, cwd: '/' }),
+      /writes\.database: writes\.upgradeHashes needs a write connection/,
     );
+    assert.throws(
+      () => loadConfig({ flags: {}, env: { DATABASE_URL: 'mysql://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_LAST_LOGIN: 'true', DJANGO_LDAP_WRITES_DATABASE: 'postgres://writer@127.0.0.1/site' }, cwd: '/' }),
+      /writes\.database: a postgres URL for a mysql database/,
+    );
+    const c = loadConfig({ flags: {}, env: { DATABASE_URL: 'mysql://app@127.0.0.1/site', DJANGO_LDAP_BASE_DN: BASE, DJANGO_LDAP_WRITES_UPGRADE_HASHES: 'true', DJANGO_LDAP_WRITES_DATABASE: 'mysql://writer@127.0.0.1/site' }, cwd: '/' });
+    assert.equal(c.writes.database, 'mysql://writer@127.0.0.1/site');
   });
 });

@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PG_HOST, PG_PORT, postgresAvailable, djangoShell } from './django.js';
+import mysql from 'mysql2/promise';
+import { PG_HOST, PG_PORT, MYSQL_HOST, MYSQL_PORT, postgresAvailable, djangoShell } from './django.js';
 import { recordSecrets } from './secrets.js';
 import { client } from './bridge.js';
 
@@ -38,12 +39,15 @@ async function pgRun(user, database, statements) {
   }
 }
 
-/** The write role's GRANT from docs/operations.md (its role named ldap_writer there). */
-export function documentedGrant() {
+/** The write role's GRANT from docs/operations.md (its role named ldap_writer there): the
+ * PostgreSQL one (`TO ldap_writer;`), or with engine 'mysql' the MySQL/MariaDB one
+ * (`TO 'ldap_writer'@'%';`). */
+export function documentedGrant(engine = 'postgres') {
   const doc = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'operations.md'), 'utf8');
-  const line = doc.split('\n').find((l) => l.startsWith('GRANT ') && l.includes('ldap_writer'));
-  if (!line) throw new Error('docs/operations.md has no GRANT ... TO ldap_writer line');
-  return line.replace(/;\s*$/, '');
+  const to = engine === 'mysql' ? "TO 'ldap_writer'@'%';" : 'TO ldap_writer;';
+  const line = doc.split('\n').find((l) => l.startsWith('GRANT ') && l.trimEnd().endsWith(to));
+  if (!line) throw new Error(`docs/operations.md has no GRANT ... ${to} line`);
+  return line.trimEnd().replace(/;$/, '');
 }
 
 /**
@@ -86,6 +90,70 @@ export async function pgReadWriteRoles(db) {
     },
     drop: () => pgRun(admin, 'postgres', [`DROP ROLE IF EXISTS ${read.name}`, `DROP ROLE IF EXISTS ${write.name}`]),
   };
+}
+
+async function mysqlRoot(statements, values = []) {
+  const c = await mysql.createConnection({ host: MYSQL_HOST, port: MYSQL_PORT, user: 'root', connectTimeout: 5000 });
+  try {
+    let last;
+    for (const s of statements) [last] = await c.query(s, values);
+    return last;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/**
+ * The same on a MySQL/MariaDB database made by makeDjangoDatabase({ engine: 'mysql' }): a user
+ * `read` that may only SELECT (the whole database) and a user `write` given the grant
+ * docs/operations.md shows (the database's name put for `site`).
+ */
+export async function mysqlReadWriteUsers(db) {
+  const tag = randomBytes(4).toString('hex');
+  const read = { name: `dlb_r_${tag}`, password: `read-${randomBytes(8).toString('hex')}` };
+  const write = { name: `dlb_w_${tag}`, password: `write-${randomBytes(8).toString('hex')}` };
+  recordSecrets([read.password, write.password]);
+  const grant = documentedGrant('mysql')
+    .replace(/\bsite\.auth_user\b/, `\`${db.name}\`.auth_user`)
+    .replace(`'ldap_writer'@'%'`, `'${write.name}'@'%'`);
+  await mysqlRoot([
+    `CREATE USER '${read.name}'@'%' IDENTIFIED BY '${read.password}'`,
+    `CREATE USER '${write.name}'@'%' IDENTIFIED BY '${write.password}'`,
+    `GRANT SELECT ON \`${db.name}\`.* TO '${read.name}'@'%'`,
+    grant,
+  ]);
+  const url = (u) => `mysql://${u.name}:${u.password}@${MYSQL_HOST}:${MYSQL_PORT}/${db.name}`;
+  return {
+    readUrl: url(read),
+    writeUrl: url(write),
+    read: read.name,
+    write: write.name,
+    /** What the user may UPDATE in auth_user, from the server's privilege tables. */
+    async privileges(user) {
+      const grantee = `'${user}'@'%'`;
+      const t = await mysqlRoot(["SELECT COUNT(*) AS n FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ? AND TABLE_NAME = 'auth_user' AND PRIVILEGE_TYPE = 'UPDATE'"], [grantee, db.name]);
+      const s = await mysqlRoot(["SELECT COUNT(*) AS n FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ? AND PRIVILEGE_TYPE = 'UPDATE'"], [grantee, db.name]);
+      const g = await mysqlRoot(["SELECT COUNT(*) AS n FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ? AND PRIVILEGE_TYPE = 'UPDATE'"], [grantee]);
+      const col = async (c) => Number((await mysqlRoot(["SELECT COUNT(*) AS n FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = ? AND TABLE_SCHEMA = ? AND TABLE_NAME = 'auth_user' AND COLUMN_NAME = ? AND PRIVILEGE_TYPE = 'UPDATE'"], [grantee, db.name, c]))[0].n) > 0;
+      const table = Number(t[0].n) + Number(s[0].n) + Number(g[0].n) > 0;
+      return { table, password: table || (await col('password')), lastLogin: table || (await col('last_login')) };
+    },
+    drop: () => mysqlRoot([`DROP USER IF EXISTS '${read.name}'@'%'`, `DROP USER IF EXISTS '${write.name}'@'%'`]),
+  };
+}
+
+/** Tries one UPDATE of auth_user as the user at `url`; resolves with the server's error code, or null when it was allowed. */
+export async function mysqlUpdateError(url) {
+  const u = new URL(url);
+  const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1), connectTimeout: 5000 });
+  try {
+    await c.query("UPDATE auth_user SET password = password WHERE username = 'nobody-at-all'");
+    return null;
+  } catch (e) {
+    return e.code;
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
 
 const pwDir = mkdtempSync(join(tmpdir(), 'dlb-passwd-'));
