@@ -16,7 +16,11 @@ const asyncDestinations = new WeakMap<Logger, Destination>();
 export function createLogger(opts: { level: string; format: 'json' | 'pretty' | 'auto' }, dest?: NodeJS.WritableStream): Logger {
   const out = dest ?? process.stdout;
   const usePretty = opts.format === 'pretty' || (opts.format === 'auto' && (out as NodeJS.WriteStream).isTTY === true);
-  const base = { level: opts.level, base: undefined, redact: { paths: ['password', '*.password', 'credentials', '*.credentials'], censor: '[redacted]' } };
+  // A last net under the rule above: a top-level `password` or `credentials` field is censored.
+  // Top-level paths only: wildcard paths ('*.password') make pino look into every field of
+  // every line, which cost 3.3 of a bind line's 9.5 µs (bench/log-cost.mjs), a third of what
+  // logging costs the Apache mix; no code path logs an object that holds one nested.
+  const base = { level: opts.level, base: undefined, redact: { paths: ['password', 'credentials'], censor: '[redacted]' } };
   if (usePretty) return pino(base, pretty({ destination: out, colorize: (out as NodeJS.WriteStream).isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   if (dest) return pino(base, dest as pino.DestinationStream);
   const stream = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 500 });
