@@ -6,8 +6,11 @@
 //   groups     g00001 .. g10000 (ids 1..10000): user i is in group g  <=>  (g-1) % 500 == i % 500
 //              (20 groups per user, N/500 members per group)
 //   big        group id 10001, "big": users 1..min(N, 100000)
-//   perms      500 permissions (app "bench", 50 models x 10): group g holds perm (g-1) % 500,
-//              user i holds perm i % 500 directly
+//   perms      500 permissions (app "bench", 50 models x 10): group g holds 2 of them,
+//              groupPerms(g), so that a user's 20 groups carry 40 different ones, as groups
+//              carry a few permissions each on a real site (a user's entry then holds 60
+//              memberOf and 40 djangoPermission values); user i holds perm i % 500 directly
+//              (one of those 40)
 //   service    cn=apache,ou=services,dc=example,dc=com
 
 export const BASE = 'dc=example,dc=com';
@@ -38,6 +41,16 @@ export function isMember(i, g, n) {
   if (g === BIG_ID) return i <= Math.min(n, BIG_MAX);
   if (g < 1 || g > GROUPS) return false;
   return (g - 1) % RESIDUES === i % RESIDUES;
+}
+/** How many permissions each group (but "big") holds. */
+export const PERMS_PER_GROUP = 2;
+/** The permissions (0..499) group g holds: its residue spread out by its block of 500, so that
+ * the 20 groups of one user (one residue, blocks 0..19) hold 40 different permissions. */
+export function groupPerms(g) {
+  const r = (g - 1) % RESIDUES;
+  const k = Math.floor((g - 1) / RESIDUES);
+  const step = RESIDUES / GROUPS_PER_USER; // 25
+  return [(r + step * k) % PERMISSIONS, (r + step * k + Math.floor(step / 2)) % PERMISSIONS];
 }
 /** The k-th (0..19) group of user i. */
 export const groupOf = (i, k) => 1 + (i % RESIDUES) + RESIDUES * k;

@@ -17,7 +17,8 @@ import * as D from './data.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BENCH_DIR = join(ROOT, 'bench');
-const DATA_VERSION = 'dlb-bench-data-v1';
+// v2: groups hold two permissions each (D.groupPerms), not one: real-shaped entries.
+const DATA_VERSION = 'dlb-bench-data-v2';
 
 function run(cmd, args, opts = {}) {
   return new Promise((res, rej) => {
@@ -64,7 +65,7 @@ export function sqliteDatabase(path, n, hash) {
     const gp = db.prepare('INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (?, ?)');
     for (let g = 1; g <= D.GROUPS; g++) {
       grp.run(g, D.groupName(g));
-      gp.run(g, permIds[(g - 1) % D.RESIDUES]);
+      for (const j of D.groupPerms(g)) gp.run(g, permIds[j]);
     }
     grp.run(D.BIG_ID, D.BIG_NAME);
     const user = db.prepare('INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES (?, ?, NULL, 0, ?, ?, ?, ?, 0, 1, ?)');
@@ -136,7 +137,7 @@ export async function postgresAvailable() {
 
 /** The expected row counts of a database of n users. */
 function expectedCounts(n) {
-  return { auth_user: n, auth_group: D.BIG_ID, auth_user_groups: n * D.GROUPS_PER_USER + Math.min(n, D.BIG_MAX), auth_user_user_permissions: n };
+  return { auth_user: n, auth_group: D.BIG_ID, auth_user_groups: n * D.GROUPS_PER_USER + Math.min(n, D.BIG_MAX), auth_user_user_permissions: n, auth_group_permissions: D.GROUPS * D.PERMS_PER_GROUP };
 }
 
 async function pgMatches(name, n, hash) {
@@ -200,7 +201,11 @@ export async function postgresDatabase(name, n, hash, { fresh = false, log = () 
     await c.query("INSERT INTO auth_group (id, name) SELECT g, 'g' || lpad(g::text, 5, '0') FROM generate_series(1, $1::int) g", [D.GROUPS]);
     await c.query('INSERT INTO auth_group (id, name) VALUES ($1, $2)', [D.BIG_ID, D.BIG_NAME]);
     await c.query("SELECT setval(pg_get_serial_sequence('auth_group', 'id'), $1)", [D.BIG_ID]);
-    await c.query('INSERT INTO auth_group_permissions (group_id, permission_id) SELECT g, $1::int + (g - 1) % 500 FROM generate_series(1, $2::int) g', [p0, D.GROUPS]);
+    // D.groupPerms(g) in SQL: residue r = (g-1) % 500, block k = (g-1) / 500, perms (r + 25k) % 500 and (r + 25k + 12) % 500.
+    await c.query(
+      'INSERT INTO auth_group_permissions (group_id, permission_id) SELECT g, $1::int + ((g - 1) % $3::int + $4::int * ((g - 1) / $3::int) + o) % $5::int FROM generate_series(1, $2::int) g, unnest($6::int[]) o ORDER BY g, o',
+      [p0, D.GROUPS, D.RESIDUES, D.RESIDUES / D.GROUPS_PER_USER, D.PERMISSIONS, [0, Math.floor(D.RESIDUES / D.GROUPS_PER_USER / 2)]],
+    );
     await c.query(
       "INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) SELECT i, $1, NULL, false, 'u' || lpad(i::text, 7, '0'), 'First' || i, 'Last' || i, 'u' || lpad(i::text, 7, '0') || '@example.com', false, true, '2024-01-01 00:00:00+00' FROM generate_series(1, $2::int) i",
       [hash, n],
@@ -263,7 +268,7 @@ export async function mysqlDatabase(name, n, hash, { log = () => {} } = {}) {
     await batch('INSERT INTO auth_permission (content_type_id, codename, name) VALUES ?', Array.from({ length: D.PERMISSIONS }, (_, j) => [ct.get(`m${Math.floor(j / 10)}`), `perm${j}`, `Can perm ${j}`]));
     const [[{ p0 }]] = await c.query("SELECT MIN(p.id) AS p0 FROM auth_permission p JOIN django_content_type ct ON ct.id = p.content_type_id WHERE ct.app_label = 'bench'");
     await batch('INSERT INTO auth_group (id, name) VALUES ?', [...Array.from({ length: D.GROUPS }, (_, k) => [k + 1, D.groupName(k + 1)]), [D.BIG_ID, D.BIG_NAME]]);
-    await batch('INSERT INTO auth_group_permissions (group_id, permission_id) VALUES ?', Array.from({ length: D.GROUPS }, (_, k) => [k + 1, p0 + (k % D.PERMISSIONS)]));
+    await batch('INSERT INTO auth_group_permissions (group_id, permission_id) VALUES ?', Array.from({ length: D.GROUPS }, (_, k) => D.groupPerms(k + 1).map((j) => [k + 1, p0 + j])).flat());
     const users = Array.from({ length: n }, (_, k) => {
       const i = k + 1;
       return [i, hash, null, 0, D.username(i), `First${i}`, `Last${i}`, `${D.username(i)}@example.com`, 0, 1, '2024-01-01 00:00:00'];

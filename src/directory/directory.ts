@@ -99,17 +99,32 @@ export class Directory {
     const out = new Map<number, Group[]>();
     if (!this.store.hasGroups || users.length === 0) return out;
     const ids = await this.store.groupIdsOfUsers(users.map((u) => u.id));
-    const names = await this.groupNames(ids.values());
+    const { rank, sorted } = this.groupOrder(await this.groupNames(ids.values()));
     for (const [uid, gids] of ids) {
-      const list: Group[] = [];
+      // By name, as ranks in the cached groups' name order: integers, compared without
+      // looking anything up (a page of a thousand users sorts twenty thousand of them).
+      const ranks: number[] = [];
       for (const id of gids) {
-        const g = names.get(id);
-        if (g) list.push(g);
+        const r = rank.get(id);
+        if (r !== undefined) ranks.push(r);
       }
-      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      ranks.sort((a, b) => a - b);
+      const list: Group[] = new Array(ranks.length);
+      for (let i = 0; i < ranks.length; i++) list[i] = sorted[ranks[i]];
       out.set(uid, list);
     }
     return out;
+  }
+
+  /** The cached groups in name order, and each one's place in it: sorted again only when the
+   * cache has changed since (new names read, or the cache renewed). */
+  private groupOrder(byId: Map<number, Group>): { rank: Map<number, number>; sorted: Group[] } {
+    const c = this.groupCache!;
+    if (!c.order || c.order.size !== byId.size) {
+      const sorted = [...byId.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      c.order = { size: byId.size, rank: new Map(sorted.map((g, i) => [g.id, i])), sorted };
+    }
+    return c.order;
   }
 
   /** SSH public keys of a batch of users (posix.sshKeys); empty when none is mapped. */
@@ -118,7 +133,7 @@ export class Directory {
     return this.store.sshKeysOfUsers(users.map((u) => u.id));
   }
 
-  private groupCache: { at: number; byId: Map<number, Group> } | undefined;
+  private groupCache: { at: number; byId: Map<number, Group>; order?: { size: number; rank: Map<number, number>; sorted: Group[] } } | undefined;
 
   private async groupNames(idLists: Iterable<number[]>): Promise<Map<number, Group>> {
     const now = Date.now();
@@ -146,12 +161,15 @@ export class Directory {
       else {
         // Look the user's few ids up (not a scan of every permission per user), in the
         // list's app_label.codename order.
-        const mine: Permission[] = [];
-        for (const id of new Set(ids.get(u.id) ?? [])) {
-          const p = cache.byId.get(id);
-          if (p) mine.push(p);
+        // Sorted as ranks (small integers), not as objects looked up in a map per comparison.
+        const ranks: number[] = [];
+        for (const id of ids.get(u.id) ?? []) {
+          const r = cache.rank.get(id);
+          if (r !== undefined) ranks.push(r);
         }
-        mine.sort((a, b) => cache.rank.get(a.id)! - cache.rank.get(b.id)!);
+        ranks.sort((a, b) => a - b);
+        const mine: Permission[] = [];
+        for (let i = 0; i < ranks.length; i++) if (i === 0 || ranks[i] !== ranks[i - 1]) mine.push(cache.list[ranks[i]]);
         out.set(u.id, mine);
       }
     }

@@ -192,7 +192,17 @@ export const homeDirectory = (template: string, u: Pick<User, 'id' | 'username'>
 const first = (u: User): string => u.firstName?.trim() ?? '';
 const last = (u: User): string => u.lastName?.trim() ?? '';
 const fullName = (u: User): string => `${first(u)} ${last(u)}`.trim() || u.username;
-const permissionNames = (ps: Permission[] | undefined): string[] | undefined => ps?.map((p) => `${p.appLabel}.${p.codename}`);
+/** app_label.codename of each permission, made once per permission object (the directory keeps
+ * them for seconds; an export names each in thousands of entries). */
+const permissionName = (() => {
+  const names = new WeakMap<Permission, string>();
+  return (p: Permission): string => {
+    let n = names.get(p);
+    if (n === undefined) names.set(p, (n = `${p.appLabel}.${p.codename}`));
+    return n;
+  };
+})();
+const permissionNames = (ps: Permission[] | undefined): string[] | undefined => ps?.map(permissionName);
 
 /** A user entry's attributes, in the order an entry lists them. */
 export const USER_ATTRIBUTES: readonly UserAttribute[] = [
@@ -266,7 +276,6 @@ const ROLE_DESCRIPTION: Record<Role, string> = {
   staff: 'Active Django users with is_staff',
   superusers: 'Active Django users with is_superuser',
 };
-const permissionName = (p: Permission): string => `${p.appLabel}.${p.codename}`;
 const holders = {
   member: { type: MEMBER, from: { related: (_r: unknown, x: HolderExtras, dns: MemberDns) => x.members?.map((m) => dns.userDn(m)), loads: ['members'] } },
   memberUid: { type: MEMBER_UID, from: { related: (_r: unknown, x: HolderExtras) => x.members, loads: ['members'] }, usernameCase: true },

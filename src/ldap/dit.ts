@@ -88,8 +88,13 @@ export class Dit {
   privateGroupDn(username: string): string {
     return `cn=${escapeDnValue(username)},${this.containerDn.usergroups}`;
   }
+  // The directory's permission objects live as long as its permission list (seconds) and each
+  // appears in the memberOf of thousands of entries in an export: its DN is made once.
+  private readonly permissionDns = new WeakMap<object, string>();
   permissionDn(p: Pick<Permission, 'appLabel' | 'codename'>): string {
-    return `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`;
+    let dn = this.permissionDns.get(p);
+    if (dn === undefined) this.permissionDns.set(p, (dn = `cn=${escapeDnValue(`${p.appLabel}.${p.codename}`)},${this.containerDn.permissions}`));
+    return dn;
   }
   roleDn(role: Role): string {
     return `cn=${role},${this.containerDn.roles}`;
