@@ -21,13 +21,17 @@
 //   unknown    SRCH for a uid that does not exist -> 0 entries, result 0
 //   wrongpw    Apache's wrong-password path on a NEW connection: BIND svc, SRCH -> 1 entry,
 //              BIND U wrong -> 49, UNBIND, close (the victims are --victims users)
+// What SSSD and nslcd send (a bridge with posix.enabled and the default uidBase 2000000):
+//   posixuid   SRCH (&(uidNumber=2000000+i)(objectclass=posixAccount)) from the base -> user i
+//   initgroups SRCH (&(memberUid=U)(objectClass=posixGroup)) -> U's 20 groups (+ big)
+//   initgroupsbis  SRCH (&(member=<U's DN>)(objectClass=groupOfNames)(gidNumber=*)) -> the same
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
 // CPU seconds of a process and its live descendants (a bridge with --workers).
 import { cpuSecondsOf } from './lib/servers.mjs';
 import { bindRequest, compareRequest, decodeResponse, fAnd, fEq, fPresent, FrameReader, searchRequest, unbindRequest } from './lib/ber.mjs';
-import { BIG_ID, groupDn, groupOf, isMember, nonGroupOf, rng, SVC_DN, SVC_PW, USER_PW, userDn, username, USERS_BASE, WRONG_PW } from './lib/data.mjs';
+import { BASE, BIG_ID, BIG_MAX, GROUPS_PER_USER, groupDn, groupOf, isMember, nonGroupOf, rng, SVC_DN, SVC_PW, USER_PW, userDn, username, USERS_BASE, WRONG_PW } from './lib/data.mjs';
 
 // ------------------------------------------------------------------ one client connection
 
@@ -133,6 +137,15 @@ function expectOneEntry(what, r, dn) {
   if (!sameDn(r.dn, dn)) throw new Mismatch(`${what}: entry ${r.dn}, expected ${dn}`);
 }
 
+function expectEntries(what, r, n) {
+  expectCode(what, r, 0);
+  if (r.entries !== n) throw new Mismatch(`${what}: ${r.entries} entries, expected ${n}`);
+}
+const UID_BASE = 2000000; // posix.uidBase's default
+const baseSearch = (filter, attributes) => (id) => searchRequest(id, { base: BASE, scope: 2, deref: 0, sizeLimit: 0, timeLimit: 60, filter, attributes });
+/** How many posixGroups list user i: its 20 groups, and big for the first 100,000. */
+const groupCount = (i, users) => GROUPS_PER_USER + (i <= Math.min(users, BIG_MAX) ? 1 : 0);
+
 const userSearch = (uid) => (id) => searchRequest(id, { base: USERS_BASE, scope: 2, deref: 3, sizeLimit: 0, timeLimit: 60, filter: fAnd([fPresent('objectclass'), fEq('uid', uid)]), attributes: ['uid'] });
 
 // ------------------------------------------------------------------ mixes
@@ -205,6 +218,36 @@ const MIXES = {
       const r = await c.request(userSearch(`nobody${Math.floor(x.r() * 1e9)}`));
       expectCode('search unknown', r, 0);
       if (r.entries !== 0) throw new Mismatch(`search unknown: ${r.entries} entries, expected 0`);
+      return 1;
+    },
+  },
+  posixuid: {
+    svc: true,
+    pipeline: true,
+    async tx(c, x) {
+      const i = x.anyUser();
+      const f = fAnd([fEq('uidNumber', String(UID_BASE + i)), fEq('objectclass', 'posixAccount')]);
+      expectOneEntry('search uidNumber', await c.request(baseSearch(f, ['uid', 'uidNumber', 'gidNumber', 'homeDirectory', 'loginShell', 'gecos'])), userDn(i));
+      return 1;
+    },
+  },
+  initgroups: {
+    svc: true,
+    pipeline: true,
+    async tx(c, x) {
+      const i = x.anyUser();
+      const f = fAnd([fEq('memberUid', username(i)), fEq('objectClass', 'posixGroup')]);
+      expectEntries(`initgroups ${username(i)}`, await c.request(baseSearch(f, ['cn', 'gidNumber'])), groupCount(i, x.users));
+      return 1;
+    },
+  },
+  initgroupsbis: {
+    svc: true,
+    pipeline: true,
+    async tx(c, x) {
+      const i = x.anyUser();
+      const f = fAnd([fEq('member', userDn(i)), fEq('objectClass', 'groupOfNames'), fPresent('gidNumber')]);
+      expectEntries(`initgroups (rfc2307bis) ${username(i)}`, await c.request(baseSearch(f, ['cn', 'gidNumber'])), groupCount(i, x.users));
       return 1;
     },
   },

@@ -178,6 +178,7 @@ function bridgeConfig(database, svcHash, over = {}) {
     limits: { maxConnections: 20000, maxConnectionsPerAddress: 20000, ...(over.limits ?? {}) },
     // Apache's own LDAPCacheTTL is 600 s: keep warm credentials through the whole benchmark.
     security: { credentialCacheSeconds: 600, ...(over.security ?? {}) },
+    ...(over.posix ? { posix: over.posix } : {}),
   };
 }
 
@@ -635,6 +636,26 @@ async function sectionScale(work, hash, svcHash) {
   } finally {
     for (const b of Object.values(bridges)) await b.stop();
   }
+  // What SSSD and nslcd send (issue #15, 4), on bridges with posix.enabled: a user by number,
+  // and initgroups in both schemas' forms, 1,000 against 1,000,000 users.
+  const px = {};
+  S.posix = {};
+  try {
+    for (const [n, db] of [[SMALL, small], [BIG, big]]) px[n] = await startBridge(bridgeConfig(db.url, svcHash, { workers: 1, posix: { enabled: true } }), { dir: work, name: `bridge-pg-posix-${n}` });
+    log(`  POSIX lookups (posix.enabled) at 1 connection (p50), ${RUNS} rounds alternating the two sizes ...`);
+    for (const op of ['posixuid', 'initgroups', 'initgroupsbis']) {
+      const runs = { [SMALL]: [], [BIG]: [] };
+      for (let r = 0; r < RUNS; r++) for (const n of [SMALL, BIG]) runs[n].push((await load(px[n].url, `${op}:1`, { users: n, duration: T.lat, warmup: 0.5 })).streams[0]);
+      S.posix[op] = {};
+      for (const n of [SMALL, BIG]) {
+        const sorted = [...runs[n]].sort((a, b) => a.p50 - b.p50);
+        S.posix[op][n] = { ...sorted[Math.floor((sorted.length - 1) / 2)], roundsP50: runs[n].map((x) => x.p50) };
+      }
+      log(`    ${op}: ${ms(S.posix[op][SMALL].p50)} ms at ${SMALL} users, ${ms(S.posix[op][BIG].p50)} ms at ${fmt(BIG)} (x${(S.posix[op][BIG].p50 / S.posix[op][SMALL].p50).toFixed(2)}), failures ${S.posix[op][SMALL].failures + S.posix[op][BIG].failures}`);
+    }
+  } finally {
+    for (const b of Object.values(px)) await b.stop();
+  }
   // Paged searches of every user: on a bridge whose cap admits 1,000,000 entries in one
   // (paged) search. (The cap counts a paged search's entries in total, as slapd's size.prtotal.)
   const exp = await startBridge(bridgeConfig(big.url, svcHash, { workers: 1, limits: { maxSearchEntries: 2_000_000 } }), { dir: work, name: 'bridge-pg-1m-export' });
@@ -940,7 +961,7 @@ function renderMarkdown() {
 
   const Sc = R.sections.scale;
   if (Sc) {
-    L.push(`### Scale: PostgreSQL ${m.postgres ?? ''}, ${fmt(BIG)} users, 10,001 groups, 20 groups per user (+ one group of 100,000), 500 permissions, 2 per group (60 `memberOf`, 40 `djangoPermission` per user)`);
+    L.push(`### Scale: PostgreSQL ${m.postgres ?? ''}, ${fmt(BIG)} users, 10,001 groups, 20 groups per user (+ one group of 100,000), 500 permissions, 2 per group (60 \`memberOf\`, 40 \`djangoPermission\` per user)`);
     L.push('');
     L.push(`Built with SQL \`generate_series\` into a schema made by Django's own \`migrate\` (${Sc.build.big.built ? `built this run in ${Sc.build.big.seconds.toFixed(0)} s` : 'cached from an earlier run: kept because its row counts and data version match; `--fresh` rebuilds it (about a minute)'}). One connection, ${RUNS} rounds of ${T.lat} s alternating the two databases, median round per figure; searches and compares pick random users over the whole table; binds are warm (5 users spread over the id range).`);
     L.push('');
@@ -948,6 +969,8 @@ function renderMarkdown() {
     L.push('|---|---:|---:|---:|---:|');
     for (const op of ['bind', 'search', 'compare']) L.push(`| ${op === 'search' ? 'search by uid' : op === 'compare' ? 'compare member' : 'bind (credentials warm)'} | ${ms(Sc.lat[op][SMALL].p50)} ms | ${ms(Sc.lat[op][BIG].p50)} ms | ${(Sc.lat[op][BIG].p50 / Sc.lat[op][SMALL].p50).toFixed(2)} | ${ms(Sc.lat[op][BIG].p99)} ms |`);
     L.push(`| compare member on the 100,000-member group | | ${ms(Sc.lat.bigcompare[BIG].p50)} ms | ${(Sc.lat.bigcompare[BIG].p50 / Sc.lat.compare[BIG].p50).toFixed(2)} × an ordinary group | ${ms(Sc.lat.bigcompare[BIG].p99)} ms |`);
+    const PX = { posixuid: 'SSSD/nslcd: a user by number, `(&(uidNumber=N)(objectclass=posixAccount))` from the base', initgroups: 'initgroups, `(&(memberUid=U)(objectClass=posixGroup))` from the base (21 groups)', initgroupsbis: 'initgroups (rfc2307bis), `(&(member=<DN>)(objectClass=groupOfNames)(gidNumber=*))` (21 groups)' };
+    for (const op of Object.keys(PX)) if (Sc.posix?.[op]) L.push(`| ${PX[op]}, posix.enabled | ${ms(Sc.posix[op][SMALL].p50)} ms | ${ms(Sc.posix[op][BIG].p50)} ms | ${(Sc.posix[op][BIG].p50 / Sc.posix[op][SMALL].p50).toFixed(2)} | ${ms(Sc.posix[op][BIG].p99)} ms |`);
     L.push(`| Apache mix, 64 connections (tx/s) | ${fmt(Sc.apacheMix[SMALL].tps)} | ${fmt(Sc.apacheMix[BIG].tps)} | ${(Sc.apacheMix[BIG].tps / Sc.apacheMix[SMALL].tps).toFixed(2)} | ${ms(Sc.apacheMix[BIG].p99)} ms |`);
     L.push('');
     L.push('| search of every user | entries | seconds | entries/s | exit | bridge peak |');

@@ -15,7 +15,7 @@
 // accounts may match one name, and this path is not taken), save for usernames differing only
 // in what LDAP string preparation drops (insignificant spaces, soft hyphens), which Django's
 // username rules and its NFKC normalisation do not produce.
-import type { Permission, Role, User } from '../../directory/model.js';
+import type { Group, Permission, Role, User } from '../../directory/model.js';
 import type { BridgeContext } from '../context.js';
 import { evaluateWithout, type EvalEntry, type Filter, type Tri } from '../filter.js';
 import { attributeKey, normalizeValue } from '../schema.js';
@@ -104,6 +104,24 @@ function decided(f: Filter, named: NamedHolders, holds: (u: User) => boolean): F
       return u !== undefined && holds(u) ? TRUE_FILTER : FALSE_FILTER;
     }
   }
+}
+
+/** The ids of the groups each named user is a listed member of (a group's member and
+ * memberUid list its visible members: an inactive user is in none unless users.showInactive). */
+export async function groupsOfNamed(ctx: BridgeContext, named: NamedHolders): Promise<Map<number, ReadonlySet<number>>> {
+  const users = new Map<number, User>();
+  for (const u of named.leaves.values()) if (u !== undefined && ctx.directory.isVisible(u)) users.set(u.id, u);
+  const groups = users.size ? await ctx.directory.groupsOf([...users.values()]) : new Map<number, Group[]>();
+  const out = new Map<number, ReadonlySet<number>>();
+  for (const id of users.keys()) out.set(id, new Set((groups.get(id) ?? []).map((g) => g.id)));
+  return out;
+}
+
+/** The filter's value on a group entry read without its members, from the named users'
+ * groups (Undefined: read them). Initgroups at a million users: a group's member list may be
+ * a hundred thousand names, and SSSD only asks which groups hold one user. */
+export function onGroup(ctx: BridgeContext, filter: Filter, named: NamedHolders, theirGroups: ReadonlyMap<number, ReadonlySet<number>>, g: Group, entry: EvalEntry): Tri {
+  return evaluateWithout(decided(filter, named, (u) => theirGroups.get(u.id)?.has(g.id) === true), entry, ctx, MEMBER_KEYS);
 }
 
 /** The filter's value on a permission entry read without its holders (Undefined: read them). */

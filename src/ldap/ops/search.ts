@@ -13,7 +13,7 @@ import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
 import { containerOf, groupWithExtras, leafEntry, needsFor, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
-import { MEMBER_KEYS, namedHolders, onPermission, onRole, type NamedHolders } from './named-members.js';
+import { groupsOfNamed, MEMBER_KEYS, namedHolders, onGroup, onPermission, onRole, type NamedHolders } from './named-members.js';
 
 type SearchRequest = RequestOf<'search'>;
 
@@ -372,8 +372,25 @@ async function searchContainer(
     const of = await groupsOfMember(ctx, filter);
     if (of && of.op === 'none') return;
     const pred: GroupPredicate = of ? { op: 'and', items: [planned, of] } : planned;
+    // A filter naming a member (initgroups) is decided from the named users' own groups, as for
+    // permissions: a group's members are read only when the client shows them, or for a group
+    // the filter cannot decide without them.
+    const named = needs.members && !showMembers ? await holdersNamed() : undefined;
+    const theirGroups = named ? await groupsOfNamed(ctx, named) : undefined;
+    const bareNeeds = { ...needs, members: false };
     for await (const page of ctx.directory.groups(pred, Math.max(after, 0), deadline)) {
       await checkTime();
+      if (named && theirGroups) {
+        const bare = await groupWithExtras(ctx, page, bareNeeds);
+        for (let i = 0; i < page.length; i++) {
+          const v = onGroup(ctx, filter, named, theirGroups, page[i], bare[i]);
+          if (v === FALSE) continue;
+          const before = { phase, after: page[i].id - 1 };
+          if (v === TRUE) emit(bare[i], before, true);
+          else emit((await groupWithExtras(ctx, [page[i]], needs))[0], before);
+        }
+        continue;
+      }
       const entries = await groupWithExtras(ctx, page, needs);
       for (let i = 0; i < page.length; i++) emit(entries[i], { phase, after: page[i].id - 1 });
     }

@@ -74,11 +74,26 @@ describe('a filter naming a member reads that user’s permissions and roles, no
     assert.equal(reads.holders, 0, 'no permission holders read');
     assert.equal(reads.userPages, 0, 'no role members (a scan of users) read');
     assert.equal(reads.calls.filter((c) => c === 'permissionIdsOfUsers').length, 1, "alice's permissions read once");
-    assert.deepEqual(new Set(reads.calls), new Set(['usersByUsername', 'groupIdsOfUsers', 'groupsByIds', 'findGroups', 'groupMembers', 'allPermissions', 'permissionIdsOfUsers']), `store calls: ${reads.calls}`);
+    assert.deepEqual(new Set(reads.calls), new Set(['usersByUsername', 'groupIdsOfUsers', 'groupsByIds', 'findGroups', 'allPermissions', 'permissionIdsOfUsers']), `store calls: ${reads.calls}`);
+    assert.ok(!reads.calls.includes('groupMembers'), 'no group had its members read (initgroups at a million users: a group may list 100,000)');
 
     const old = await search(readingHolders(`(&(objectClass=groupOfNames)(member=${ALICE}))`), { attributes: ['cn'] });
     assert.deepEqual(old.entries, entries, 'the same entries as reading every holder');
     assert.equal(old.reads.holders, 2, 'which reads each permission’s holders');
+  });
+
+  test('initgroups on ou=groups, (&(memberUid=U)(objectClass=*)) for cn: the groups that list U, decided without reading any member list', async () => {
+    for (const [who, want] of [['alice', [`cn=committers,ou=groups,${BASE}`]], ['bob', []], ['nobody', []]]) {
+      const f = `(&(memberUid=${who})(objectClass=*))`;
+      const { entries, reads } = await search(f, { base: `ou=groups,${BASE}`, attributes: ['cn'] });
+      assert.deepEqual(Object.keys(entries), want, who);
+      assert.ok(!reads.calls.includes('groupMembers'), `${who}: store calls ${reads.calls}`);
+      const old = await search(readingHolders(f), { base: `ou=groups,${BASE}`, attributes: ['cn'] });
+      assert.deepEqual(old.entries, entries, `${who}: the same entries as reading every member list`);
+    }
+    // Asked for the members, the client gets them.
+    const shown = await search(`(memberUid=alice)`, { base: `ou=groups,${BASE}`, attributes: ['memberUid'] });
+    assert.deepEqual(shown.entries[`cn=committers,ou=groups,${BASE}`].memberUid, ['alice']);
   });
 
   test('(memberUid=root), a superuser, from ou=permissions and ou=roles: every permission and the superusers role, no holders read', async () => {
