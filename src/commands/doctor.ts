@@ -382,6 +382,12 @@ async function inspectPosix(config: BridgeConfig, p: NonNullable<BridgeConfig['p
   const some = (xs: Array<{ name: string; number: number }>) => someNames(xs.map((x) => `${x.name} (${x.number})`), 10);
   if (hostUsers.length) report.warnings.push(`posix: local accounts in /etc/passwd have uids in the range of Django's users (${uids!.min}-${uids!.max}): ${some(hostUsers)}; choose another posix.uidBase (docs/linux.md)`);
   if (hostGroups.length) report.warnings.push(`posix: local groups in /etc/group have gids in a range in use: ${some(hostGroups)}; choose another posix.gidBase or posix.uidBase (docs/linux.md)`);
+  if (p.primaryGroup === 'private') {
+    // A private group is named like its user: a Django group of the same name makes two groups
+    // of that name for `getent group` (with different numbers).
+    const alike = await store.groupsNamedLikeUsers(11).catch(() => []);
+    if (alike.length) report.warnings.push(`posix: Django groups named exactly like users (${someNames(alike, 10)}): with posix.primaryGroup private each such user also has a private group of that name, so getent group <name> finds two groups; rename the Django group (docs/linux.md)`);
+  }
   if (groupRange && privateRange && groupRange.max >= privateRange.min && groupRange.min <= privateRange.max) {
     report.warnings.push(`posix: the Django groups' gids (${groupRange.min}-${groupRange.max}) meet the private user groups' (${privateRange.min}-${privateRange.max}); move posix.gidBase or posix.uidBase apart`);
   }

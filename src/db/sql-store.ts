@@ -781,6 +781,16 @@ export abstract class SqlStore implements DirectoryStore {
     return { total: Number(rows[0]?.n ?? 0), active: Number(rows[0]?.active ?? 0) };
   }
 
+  async groupsNamedLikeUsers(limit: number): Promise<string[]> {
+    const g = this.map.groups;
+    if (!g || !this.hasGroups) return [];
+    const name = `g.${this.q(g.name)}`;
+    // Compared as usernames are (exactly: a collation that folds case would pair frank with Frank).
+    const on = this.equalsExactly(this.uname, () => name);
+    const rows = await this.run(`SELECT DISTINCT ${name} AS name FROM ${this.q(g.table)} g JOIN ${this.U} u ON ${on} WHERE ${this.uactive} ORDER BY ${name} LIMIT ${this.limit(this.dialect.param(1))}`, [limit]);
+    return rows.map((r) => String(r.name));
+  }
+
   async caseInsensitiveDuplicates(limit: number): Promise<string[][]> {
     const keys = await this.run(`SELECT lower(${this.uname}) AS k FROM ${this.U} u GROUP BY lower(${this.uname}) HAVING COUNT(*) > 1 ORDER BY lower(${this.uname}) LIMIT ${this.limit(this.dialect.param(1))}`, [limit]);
     const out: string[][] = [];

@@ -124,6 +124,9 @@ export interface StoreInspector {
   /** Usernames that are equal under the store's case-insensitive matching (lower()), in groups
    * of two or more, at most `limit` groups. */
   caseInsensitiveDuplicates(limit: number): Promise<string[][]>;
+  /** Names of Django groups equal (exactly, as usernames compare) to an active user's username,
+   * in name order, at most `limit` (posix private user groups take usernames as names). */
+  groupsNamedLikeUsers(limit: number): Promise<string[]>;
   /** django_migrations as app -> migration names, or null when the table does not exist. */
   appliedMigrations(): Promise<Map<string, string[]> | null>;
 }

@@ -218,6 +218,19 @@ test('doctor reports the POSIX settings, the ranges in use and the host accounts
     // The lowest private user group on the highest Django group's number.
     const meet = await doctor({ enabled: true, uidBase: 1000000 + Math.max(...gids) - Math.min(...ids) });
     assert.ok(JSON.parse(meet.stdout).warnings.some((w) => /meet the private user groups/.test(w)), meet.stdout);
+    // A Django group named exactly like a Unix user: two groups of that name with private user
+    // groups (the default), none with a fixed primary group.
+    const like = db.expected.users.find((u) => u.isActive && /^[a-z]+$/.test(u.username)).username;
+    await djangoShell(db.env, `from django.contrib.auth.models import Group; Group.objects.create(name=${JSON.stringify(like)})`);
+    try {
+      const clash = JSON.parse((await doctor({ enabled: true })).stdout).warnings.filter((w) => /named exactly like users/.test(w));
+      assert.equal(clash.length, 1, clash.join('\n'));
+      assert.ok(clash[0].includes(`(${like})`), clash[0]);
+      const fixed = JSON.parse((await doctor({ enabled: true, primaryGroup: 1000 })).stdout);
+      assert.deepEqual(fixed.warnings.filter((w) => /named exactly like users/.test(w)), []);
+    } finally {
+      await djangoShell(db.env, `from django.contrib.auth.models import Group; Group.objects.filter(name=${JSON.stringify(like)}).delete()`);
+    }
     // posix off: no POSIX section and no POSIX warning.
     const off = JSON.parse((await doctor({ enabled: false })).stdout);
     assert.equal(off.posix, undefined);
