@@ -99,10 +99,20 @@ export class Directory {
     const out = new Map<number, Group[]>();
     if (!this.store.hasGroups || users.length === 0) return out;
     const ids = await this.store.groupIdsOfUsers(users.map((u) => u.id));
-    const { rank, sorted } = this.groupOrder(await this.groupNames(ids.values()));
+    const names = await this.groupNames(ids.values());
+    // This batch's distinct groups sorted by name once, then each user's list as integer ranks
+    // in that order: a page of a thousand users sorts twenty thousand memberships without a
+    // string comparison or a lookup per comparison.
+    const distinct = new Map<number, Group>();
+    for (const gids of ids.values()) {
+      for (const id of gids) {
+        const g = distinct.has(id) ? undefined : names.get(id);
+        if (g) distinct.set(id, g);
+      }
+    }
+    const sorted = [...distinct.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const rank = new Map(sorted.map((g, i) => [g.id, i]));
     for (const [uid, gids] of ids) {
-      // By name, as ranks in the cached groups' name order: integers, compared without
-      // looking anything up (a page of a thousand users sorts twenty thousand of them).
       const ranks: number[] = [];
       for (const id of gids) {
         const r = rank.get(id);
@@ -116,24 +126,13 @@ export class Directory {
     return out;
   }
 
-  /** The cached groups in name order, and each one's place in it: sorted again only when the
-   * cache has changed since (new names read, or the cache renewed). */
-  private groupOrder(byId: Map<number, Group>): { rank: Map<number, number>; sorted: Group[] } {
-    const c = this.groupCache!;
-    if (!c.order || c.order.size !== byId.size) {
-      const sorted = [...byId.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      c.order = { size: byId.size, rank: new Map(sorted.map((g, i) => [g.id, i])), sorted };
-    }
-    return c.order;
-  }
-
   /** SSH public keys of a batch of users (posix.sshKeys); empty when none is mapped. */
   async sshKeysOf(users: User[]): Promise<Map<number, string[]>> {
     if (!this.store.sshKeysOfUsers || users.length === 0) return new Map();
     return this.store.sshKeysOfUsers(users.map((u) => u.id));
   }
 
-  private groupCache: { at: number; byId: Map<number, Group>; order?: { size: number; rank: Map<number, number>; sorted: Group[] } } | undefined;
+  private groupCache: { at: number; byId: Map<number, Group> } | undefined;
 
   private async groupNames(idLists: Iterable<number[]>): Promise<Map<number, Group>> {
     const now = Date.now();
