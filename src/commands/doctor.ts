@@ -341,10 +341,22 @@ async function inspect(config: BridgeConfig, store: DirectoryStore & StoreInspec
 
   if (config.posix) await inspectPosix(config, config.posix, store, report);
 
-  if (config.posix && report.duplicates.length) {
-    warnings.push(
-      `posix: usernames that differ only in case (${someNames(report.duplicates.map((d) => d.join(' / ')), 10)}): SSSD with ldap_schema = rfc2307bis compares member DNs ignoring case and mixes such users up; use ldap_schema = rfc2307, which compares memberUid exactly (docs/linux.md)`,
-    );
+  if (config.posix) {
+    // Users and groups with case twins (the same sets posix.caseTwins acts on).
+    const twins = await store.caseTwinNames();
+    const sets = (names: string[]) => {
+      const by = new Map<string, string[]>();
+      for (const n of names) by.set(n.toLowerCase(), [...(by.get(n.toLowerCase()) ?? []), n]);
+      return [...by.values()].map((s) => s.sort().join(' / '));
+    };
+    const parts = [twins.users.length ? `users ${someNames(sets(twins.users), 10)}` : '', twins.groups.length ? `groups ${someNames(sets(twins.groups), 10)}` : ''].filter(Boolean).join('; ');
+    if (parts && config.posix.caseTwins === 'serve') {
+      warnings.push(
+        `posix: names that differ only in case (${parts}): fine with SSSD's ldap_schema = rfc2307 and with nslcd, which compare names exactly; SSSD's rfc2307bis compares member DNs ignoring case and fails every group holding such a user: with rfc2307bis set posix.caseTwins: exclude (docs/linux.md)`,
+      );
+    } else if (parts) {
+      warnings.push(`posix: names that differ only in case are left out of POSIX (posix.caseTwins exclude): ${parts}; they stay LDAP users and groups, without Unix accounts until renamed (docs/linux.md)`);
+    }
   }
 
   // Indexes.

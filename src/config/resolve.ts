@@ -186,6 +186,7 @@ export function resolveConfig(m: Obj, cwd: string): BridgeConfig {
             loginShell: str(get(m, 'posix', 'loginShell'), schemaDefault(['posix', 'loginShell']) as string),
             loginShells: Object.entries((get(m, 'posix', 'loginShells') ?? {}) as Record<string, string>).map(([g, sh]) => [g, String(sh)]),
             unixUsers: unixUsers(str(get(m, 'posix', 'unixUsers'), 'all')),
+            caseTwins: get(m, 'posix', 'caseTwins') === 'exclude' ? 'exclude' : 'serve',
           }
         : null,
     django: {

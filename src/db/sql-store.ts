@@ -804,6 +804,15 @@ export abstract class SqlStore implements DirectoryStore {
     return out;
   }
 
+  async caseTwinNames(): Promise<{ users: string[]; groups: string[] }> {
+    const twins = (table: string, col: string) =>
+      `SELECT ${col} AS n FROM ${table} WHERE lower(${col}) IN (SELECT lower(${col}) FROM ${table} GROUP BY lower(${col}) HAVING COUNT(*) > 1)`;
+    const users = await this.run(twins(`${this.U} u`, this.uname), []);
+    const g = this.map.groups;
+    const groups = g && this.hasGroups ? await this.run(twins(`${this.q(g.table)} g`, `g.${this.q(g.name)}`), []) : [];
+    return { users: users.map((r) => String(r.n)), groups: groups.map((r) => String(r.n)) };
+  }
+
   async appliedMigrations(): Promise<Map<string, string[]> | null> {
     if ((await this.tableColumns('django_migrations')) === null) return null;
     const out = new Map<string, string[]>();

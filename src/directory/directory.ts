@@ -16,6 +16,16 @@ const PERMISSION_CACHE_MS = 5000;
 const GROUP_NAME_CACHE_MS = 5000;
 /** Beyond this many remembered group names the cache starts over (memory stays bounded). */
 const GROUP_NAME_CACHE_MAX = 200_000;
+/** How long the names with case twins (posix.caseTwins) are used before they are read again:
+ * reading them scans the user table (about a second at a million users on PostgreSQL), and
+ * twins are rare and long-lived, while SSSD keeps what it looked up far longer (90 minutes). */
+export const CASE_TWINS_MS = 60_000;
+
+/** Users and groups whose names equal another's ignoring case (posix.caseTwins). */
+export interface CaseTwins {
+  users: ReadonlySet<string>;
+  groups: ReadonlySet<string>;
+}
 
 export class Directory {
   private permCache: { at: number; list: Permission[]; byId: Map<number, Permission>; rank: Map<number, number>; byName: Map<string, Permission> } | undefined;
@@ -145,6 +155,38 @@ export class Directory {
       for (const g of await this.store.groupsByIds(want.slice(i, i + MAX_BATCH))) byId.set(g.id, g);
     }
     return byId;
+  }
+
+  private twins: { at: number; value: CaseTwins; next?: Promise<void> } | undefined;
+  private twinsFirst: Promise<CaseTwins> | undefined;
+
+  /** The usernames and group names that have a case twin (frank / Frank). Read at first need,
+   * then again in the background when older than CASE_TWINS_MS (the answer in hand serves
+   * meanwhile, and stays if the re-read fails: the database being down fails the operations
+   * that read it anyway). */
+  async caseTwins(): Promise<CaseTwins> {
+    const read = async (): Promise<CaseTwins> => {
+      const { users, groups } = await this.store.caseTwinNames();
+      return { users: new Set(users), groups: new Set(groups) };
+    };
+    const t = this.twins;
+    if (!t) {
+      this.twinsFirst ??= read().then(
+        (value) => ((this.twins = { at: Date.now(), value }), value),
+        (e) => {
+          this.twinsFirst = undefined;
+          throw e;
+        },
+      );
+      return this.twinsFirst;
+    }
+    if (Date.now() - t.at > CASE_TWINS_MS && !t.next) {
+      t.next = read().then(
+        (value) => void (this.twins = { at: Date.now(), value }),
+        () => void (t.next = undefined),
+      );
+    }
+    return t.value;
   }
 
   /** Effective permissions as Django's ModelBackend computes them. */

@@ -20,4 +20,9 @@ export interface PosixSettings {
    * group (by exact name), or the holders of a permission (as Django's has_perm, superusers
    * included). Inactive users never are. */
   unixUsers: { kind: 'all' } | { kind: 'group'; name: string } | { kind: 'permission'; appLabel: string; codename: string };
+  /** Users and groups whose names equal another's ignoring case (frank / Frank): 'serve' them
+   * as Unix users and groups like any other (right for SSSD's rfc2307 schema and nslcd, which
+   * compare names exactly), or 'exclude' them (SSSD's rfc2307bis compares member DNs ignoring
+   * case and fails a group holding either twin: docs/linux.md). */
+  caseTwins: 'serve' | 'exclude';
 }

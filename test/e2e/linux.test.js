@@ -30,6 +30,11 @@ const DOC_BRIDGE = parseYaml(block('yaml', '## The bridge'));
 const DOC_SSSD = block('ini', '## sssd.conf');
 const DOC_NSLCD = block('conf', '## nslcd.conf');
 const DOC_SSH_KEYS = parseYaml(block('yaml', '## SSH keys')).posix.sshKeys;
+// The rfc2307bis section's two settings (indented in a list there).
+const dedent = (text) => text.replace(/^ {2}/gm, '');
+const BIS = '## SSSD with `ldap_schema = rfc2307bis`';
+const DOC_BIS_SSSD = dedent(block('ini', BIS));
+const DOC_BIS_BRIDGE = parseYaml(dedent(block('yaml', BIS))).posix;
 
 const SSS = '/var/lib/sss';
 const systemSssd = existsSync('/run/sssd.pid') || existsSync('/var/run/sssd.pid');
@@ -107,7 +112,8 @@ async function waitFor(what, check, seconds = 60) {
 async function startSssd(url, schema) {
   clearSssCache();
   const conf = join(dir, 'sssd.conf');
-  const text = DOC_SSSD.replace('ldap_schema = rfc2307\n', `ldap_schema = ${schema}\n`)
+  assert.match(DOC_BIS_SSSD, /^ldap_schema = rfc2307bis$/m);
+  const text = DOC_SSSD.replace('ldap_schema = rfc2307\n', schema === 'rfc2307bis' ? DOC_BIS_SSSD : 'ldap_schema = rfc2307\n')
     .replace('ldap://bridge.example.com:3389', url)
     .replace('/etc/ssl/certs/bridge-ca.pem', join(dir, 'ca.pem'))
     .replace('CHANGE-ME', SERVICE_PW)
@@ -146,10 +152,17 @@ const getent = async (db, key) => {
   return r.code === 0 ? r.stdout.trim() : null;
 };
 
-// SSSD's stock rfc2307 schema (memberUid). rfc2307bis (member DNs) is not run: with the test
-// data's case twins SSSD fails `getent group` on the groups that hold them, and leaving the
-// twins out of POSIX was tried and was not enough (see docs/linux.md).
-for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']]) {
+// SSSD's stock rfc2307 schema (memberUid), and rfc2307bis (member DNs) with the two settings
+// docs/linux.md gives for it: ldap_ignore_unreadable_references in sssd.conf, posix.caseTwins
+// exclude on the bridge. The test data's user twins (frank / Frank) and group twins the test
+// adds (DevOps / devops) are Unix users and groups under rfc2307, left out under rfc2307bis.
+const ENGINES_SCHEMAS = [
+  ['sqlite', 'rfc2307'],
+  ['postgres', 'rfc2307'],
+  ['sqlite', 'rfc2307bis'],
+  ['postgres', 'rfc2307bis'],
+];
+for (const [engine, schema] of ENGINES_SCHEMAS) {
   const pg = engine === 'postgres' ? await postgresAvailable() : { ok: true };
   const pgDjango = engine === 'postgres' ? djangoAvailable({ engine }) : { ok: true };
   const engineSkip = skip || (engine === 'postgres' && need('PostgreSQL on 127.0.0.1:5432 and psycopg2', pg.ok && pgDjango.ok, pg.ok ? pgDjango.reason : pg.reason));
@@ -159,6 +172,29 @@ for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']])
     const alice = users.find((u) => u.username === 'alice');
     // On PostgreSQL only the members of alice's first group are Unix users.
     const unixGroup = alice.groups[0];
+    // Group twins: DevOps holds alice, devops holds bob and frank.
+    const bis = schema === 'rfc2307bis';
+    const twinGroups = JSON.parse(
+      (
+        await djangoShell(
+          db.env,
+          `import json
+from django.contrib.auth.models import Group
+a = Group.objects.create(name='DevOps'); a.user_set.add(User.objects.get(username='alice'))
+b = Group.objects.create(name='devops'); b.user_set.add(User.objects.get(username='bob'), User.objects.get(username='frank'))
+print(json.dumps([{'name': g.name, 'id': g.id, 'members': [u.username for u in g.user_set.all()]} for g in (a, b)]))`,
+        )
+      )
+        .trim()
+        .split('\n')
+        .pop(),
+    );
+    db.expected.groups.push(...twinGroups);
+    for (const g of twinGroups) for (const m of g.members) users.find((u) => u.username === m).groups.push(g.name);
+    const isTwin = (name, all) => all.filter((n) => n.toLowerCase() === name.toLowerCase()).length > 1;
+    const twinUser = (u) => bis && isTwin(u.username, users.map((x) => x.username));
+    const posixGroup = (name) => !(bis && isTwin(name, db.expected.groups.map((g) => g.name)));
+    assert.ok(users.some((u) => u.isActive && isTwin(u.username, users.map((x) => x.username))), 'the data holds user twins');
     // The doc's key table, under the name the test makes it with.
     const keys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyOneXXXXXXXXXXXXXXXXXXXXXXXXXX alice@laptop', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbAliceKeyTwoXXXXXXXXXXXXXXXXXXXXXXXXXX alice@desk'];
     await makeSshKeyTable(db.env, [
@@ -167,8 +203,8 @@ for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']])
       { userId: alice.id, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlbRevokedXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX old', active: false },
     ]);
     const sshKeys = { ...DOC_SSH_KEYS, table: 'dlb_sshkey' };
-    const posix = { ...DOC_BRIDGE.posix, sshKeys, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}) };
-    const isUnix = (u) => u.isActive && (engine === 'sqlite' || u.groups.includes(unixGroup));
+    const posix = { ...DOC_BRIDGE.posix, sshKeys, ...(engine === 'postgres' ? { unixUsers: `group:${unixGroup}` } : {}), ...(bis ? DOC_BIS_BRIDGE : {}) };
+    const isUnix = (u) => u.isActive && (engine === 'sqlite' || u.groups.includes(unixGroup)) && !twinUser(u);
     const b = await startTestBridge({
       url: db.url,
       config: { posix, security: DOC_BRIDGE.security, tls: { cert: join(dir, 'server.pem'), key: join(dir, 'server.key') } },
@@ -201,7 +237,14 @@ for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']])
       // Groups by name and by number. memberUid lists every active Django member, Unix user or
       // not (it is also what Apache's group checks read): SSSD shows every Unix user among them,
       // and the others or not depending on what it has looked up before (its negative cache).
-      for (const g of db.expected.groups.filter((x) => /^[a-z-]+$/.test(x.name))) {
+      // Group twins: both served under rfc2307, neither under rfc2307bis.
+      for (const g of twinGroups) {
+        const line = await getent('group', g.name);
+        if (bis) assert.equal(line, null, `${g.name} is left out`);
+        else assert.equal(line?.split(':').slice(0, 3).join(':'), `${g.name}:*:${gidOf(g.name)}`, g.name);
+      }
+      if (bis) assert.ok(outside.some((u) => u.username === 'frank'), 'a user twin is outside POSIX under rfc2307bis');
+      for (const g of db.expected.groups.filter((x) => /^[a-z-]+$/.test(x.name) && posixGroup(x.name))) {
         const byName = await getent('group', g.name);
         const [name, , gid, list] = (byName ?? '').split(':');
         assert.deepEqual([name, gid], [g.name, String(gidOf(g.name))], g.name);
@@ -214,7 +257,7 @@ for (const [engine, schema] of [['sqlite', 'rfc2307'], ['postgres', 'rfc2307']])
       for (const u of unix.filter((x) => /^[a-z]+$/.test(x.username))) {
         const r = await sh('id', ['-G', u.username]);
         assert.equal(r.code, 0, r.stderr);
-        const want = [uid(u), ...u.groups.map(gidOf)].sort((a, b) => a - b);
+        const want = [uid(u), ...u.groups.filter(posixGroup).map(gidOf)].sort((a, b) => a - b);
         assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number).sort((a, b) => a - b), want, u.username);
       }
       // The private group has a name (ou=usergroups): `id -gn` and `getent group <gid>` show it.

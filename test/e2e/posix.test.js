@@ -4,7 +4,7 @@
 // the entries are then exactly what they were without the setting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ldapsearch, startTestBridge, BASE } from '../helpers/bridge.js';
+import { ldapsearch, startTestBridge, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 import { djangoAvailable, djangoShell, makeDjangoDatabase, makeSshKeyTable } from '../helpers/django.js';
 import { hasCommand, need } from '../helpers/require.js';
 
@@ -202,13 +202,17 @@ test('doctor reports the POSIX settings, the ranges in use and the host accounts
     assert.deepEqual(j.posix.uids, { min: 2000000 + Math.min(...ids), max: 2000000 + Math.max(...ids) });
     assert.deepEqual(j.posix.gids, { min: 1000000 + Math.min(...gids), max: 1000000 + Math.max(...gids) });
     assert.equal(j.posix.settings.homeDirectory, '/home/{uid}');
-    // The test data's case twins (frank / Frank) are named as a reason to stay on rfc2307.
+    // The test data's case twins (frank / Frank) are named, with the setting SSSD's rfc2307bis needs.
     const twins = db.expected.users.filter((u) => db.expected.users.some((v) => v !== u && v.username.toLowerCase() === u.username.toLowerCase()));
     assert.ok(twins.length >= 2);
     const posixWarnings = j.warnings.filter((w) => w.startsWith('posix'));
     assert.equal(posixWarnings.length, 1, posixWarnings.join('\n'));
     for (const t of twins) assert.ok(posixWarnings[0].includes(t.username), posixWarnings[0]);
-    assert.match(posixWarnings[0], /rfc2307bis.*use ldap_schema = rfc2307/);
+    assert.match(posixWarnings[0], /^posix: names that differ only in case \(users Frank \/ frank\).*rfc2307bis.*set posix\.caseTwins: exclude/);
+    // With the setting, the same twins are named as left out.
+    const ex = JSON.parse((await doctor({ enabled: true, caseTwins: 'exclude' })).stdout).warnings.filter((w) => w.startsWith('posix'));
+    assert.equal(ex.length, 1, ex.join('\n'));
+    assert.match(ex[0], /left out of POSIX \(posix\.caseTwins exclude\): users Frank \/ frank/);
     // A base that puts the lowest user on nobody's uid (65534, nogroup's gid too).
     const low = await doctor({ enabled: true, uidBase: 65534 - Math.min(...ids) });
     const k = JSON.parse(low.stdout);
@@ -382,5 +386,68 @@ test('private user groups: each Unix user has a posixGroup cn=<username>,ou=user
     } finally {
       await c.close();
     }
+  }
+});
+
+test('posix.caseTwins exclude: users and groups named like another ignoring case are plain LDAP entries; everyone else is unchanged', { skip }, async () => {
+  const { execFile } = await import('node:child_process');
+  // Its own database: group twins (DevOps / devops) beside the test data's user twins (frank / Frank).
+  const tdb = await makeDjangoDatabase();
+  await djangoShell(
+    tdb.env,
+    `from django.contrib.auth.models import Group
+a = Group.objects.create(name='DevOps'); a.user_set.add(User.objects.get(username='alice'))
+b = Group.objects.create(name='devops'); b.user_set.add(User.objects.get(username='frank'), User.objects.get(username='bob'))`,
+  );
+  const ids = JSON.parse((await djangoShell(tdb.env, `import json; print(json.dumps({g.name: g.id for g in Group.objects.all()}))`)).trim().split('\n').pop());
+  const twinUsers = tdb.expected.users.filter((u) => tdb.expected.users.some((v) => v !== u && v.username.toLowerCase() === u.username.toLowerCase()));
+  assert.deepEqual(twinUsers.map((u) => u.username).sort(), ['Frank', 'frank']);
+  const b = await startTestBridge({ url: tdb.url, config: { posix: { ...POSIX, caseTwins: 'exclude' } } });
+  const serve = await startTestBridge({ url: tdb.url, config: { posix: POSIX } });
+  try {
+    const active = tdb.expected.users.filter((u) => u.isActive);
+    const posixUsers = async (url) => (await ldapsearch(url, { base: usersOu, filter: '(&(objectclass=posixAccount)(uid=*)(uidNumber=*))', attrs: ['uid'] })).entries.map((e) => e.attrs.uid[0]).sort();
+    // Only the twins leave POSIX; by default (serve) they are in it.
+    assert.deepEqual(await posixUsers(b.url), active.filter((u) => !twinUsers.includes(u)).map((u) => u.username).sort());
+    assert.deepEqual(await posixUsers(serve.url), active.map((u) => u.username).sort());
+    for (const u of twinUsers) {
+      // Still an LDAP user (Apache, binds): no POSIX class or attribute, not found by number, no private group.
+      const r = await ldapsearch(b.url, { base: usersOu, filter: `(uid=${u.username})`, attrs: ['*'] });
+      assert.equal(r.entries.length, 1, u.username);
+      assert.ok(!r.entries[0].attrs.objectClass.includes('posixAccount'), `${u.username}: ${r.entries[0].attrs.objectClass}`);
+      assert.equal(r.entries[0].attrs.uidNumber, undefined);
+      const byNumber = await ldapsearch(b.url, { filter: `(&(objectClass=posixAccount)(uidNumber=${2000000 + u.id}))`, attrs: ['uid'] });
+      assert.deepEqual(byNumber.entries, [], `uidNumber of ${u.username}`);
+      const priv = await ldapsearch(b.url, { filter: `(&(objectClass=posixGroup)(gidNumber=${2000000 + u.id}))`, attrs: ['cn'] });
+      assert.deepEqual(priv.entries, [], `private group of ${u.username}`);
+    }
+    // Groups: the twins are groupOfNames without posixGroup or gidNumber; the others keep theirs.
+    const posixGroups = (await ldapsearch(b.url, { base: groupsOu, filter: '(&(objectClass=posixGroup)(gidNumber=*))', attrs: ['cn', 'gidNumber'] })).entries;
+    const names = posixGroups.map((e) => e.attrs.cn[0]).sort();
+    assert.deepEqual(names, Object.keys(ids).filter((n) => n !== 'DevOps' && n !== 'devops').sort());
+    for (const e of posixGroups) assert.equal(one(e, 'gidNumber'), String(1000000 + ids[e.attrs.cn[0]]));
+    for (const name of ['DevOps', 'devops']) {
+      const r = await ldapsearch(b.url, { base: `cn=${name},${groupsOu}`, scope: 'base', attrs: ['objectClass', 'gidNumber', 'member'] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.entries[0].attrs.objectClass.includes('groupOfNames') && !r.entries[0].attrs.objectClass.includes('posixGroup'), `${name}: ${r.entries[0].attrs.objectClass}`);
+      assert.equal(r.entries[0].attrs.gidNumber, undefined);
+      assert.ok(r.entries[0].attrs.member.length >= 1, 'members are still listed (Apache\'s group checks read them)');
+      const n = await ldapsearch(b.url, { filter: `(&(objectClass=posixGroup)(gidNumber=${1000000 + ids[name]}))`, attrs: ['cn'] });
+      assert.deepEqual(n.entries, [], `gidNumber of ${name}`);
+      // ldapcompare objectClass posixGroup says FALSE (6) for a twin, TRUE (5) for another group.
+      const cmp = (dn) => new Promise((resolve) => execFile('ldapcompare', ['-x', '-H', b.url, '-D', SERVICE_DN, '-w', SERVICE_PW, dn, 'objectClass:posixGroup'], (e) => resolve(e ? e.code : 0)));
+      assert.equal(await cmp(`cn=${name},${groupsOu}`), 5);
+      assert.equal(await cmp(`cn=secret-agents,${groupsOu}`), 6);
+    }
+    // initgroups of bob (rfc2307 and rfc2307bis forms): his groups without the twin devops.
+    const bob = tdb.expected.users.find((u) => u.username === 'bob');
+    for (const filter of ['(&(memberUid=bob)(objectClass=posixGroup))', `(&(member=uid=bob,${usersOu})(objectClass=posixGroup)(gidNumber=*))`]) {
+      const r = await ldapsearch(b.url, { filter, attrs: ['cn'] });
+      assert.deepEqual(r.entries.map((e) => e.attrs.cn[0]).sort(), [...bob.groups].sort(), filter);
+    }
+  } finally {
+    await b.close();
+    await serve.close();
+    await tdb.drop();
   }
 });

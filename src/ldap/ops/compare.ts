@@ -31,8 +31,10 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
   if (target.kind === 'root' || target.kind === 'subschema' || target.kind === 'base' || target.kind === 'ou') {
     return r(ResultCode.unwillingToPerform, 'compare is served on users and groups');
   }
-  // posixAccount depends on the user (posix.unixUsers): read from the entry below.
-  if (key === 'objectclass' && !(target.kind === 'user' && ctx.config.posix)) {
+  // posixAccount depends on the user (posix.unixUsers, posix.caseTwins), posixGroup on the
+  // group (posix.caseTwins): read from the entry below.
+  const perEntry = ctx.config.posix && (target.kind === 'user' || (target.kind === 'group' && ctx.config.posix.caseTwins === 'exclude'));
+  if (key === 'objectclass' && !perEntry) {
     if (!(await exists(ctx, target))) return noSuchEntry(ctx, target);
     const posix = ctx.config.posix !== null;
     const classes = target.kind === 'user' ? (posix ? POSIX_USER_CLASSES : USER_CLASSES) : target.kind === 'group' && posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES;

@@ -88,6 +88,10 @@ async function posixOf(
     const ps = perms ?? (active.length ? await ctx.directory.permissionsOf(active) : new Map<number, Permission[]>());
     unix = active.filter((u) => (ps.get(u.id) ?? []).some((p) => p.appLabel === rule.appLabel && p.codename === rule.codename));
   }
+  if (posix.caseTwins === 'exclude' && unix.length) {
+    const twins = (await ctx.directory.caseTwins()).users;
+    if (twins.size) unix = unix.filter((u) => !twins.has(u.username));
+  }
   const shells = new Map<number, string>();
   if (posix.loginShells.length) {
     for (const u of unix) {
@@ -121,10 +125,13 @@ export async function usersWithExtras(ctx: BridgeContext, users: User[], needs: 
 
 export async function groupWithExtras(ctx: BridgeContext, gs: Group[], needs: Needs): Promise<Entry[]> {
   const perms = needs.permissions ? await ctx.directory.groupPermissions(gs) : undefined;
+  const posix = ctx.config.posix ?? undefined;
+  // posix.caseTwins exclude: a group named like another ignoring case is no posixGroup.
+  const twins = posix?.caseTwins === 'exclude' && gs.length ? (await ctx.directory.caseTwins()).groups : undefined;
   const out: Entry[] = [];
   for (const g of gs) {
     const members = needs.members ? (await collect(ctx.directory.groupMembers(g))).map((m) => m.username) : undefined;
-    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined, ctx.config.posix ?? undefined));
+    out.push(groupEntry(ctx.dit, g, members, perms ? (perms.get(g.id) ?? []) : undefined, twins?.has(g.name) ? undefined : posix));
   }
   return out;
 }

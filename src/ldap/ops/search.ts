@@ -245,8 +245,16 @@ class Stop extends Error {
 function userClassMatcher(ctx: BridgeContext) {
   const posix = ctx.config.posix;
   if (!posix) return staticMatcher(USER_CLASSES);
-  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers) return staticMatcher(POSIX_USER_CLASSES);
+  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers && posix.caseTwins === 'serve') return staticMatcher(POSIX_USER_CLASSES);
   return staticMatcher(USER_CLASSES, ['posixAccount']);
+}
+
+/** The group entries' objectClass tests: with posix on every group is a posixGroup, but for
+ * the case twins posix.caseTwins leaves out (checked on each entry). */
+function groupClassMatcher(ctx: BridgeContext) {
+  const posix = ctx.config.posix;
+  if (!posix) return staticMatcher(GROUPISH_CLASSES);
+  return posix.caseTwins === 'serve' ? staticMatcher(POSIX_GROUP_CLASSES) : staticMatcher(GROUPISH_CLASSES, ['posixGroup']);
 }
 
 /** Attributes no user entry has (a group's, permission's or role's members). */
@@ -367,7 +375,7 @@ async function searchContainer(
   if (selfOnly) return; // users do not list groups, permissions or roles
   if (c === 'usergroups') return searchPrivateGroups(ctx, filter, phase, after, emit, checkTime, deadline);
   if (c === 'groups') {
-    const planned = planGroups(filter, staticMatcher(ctx.config.posix ? POSIX_GROUP_CLASSES : GROUPISH_CLASSES), ctx.config.posix);
+    const planned = planGroups(filter, groupClassMatcher(ctx), ctx.config.posix);
     if (planned.op === 'none') return;
     const of = await groupsOfMember(ctx, filter);
     if (of && of.op === 'none') return;

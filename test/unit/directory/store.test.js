@@ -31,3 +31,34 @@ test('its predicates select what the SQL stores select, and `down` fails every q
   store.down = true;
   await assert.rejects(store.usersByUsername('alice', false), StoreUnavailableError);
 });
+
+test('Directory.caseTwins: read at first need, kept for a minute, re-read in the background, kept when the re-read fails', async (t) => {
+  const { Directory, CASE_TWINS_MS } = await import('../../../dist/directory/directory.js');
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  const store = new MemoryStore({ users: [user(1, 'frank'), user(2, 'Frank'), user(3, 'alice')], groups: [{ id: 1, name: 'DevOps' }, { id: 2, name: 'devops' }, { id: 3, name: 'ops' }] });
+  let reads = 0;
+  const read = store.caseTwinNames.bind(store);
+  store.caseTwinNames = () => (reads++, read());
+  const dir = new Directory(store, { caseInsensitiveUsernames: false, showInactiveUsers: false });
+  const [a, b] = await Promise.all([dir.caseTwins(), dir.caseTwins()]);
+  assert.equal(reads, 1, 'two first callers share one read');
+  assert.deepEqual([[...a.users].sort(), [...a.groups].sort()], [['Frank', 'frank'], ['DevOps', 'devops']]);
+  assert.equal(b, a);
+  // A new twin within the minute is not read yet.
+  store.users.push(user(4, 'ALICE'));
+  assert.ok(!(await dir.caseTwins()).users.has('alice'));
+  assert.equal(reads, 1);
+  // After it, the first call still answers with what it has and starts a re-read.
+  t.mock.timers.tick(CASE_TWINS_MS + 1);
+  assert.ok(!(await dir.caseTwins()).users.has('alice'));
+  assert.equal(reads, 2);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([...(await dir.caseTwins()).users].sort(), ['ALICE', 'Frank', 'alice', 'frank']);
+  // A database down at the next re-read: the last answer stays, and the read is tried again later.
+  t.mock.timers.tick(CASE_TWINS_MS + 1);
+  store.down = true;
+  assert.equal((await dir.caseTwins()).users.size, 4);
+  await new Promise((r) => setImmediate(r));
+  assert.equal((await dir.caseTwins()).users.size, 4);
+  assert.equal(reads, 4, 'the failed re-read is retried at the next call');
+});

@@ -162,4 +162,8 @@ export class MemoryStore {
   userHasPermission(userId, permissionId) {
     return this.query(() => this.heldBy(userId).has(permissionId));
   }
+  caseTwinNames() {
+    const twins = (names) => names.filter((n) => names.filter((m) => m.toLowerCase() === n.toLowerCase()).length > 1);
+    return this.query(() => ({ users: twins(this.users.map((u) => u.username)), groups: this.hasGroups ? twins(this.groups.map((g) => g.name)) : [] }));
+  }
 }
