@@ -179,6 +179,9 @@ export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPe
 export const GROUP_CLASSES = ['top', 'groupOfNames', 'djangoGroup'];
 /** The classes added with posix on (RFC 2307 / rfc2307bis: both auxiliary here). */
 export const POSIX_USER_CLASSES = [...USER_CLASSES, 'posixAccount'];
+/** A Unix user with SSH keys (posix.sshKeys) is also an openssh-lpk ldapPublicKey. */
+export const SSH_KEY_CLASS = 'ldapPublicKey';
+export const POSIX_SSH_USER_CLASSES = [...POSIX_USER_CLASSES, SSH_KEY_CLASS];
 export const POSIX_GROUP_CLASSES = [...GROUP_CLASSES, 'posixGroup'];
 
 // RFC 2307 numbers: a base plus the Django id, so they never change on a rename.

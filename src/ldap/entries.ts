@@ -9,7 +9,7 @@ import type { EvalEntry } from './filter.js';
 import { attributeKey, attributeType, subschemaValues } from './schema.js';
 import { SUBSCHEMA_DN, type Container, type Dit } from './dit.js';
 import { attributeKey as key } from './schema.js';
-import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, PERMISSION_ATTRIBUTES, POSIX_GROUP_CLASSES, POSIX_USER_CLASSES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
+import { formatColumn, GROUP_ATTRIBUTES, GROUP_CLASSES, keyOf, PERMISSION_ATTRIBUTES, POSIX_GROUP_CLASSES, POSIX_SSH_USER_CLASSES, POSIX_USER_CLASSES, ROLE_ATTRIBUTES, USER_ATTRIBUTES, type AttributeRow, type GroupExtras, type Source, type UserExtras, type Values } from './attributes.js';
 
 export { GENERALIZED_TIME, USER_CLASSES, POSIX_USER_CLASSES, POSIX_GROUP_CLASSES, type UserExtras } from './attributes.js';
 
@@ -173,7 +173,8 @@ export function userEntry(dit: Dit, u: User, x: UserExtras): Entry {
   const w = x.only;
   const e = new Entry(dit.userDn(u.username));
   for (const f of USER_BUILDERS.fixed) e.put(f.key, f.name, f.values);
-  if (x.posix) e.set('objectClass', POSIX_USER_CLASSES);
+  // ldapPublicKey needs the keys loaded (search.ts loads them when objectClass is asked for).
+  if (x.posix) e.set('objectClass', x.sshKeys?.length ? POSIX_SSH_USER_CLASSES : POSIX_USER_CLASSES);
   for (const b of USER_BUILDERS.built) {
     if (w && !w(b.key)) continue;
     const vs = b.values(u, x, dit);

@@ -292,6 +292,19 @@ test('posix.sshKeys: sshPublicKey holds a Unix user\'s active keys from the tabl
     // Not asked for: not read, not sent.
     const plain = await ldapsearch(b.url, { base: usersOu, filter: '(uid=alice)', attrs: ['uid'] });
     assert.deepEqual(Object.keys(plain.entries[0].attrs), ['uid']);
+    // openssh-lpk's class: on the Unix users that have keys, by filter, by objectClass and by compare.
+    const lpk = await ldapsearch(b.url, { base: usersOu, filter: '(&(objectClass=ldapPublicKey)(uid=*))', attrs: ['uid'] });
+    assert.equal(lpk.code, 0, lpk.stderr);
+    assert.deepEqual(lpk.entries.map((e) => e.attrs.uid[0]), ['alice']);
+    for (const [name, has] of [['alice', true], [c.username, false]]) {
+      const oc = await ldapsearch(b.url, { base: usersOu, filter: `(uid=${name})`, attrs: ['objectClass'] });
+      assert.equal(oc.entries[0].attrs.objectClass.includes('ldapPublicKey'), has, `${name}: ${oc.entries[0].attrs.objectClass}`);
+      const { execFile } = await import('node:child_process');
+      const code = await new Promise((resolve) => execFile('ldapcompare', ['-x', '-H', b.url, '-D', SERVICE_DN, '-w', SERVICE_PW, `uid=${name},${usersOu}`, 'objectClass:ldapPublicKey'], (e) => resolve(e ? e.code : 0)));
+      assert.equal(code, has ? 6 : 5, `compare objectClass ldapPublicKey on ${name}`);
+    }
+    const schema = await ldapsearch(b.url, { base: 'cn=Subschema', scope: 'base', attrs: ['objectClasses'] });
+    assert.ok(schema.entries[0].attrs.objectClasses.some((d) => /NAME 'ldapPublicKey'/.test(d)), 'the class is in the subschema');
   } finally {
     await b.close();
   }

@@ -45,7 +45,8 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
     return membership(ctx, target, key, req.value);
   }
   // Everything else: build the entry with what the attribute needs and compare values.
-  const e = await leafEntry(ctx, target, needsFor([key]));
+  // A user's ldapPublicKey class depends on their SSH keys.
+  const e = await leafEntry(ctx, target, needsFor(key === 'objectclass' ? [key, 'sshpublickey'] : [key]));
   if (!e) return noSuchEntry(ctx, target);
   const values = e.get(key);
   if (!values) return r(ResultCode.noSuchAttribute);

@@ -12,6 +12,7 @@ import { PAGED_RESULTS, readAhead, type Paging, type Position, type ReadAhead, t
 import { ResultCode, type RequestOf, type Result } from '../protocol.js';
 import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
+import { SSH_KEY_CLASS } from '../attributes.js';
 import { containerOf, groupWithExtras, leafEntry, needsFor, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
 import { groupsOfNamed, MEMBER_KEYS, namedHolders, onGroup, onPermission, onRole, type NamedHolders } from './named-members.js';
 
@@ -145,7 +146,7 @@ export async function search(
   const seconds = req.timeLimit > 0 ? Math.min(req.timeLimit, ctx.config.limits.maxSearchSeconds) : ctx.config.limits.maxSearchSeconds;
   const deadline = Date.now() + seconds * 1000;
   const filter = await resolveNames(ctx, req.filter);
-  const needs = needsOf(sel, filterAttributes(filter));
+  const needs = needsOf(sel, withKeysForClass(ctx, sel, filter, filterAttributes(filter)));
   // Whether the client sees members (not only filters on them): a permission or role the
   // filter matches without its holders is then sent without reading them.
   const showMembers = needsOf(sel, new Set()).members;
@@ -245,8 +246,22 @@ class Stop extends Error {
 function userClassMatcher(ctx: BridgeContext) {
   const posix = ctx.config.posix;
   if (!posix) return staticMatcher(USER_CLASSES);
-  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers && posix.caseTwins === 'serve') return staticMatcher(POSIX_USER_CLASSES);
-  return staticMatcher(USER_CLASSES, ['posixAccount']);
+  // ldapPublicKey: on the Unix users that have keys, when a key table is set; else on nobody.
+  const keyed = ctx.config.django.sshKeys ? [SSH_KEY_CLASS] : [];
+  if (posix.unixUsers.kind === 'all' && !ctx.config.showInactiveUsers && posix.caseTwins === 'serve') return staticMatcher(POSIX_USER_CLASSES, keyed);
+  return staticMatcher(USER_CLASSES, ['posixAccount', ...keyed]);
+}
+
+/** A user's ldapPublicKey class depends on their SSH keys: they are read when the client asks
+ * for objectClass by name or tests that class, not for every search that filters on
+ * objectClass (Apache's `(&(objectClass=*)(uid=...))` reads no keys). */
+function withKeysForClass(ctx: BridgeContext, sel: Selection, filter: Filter, keys: Set<string>): Set<string> {
+  if (!ctx.config.posix || !ctx.config.django.sshKeys) return keys;
+  const want = normalizeValue('objectIdentifier', SSH_KEY_CLASS);
+  const tests = (f: Filter): boolean =>
+    f.type === 'and' || f.type === 'or' ? f.filters.some(tests) : f.type === 'not' ? tests(f.filter) : f.type === 'eq' && attributeKey(f.attr) === 'objectclass' && normalizeValue('objectIdentifier', f.value) === want;
+  if (sel.wants('objectclass') || tests(filter)) keys.add('sshpublickey');
+  return keys;
 }
 
 /** The group entries' objectClass tests: with posix on every group is a posixGroup, but for
