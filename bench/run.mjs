@@ -544,10 +544,10 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
 // ------------------------------------------------------------------ 4. scale on PostgreSQL
 
 /** Runs ldapsearch (paged or not), counting entries as they stream; stops after capSeconds. */
-function ldapsearchCount(url, { paged, attrs = [], capSeconds = 600, pwFile, onSample }) {
+function ldapsearchCount(url, { paged, attrs = [], filter = '(objectClass=*)', capSeconds = 600, pwFile, onSample }) {
   const args = ['-x', '-LLL', '-o', 'ldif-wrap=no', '-H', url, '-D', D.SVC_DN, '-y', pwFile, '-b', D.USERS_BASE, '-s', 'sub'];
   if (paged) args.push('-E', `pr=${paged}/noprompt`);
-  args.push('(objectClass=*)', ...attrs);
+  args.push(filter, ...attrs);
   return new Promise((resolve) => {
     const t = performance.now();
     const child = spawn('ldapsearch', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LDAPCONF: '/dev/null', LDAPRC: '/dev/null' } });
@@ -675,7 +675,23 @@ async function sectionScale(work, hash, svcHash) {
   } finally {
     await exp.stop();
   }
+  // SSSD's enumeration (enumerate = true, issue #15, 4): its user filter and attributes, paged,
+  // over every user, on a posix bridge whose cap admits them (the default 100,000 would end it:
+  // docs/linux.md says so).
+  const en = await startBridge(bridgeConfig(big.url, svcHash, { workers: 1, posix: { enabled: true }, limits: { maxSearchEntries: 2_000_000 } }), { dir: work, name: 'bridge-pg-1m-enumerate' });
+  try {
+    log(`  SSSD enumeration (pr=1000, posix.enabled) of every user ...`);
+    S.enumerate = await ldapsearchCount(en.url, { paged: 1000, filter: SSSD_ENUM_FILTER, attrs: SSSD_USER_ATTRS, pwFile, capSeconds: QUICK ? T.pagedCap : 600 });
+    S.enumerate.hwm = en.memory().hwm;
+    log(`    ${fmt(S.enumerate.entries)} entries in ${S.enumerate.seconds.toFixed(1)} s = ${fmt(S.enumerate.rate)}/s, exit ${S.enumerate.exit}, VmHWM ${S.enumerate.hwm.toFixed(0)} MiB`);
+  } finally {
+    await en.stop();
+  }
 }
+
+/** What SSSD 2.8 sends to enumerate users (its debug log, enumerate = true) and the attributes it asks for (ldap_schema rfc2307bis; rfc2307 the same without memberOf). */
+const SSSD_ENUM_FILTER = '(&(objectclass=posixAccount)(uid=*)(uidNumber=*)(gidNumber=*))';
+const SSSD_USER_ATTRS = ['objectClass', 'uid', 'userPassword', 'uidNumber', 'gidNumber', 'gecos', 'homeDirectory', 'loginShell', 'krbPrincipalName', 'cn', 'memberOf', 'modifyTimestamp', 'shadowLastChange', 'shadowMin', 'shadowMax', 'shadowWarning', 'shadowInactive', 'shadowExpire', 'shadowFlag', 'krbLastPwdChange', 'krbPasswordExpiration', 'pwdAttribute', 'authorizedService', 'accountExpires', 'userAccountControl', 'nsAccountLock', 'host', 'rhost', 'loginDisabled', 'loginExpirationTime', 'loginAllowedTimeMap', 'sshPublicKey', 'userCertificate;binary', 'mail'];
 
 // ------------------------------------------------------------------ 5. idle connections
 
@@ -977,6 +993,7 @@ function renderMarkdown() {
     L.push('|---|---:|---:|---:|---:|---:|');
     L.push(`| paged (\`-E pr=1000/noprompt\`), attribute \`uid\` (every user + \`ou=users\` itself) | ${fmt(Sc.pagedUid.entries)} | ${Sc.pagedUid.seconds.toFixed(1)} | **${fmt(Sc.pagedUid.rate)}** | ${Sc.pagedUid.exit ?? 'stopped'} | |`);
     L.push(`| paged, all user attributes (memberOf, djangoPermission, ...; ${fmt(Sc.pagedAll.ldifBytesPerEntry)} bytes of LDIF per entry)${Sc.pagedAll.capped ? `, stopped after ${T.pagedCap} s` : ''} | ${fmt(Sc.pagedAll.entries)} | ${Sc.pagedAll.seconds.toFixed(1)} | **${fmt(Sc.pagedAll.rate)}** (last ${fmt(Sc.pagedAll.lastN)}: ${fmt(Sc.pagedAll.lastRate)}/s) | ${Sc.pagedAll.exit ?? 'stopped'} | VmHWM ${Sc.pagedHwm.toFixed(0)} MiB |`);
+    if (Sc.enumerate) L.push(`| SSSD enumeration (\`enumerate = true\`): paged, \`${SSSD_ENUM_FILTER}\` with SSSD's ${SSSD_USER_ATTRS.length} user attributes, posix.enabled (${fmt(Sc.enumerate.ldifBytesPerEntry)} bytes of LDIF per entry)${Sc.enumerate.capped ? `, stopped after ${T.pagedCap} s` : ''} | ${fmt(Sc.enumerate.entries)} | ${Sc.enumerate.seconds.toFixed(1)} | **${fmt(Sc.enumerate.rate)}** | ${Sc.enumerate.exit ?? 'stopped'} | VmHWM ${Sc.enumerate.hwm.toFixed(0)} MiB |`);
     L.push(`| not paged, attribute \`uid\` (server cap \`limits.maxSearchEntries\` 100,000) | ${fmt(Sc.unpaged.entries)} | ${Sc.unpaged.seconds.toFixed(1)} | ${fmt(Sc.unpaged.rate)} | ${Sc.unpaged.exit}${Sc.unpaged.exit === 4 ? ' (sizeLimitExceeded)' : ''} | VmHWM ${Sc.hwmDefault.toFixed(0)} MiB |`);
     L.push('');
     L.push(`The paged searches run on a bridge with \`limits.maxSearchEntries: 2000000\`: the cap counts all the pages of one paged search together (like slapd's \`size.prtotal\`), so at the default 100,000 a paged search of every user ends with sizeLimitExceeded too. Commands: \`${Sc.pagedAll.command.replace(/-y \S+/, '-y <password file>').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}\`.`);
