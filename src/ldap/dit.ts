@@ -29,6 +29,9 @@ export type Target =
   | { kind: 'group'; name: string }
   | { kind: 'permission'; appLabel: string; codename: string }
   | { kind: 'role'; role: Role }
+  /** A Unix user's private group, cn=<username>,ou=usergroups (served with posix.primaryGroup
+   * private; read-entries.ts decides whether that user has one). */
+  | { kind: 'privateGroup'; username: string }
   /** Nothing by that name; `matched` is the deepest entry that does exist above it. */
   | { kind: 'none'; matched: string };
 
@@ -159,9 +162,7 @@ export class Dit {
         return type === 'cn' && role ? { kind: 'role', role } : { kind: 'none', matched };
       }
       case 'usergroups':
-        // Private groups are found by searches of the container or the base (what SSSD and
-        // nslcd send); a base-scope read of one is not offered (yet).
-        return { kind: 'none', matched };
+        return type === 'cn' ? { kind: 'privateGroup', username: value } : { kind: 'none', matched };
     }
   }
 

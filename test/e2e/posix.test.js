@@ -385,6 +385,22 @@ test('private user groups: each Unix user has a posixGroup cn=<username>,ou=user
     }
     const ig = await ldapsearch(b.url, { base: BASE, filter: '(&(objectClass=posixGroup)(memberUid=alice))', attrs: ['cn'] });
     assert.ok(ig.entries.every((e) => e.dn.endsWith(groupsOu)), JSON.stringify(ig.entries.map((e) => e.dn)));
+    // A private group's own DN reads as the entry the searches return (base scope), and
+    // compares; an inactive user's or nobody's is noSuchObject (32) under ou=usergroups.
+    const { execFile } = await import('node:child_process');
+    const tool = (cmd, args) => new Promise((resolve) => execFile(cmd, args, (e, stdout, stderr) => resolve({ code: e ? e.code : 0, stdout: stdout + stderr })));
+    for (const u of active.filter((x) => /^[a-z]+$/.test(x.username))) {
+      const r = await ldapsearch(b.url, { base: `cn=${u.username},${pgOu}`, scope: 'base', attrs: ['cn', 'gidNumber', 'objectClass'] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.entries.map((e) => [e.dn, one(e, 'cn'), one(e, 'gidNumber')]), [[`cn=${u.username},${pgOu}`, u.username, String(2000000 + u.id)]]);
+      assert.equal((await tool('ldapcompare', ['-x', '-H', b.url, '-D', SERVICE_DN, '-w', SERVICE_PW, `cn=${u.username},${pgOu}`, `gidNumber:${2000000 + u.id}`])).code, 6);
+      assert.equal((await tool('ldapcompare', ['-x', '-H', b.url, '-D', SERVICE_DN, '-w', SERVICE_PW, `cn=${u.username},${pgOu}`, 'objectClass:posixGroup'])).code, 6);
+    }
+    for (const name of [...db.expected.users.filter((x) => !x.isActive).map((x) => x.username), 'nobody-at-all']) {
+      const r = await tool('ldapsearch', ['-x', '-LLL', '-H', b.url, '-D', SERVICE_DN, '-w', SERVICE_PW, '-s', 'base', '-b', `cn=${name},${pgOu}`, '(objectClass=*)', 'cn']);
+      assert.equal(r.code, 32, `${name}: ${r.stdout}`);
+      assert.match(r.stdout, new RegExp(`^Matched DN: ${pgOu}`, 'm'));
+    }
   } finally {
     await b.close();
   }

@@ -28,7 +28,7 @@ export function searchAccess(ctx: BridgeContext, session: Session, req: RequestO
   const target = understood(ctx, req.base);
   if (!target || target.kind === 'root' || target.kind === 'subschema') return undefined;
   if (id.kind === 'anonymous') return ctx.config.anonymous.search ? undefined : ANONYMOUS_SEARCH;
-  const leaf = target.kind === 'user' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role';
+  const leaf = target.kind === 'user' || target.kind === 'group' || target.kind === 'permission' || target.kind === 'role' || target.kind === 'privateGroup';
   return req.scope === 0 && leaf && !isOwnEntry(ctx, target, id) ? NOT_OWN_ENTRY_READ : undefined;
 }
 

@@ -33,7 +33,7 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
   }
   // posixAccount depends on the user (posix.unixUsers, posix.caseTwins), posixGroup on the
   // group (posix.caseTwins): read from the entry below.
-  const perEntry = ctx.config.posix && (target.kind === 'user' || (target.kind === 'group' && ctx.config.posix.caseTwins === 'exclude'));
+  const perEntry = target.kind === 'privateGroup' || (ctx.config.posix && (target.kind === 'user' || (target.kind === 'group' && ctx.config.posix.caseTwins === 'exclude')));
   if (key === 'objectclass' && !perEntry) {
     if (!(await exists(ctx, target))) return noSuchEntry(ctx, target);
     const posix = ctx.config.posix !== null;
@@ -41,7 +41,7 @@ export async function compare(ctx: BridgeContext, req: CompareRequest): Promise<
     const want = normalizeValue('objectIdentifier', req.value);
     return r(classes.some((c) => normalizeValue('objectIdentifier', c) === want) ? ResultCode.compareTrue : ResultCode.compareFalse);
   }
-  if (target.kind !== 'user' && (key === 'member' || key === 'memberuid' || key === 'uniquemember')) {
+  if (target.kind !== 'user' && target.kind !== 'privateGroup' && (key === 'member' || key === 'memberuid' || key === 'uniquemember')) {
     return membership(ctx, target, key, req.value);
   }
   // Everything else: build the entry with what the attribute needs and compare values.
@@ -71,6 +71,8 @@ async function exists(ctx: BridgeContext, t: LeafTarget): Promise<boolean> {
       return !!(await ctx.directory.permission(t.appLabel, t.codename));
     case 'role':
       return true;
+    case 'privateGroup':
+      return !!(await leafEntry(ctx, t, needsFor([])));
   }
 }
 

@@ -4,12 +4,12 @@
 // it. Search and compare both read entries this way.
 import type { Group, Permission, Role, User } from '../../directory/model.js';
 import { ROLES, type Container, type Target } from '../dit.js';
-import { Entry, groupEntry, permissionEntry, roleEntry, Selection, userEntry } from '../entries.js';
+import { Entry, groupEntry, permissionEntry, privateGroupEntry, roleEntry, Selection, userEntry } from '../entries.js';
 import type { BridgeContext } from '../context.js';
 import { LOADS, type Load } from '../attributes.js';
 
 /** A DN naming one user, group, permission or role. */
-export type LeafTarget = Extract<Target, { kind: 'user' | 'group' | 'permission' | 'role' }>;
+export type LeafTarget = Extract<Target, { kind: 'user' | 'group' | 'permission' | 'role' | 'privateGroup' }>;
 
 /** What one request needs beyond the base columns, from its attribute list and filter: each
  * Load of the attribute table (attributes.ts) it selects or filters on. */
@@ -48,6 +48,15 @@ export async function leafEntry(ctx: BridgeContext, t: LeafTarget, needs: Needs,
     case 'role':
       if (onlyUserId !== undefined) return undefined;
       return roleWithMembers(ctx, t.role, needs);
+    case 'privateGroup': {
+      // Only a Unix user (posix.unixUsers, posix.caseTwins) has one: uidNumber says so.
+      const posix = ctx.config.posix;
+      if (!posix || posix.primaryGroup !== 'private' || onlyUserId !== undefined) return undefined;
+      const u = await ctx.directory.user(t.username);
+      if (!u) return undefined;
+      const [e] = await usersWithExtras(ctx, [u], needsFor(['uidNumber']));
+      return e.has('uidnumber') ? privateGroupEntry(ctx.dit, u, posix) : undefined;
+    }
   }
 }
 
@@ -58,7 +67,7 @@ export function needsFor(attrKeys: string[]): Needs {
 
 /** The container a leaf lives in (its matchedDN when the leaf does not exist). */
 export function containerOf(t: LeafTarget): Container {
-  return t.kind === 'user' ? 'users' : t.kind === 'group' ? 'groups' : t.kind === 'permission' ? 'permissions' : 'roles';
+  return t.kind === 'user' ? 'users' : t.kind === 'group' ? 'groups' : t.kind === 'permission' ? 'permissions' : t.kind === 'privateGroup' ? 'usergroups' : 'roles';
 }
 
 async function collect<T>(gen: AsyncGenerator<T[]>): Promise<T[]> {
