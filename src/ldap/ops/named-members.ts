@@ -36,8 +36,8 @@ export interface NamedHolders {
   /** The filter's member tests, each with the user it names (undefined: names nobody, so it
    * is FALSE on every permission and role). */
   readonly leaves: ReadonlyMap<Filter, User | undefined>;
-  /** Each named user's permission ids. */
-  readonly permissions: ReadonlyMap<number, ReadonlySet<number>>;
+  /** The named users who hold their test's value, by id. */
+  readonly users: ReadonlyMap<number, User>;
 }
 
 /** The member equality tests of `filter`, resolved; undefined when it has none, too many names,
@@ -83,10 +83,16 @@ export async function namedHolders(ctx: BridgeContext, filter: Filter): Promise<
     leaves.set(t.leaf, holds ? u : undefined);
     if (holds) users.set(u!.id, u!);
   }
-  const perms = ctx.directory.hasPermissions ? await ctx.directory.permissionsOf([...users.values()]) : new Map<number, Permission[]>();
-  const permissions = new Map<number, ReadonlySet<number>>();
-  for (const id of users.keys()) permissions.set(id, new Set((perms.get(id) ?? []).map((p) => p.id)));
-  return { leaves, permissions };
+  return { leaves, users };
+}
+
+/** Each named user's permission ids (read only where permissions are searched: initgroups
+ * over the groups needs none). */
+export async function permissionsOfNamed(ctx: BridgeContext, named: NamedHolders): Promise<Map<number, ReadonlySet<number>>> {
+  const perms = ctx.directory.hasPermissions && named.users.size ? await ctx.directory.permissionsOf([...named.users.values()]) : new Map<number, Permission[]>();
+  const out = new Map<number, ReadonlySet<number>>();
+  for (const id of named.users.keys()) out.set(id, new Set((perms.get(id) ?? []).map((p) => p.id)));
+  return out;
 }
 
 /** `filter` with each named member test replaced by its value on an entry: TRUE where
@@ -110,7 +116,7 @@ function decided(f: Filter, named: NamedHolders, holds: (u: User) => boolean): F
  * memberUid list its visible members: an inactive user is in none unless users.showInactive). */
 export async function groupsOfNamed(ctx: BridgeContext, named: NamedHolders): Promise<Map<number, ReadonlySet<number>>> {
   const users = new Map<number, User>();
-  for (const u of named.leaves.values()) if (u !== undefined && ctx.directory.isVisible(u)) users.set(u.id, u);
+  for (const u of named.users.values()) if (ctx.directory.isVisible(u)) users.set(u.id, u);
   const groups = users.size ? await ctx.directory.groupsOf([...users.values()]) : new Map<number, Group[]>();
   const out = new Map<number, ReadonlySet<number>>();
   for (const id of users.keys()) out.set(id, new Set((groups.get(id) ?? []).map((g) => g.id)));
@@ -125,8 +131,8 @@ export function onGroup(ctx: BridgeContext, filter: Filter, named: NamedHolders,
 }
 
 /** The filter's value on a permission entry read without its holders (Undefined: read them). */
-export function onPermission(ctx: BridgeContext, filter: Filter, named: NamedHolders, p: Permission, entry: EvalEntry): Tri {
-  return evaluateWithout(decided(filter, named, (u) => named.permissions.get(u.id)?.has(p.id) === true), entry, ctx, MEMBER_KEYS);
+export function onPermission(ctx: BridgeContext, filter: Filter, named: NamedHolders, theirPermissions: ReadonlyMap<number, ReadonlySet<number>>, p: Permission, entry: EvalEntry): Tri {
+  return evaluateWithout(decided(filter, named, (u) => theirPermissions.get(u.id)?.has(p.id) === true), entry, ctx, MEMBER_KEYS);
 }
 
 /** The filter's value on a role entry read without its holders (Undefined: read them). */

@@ -14,7 +14,7 @@ import type { GroupPredicate } from '../../directory/model.js';
 import { attributeKey, normalizeValue } from '../schema.js';
 import { SSH_KEY_CLASS } from '../attributes.js';
 import { containerOf, groupWithExtras, leafEntry, needsFor, needsOf, permissionWithMembers, roleWithMembers, usersWithExtras, type Needs } from './read-entries.js';
-import { groupsOfNamed, MEMBER_KEYS, namedHolders, onGroup, onPermission, onRole, type NamedHolders } from './named-members.js';
+import { groupsOfNamed, MEMBER_KEYS, namedHolders, onGroup, onPermission, onRole, permissionsOfNamed, type NamedHolders } from './named-members.js';
 
 type SearchRequest = RequestOf<'search'>;
 
@@ -295,31 +295,28 @@ function usersStaticMatcher(ctx: BridgeContext) {
  * filter is still checked on each. undefined: the filter requires no single member (or
  * usernames are case-insensitive, where one name may be several users).
  */
-async function groupsOfMember(ctx: BridgeContext, filter: Filter): Promise<GroupPredicate | undefined> {
+function groupsOfMember(ctx: BridgeContext, filter: Filter, named: NamedHolders | undefined, theirGroups: ReadonlyMap<number, ReadonlySet<number>> | undefined): GroupPredicate | undefined {
   if (ctx.config.caseInsensitiveUsernames || !ctx.directory.hasGroups) return undefined;
   const parts = filter.type === 'and' ? filter.filters : [filter];
-  let username: string | undefined;
   for (const f of parts) {
     if (f.type !== 'eq') continue;
     const k = attributeKey(f.attr);
-    if (k === 'memberuid') username = f.value;
-    else if (k === 'member') {
+    if (k !== 'memberuid' && k !== 'member') continue;
+    if (k === 'member') {
       try {
-        const t = ctx.dit.classify(f.value);
-        if (t.kind === 'user') username = t.username;
-        else return { op: 'none' };
+        if (ctx.dit.classify(f.value).kind !== 'user') return { op: 'none' };
       } catch {
         return undefined; // not a DN: the in-memory check says Undefined for every group
       }
     }
-    if (username !== undefined) break;
+    // The user the test names, as named-members.ts resolved it (once for the whole search).
+    if (!named || !theirGroups || !named.leaves.has(f)) return undefined;
+    const u = named.leaves.get(f);
+    const ids = u ? theirGroups.get(u.id) : undefined;
+    if (!ids || !ids.size) return { op: 'none' };
+    return { op: 'or', items: [...ids].map((id) => ({ op: 'eq', field: 'id', value: id, ci: false })) };
   }
-  if (username === undefined) return undefined;
-  const u = await ctx.directory.user(username);
-  if (!u) return { op: 'none' };
-  const groups = (await ctx.directory.groupsOf([u])).get(u.id) ?? [];
-  if (!groups.length) return { op: 'none' };
-  return { op: 'or', items: groups.map((g) => ({ op: 'eq', field: 'id', value: g.id, ci: false })) };
+  return undefined;
 }
 
 function containerServed(ctx: BridgeContext, c: Container): boolean {
@@ -392,18 +389,19 @@ async function searchContainer(
   if (c === 'groups') {
     const planned = planGroups(filter, groupClassMatcher(ctx), ctx.config.posix);
     if (planned.op === 'none') return;
-    const of = await groupsOfMember(ctx, filter);
+    // A filter naming a member (initgroups) is decided from the named users' own groups, as for
+    // permissions: only their groups are read, and a group's members only when the client
+    // shows them, or for a group the filter cannot decide without them.
+    const named = needs.members ? await holdersNamed() : undefined;
+    const theirGroups = named ? await groupsOfNamed(ctx, named) : undefined;
+    const of = groupsOfMember(ctx, filter, named, theirGroups);
     if (of && of.op === 'none') return;
     const pred: GroupPredicate = of ? { op: 'and', items: [planned, of] } : planned;
-    // A filter naming a member (initgroups) is decided from the named users' own groups, as for
-    // permissions: a group's members are read only when the client shows them, or for a group
-    // the filter cannot decide without them.
-    const named = needs.members && !showMembers ? await holdersNamed() : undefined;
-    const theirGroups = named ? await groupsOfNamed(ctx, named) : undefined;
+    const decide = !showMembers && named && theirGroups;
     const bareNeeds = { ...needs, members: false };
     for await (const page of ctx.directory.groups(pred, Math.max(after, 0), deadline)) {
       await checkTime();
-      if (named && theirGroups) {
+      if (decide) {
         const bare = await groupWithExtras(ctx, page, bareNeeds);
         for (let i = 0; i < page.length; i++) {
           const v = onGroup(ctx, filter, named, theirGroups, page[i], bare[i]);
@@ -427,12 +425,13 @@ async function searchContainer(
   const named = needs.members ? await holdersNamed() : undefined;
   if (c === 'permissions') {
     const perms = await ctx.directory.permissions();
+    const theirPermissions = named ? await permissionsOfNamed(ctx, named) : undefined;
     for (let i = after + 1; i < perms.length; i++) {
       await checkTime();
       const before = { phase, after: i - 1 };
       if (needs.members) {
         const bare = permissionEntry(ctx.dit, perms[i], undefined);
-        const v = named ? onPermission(ctx, filter, named, perms[i], bare) : evaluateWithout(filter, bare, ctx, MEMBER_KEYS);
+        const v = named && theirPermissions ? onPermission(ctx, filter, named, theirPermissions, perms[i], bare) : evaluateWithout(filter, bare, ctx, MEMBER_KEYS);
         if (v === FALSE) continue;
         if (v === TRUE && !showMembers) {
           emit(bare, before, true);

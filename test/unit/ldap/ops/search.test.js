@@ -88,6 +88,10 @@ describe('a filter naming a member reads that user’s permissions and roles, no
       const { entries, reads } = await search(f, { base: `ou=groups,${BASE}`, attributes: ['cn'] });
       assert.deepEqual(Object.keys(entries), want, who);
       assert.ok(!reads.calls.includes('groupMembers'), `${who}: store calls ${reads.calls}`);
+      // One lookup of the user and one of their groups for the whole search; no permissions.
+      assert.equal(reads.calls.filter((c) => c === 'usersByUsername').length, who === 'nobody' ? 2 : 1, `${who}: store calls ${reads.calls}`);
+      assert.ok(reads.calls.filter((c) => c === 'groupIdsOfUsers').length <= 1, `${who}: store calls ${reads.calls}`);
+      assert.ok(!reads.calls.includes('permissionIdsOfUsers'), `${who}: store calls ${reads.calls}`);
       const old = await search(readingHolders(f), { base: `ou=groups,${BASE}`, attributes: ['cn'] });
       assert.deepEqual(old.entries, entries, `${who}: the same entries as reading every member list`);
     }
