@@ -8,7 +8,7 @@
 //
 //   npm run bench                      everything (about 8 minutes on 2 cores, databases cached)
 //   npm run bench -- --fresh           rebuild the cached databases (PostgreSQL 1M users: ~1 min)
-//   npm run bench -- --only=ldap,cold  some sections: defaults, ldap, cold, apache, scale, idle
+//   npm run bench -- --only=ldap,cold  some sections: defaults, ldap, cold, apache, scale, idle, haproxy
 //   npm run bench -- --quick           short runs, to try the harness (figures not comparable)
 //   npm run bench -- --runs=5          repetitions of the headline comparisons (default 3)
 //   npm run bench -- --no-profile      skip the CPU profiles of missed targets
@@ -18,14 +18,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, ROOT, mysqlAvailable, mysqlDatabase, postgresAvailable, postgresDatabase, sqliteDatabase, warmPostgres, writeLdif } from './lib/datasets.mjs';
-import { APACHE_BIN, APACHE_MODULES, apacheUser, memoryOf, slapdVersion, startApache, startBridge, startSlapd } from './lib/servers.mjs';
+import { APACHE_BIN, APACHE_MODULES, apacheUser, freePort, memoryOf, slapdVersion, startApache, startBridge, startSlapd, waitForPort } from './lib/servers.mjs';
 import { barePbkdf2 } from './lib/pbkdf2.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { profileMarkdown, summarizeProfile } from './lib/profile.mjs';
 import { simultaneousBinds, warmCredentials } from './ldap-load.mjs';
 import * as D from './lib/data.mjs';
 
-const SECTIONS = ['defaults', 'ldap', 'cold', 'apache', 'scale', 'idle'];
+const SECTIONS = ['defaults', 'ldap', 'cold', 'apache', 'scale', 'idle', 'haproxy'];
 
 // ------------------------------------------------------------------ arguments, fd limit
 
@@ -107,6 +107,8 @@ async function prerequisites() {
   for (const m of ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap']) need(existsSync(join(APACHE_MODULES, `mod_${m}.so`)), `mod_${m}.so`, 'apache2', ['apache']);
   need(existsSync(join(APACHE_MODULES, 'mod_wsgi.so')), 'mod_wsgi.so', 'libapache2-mod-wsgi-py3', ['apache']);
   need(!!which('wrk'), 'wrk', 'wrk', ['apache']);
+  need(!!which('haproxy'), 'haproxy', 'haproxy', ['haproxy']);
+  if (want('haproxy')) need(await redisAnswers(), 'Redis on 127.0.0.1:6379', 'redis-server', ['haproxy']);
   const django = pythonHas('django');
   need(!!django, 'Django for /usr/bin/python3', 'python3-django', ['defaults', 'apache', 'scale']);
   need(!!pythonHas('psycopg2'), 'psycopg2 for /usr/bin/python3', 'python3-psycopg2', ['defaults', 'scale']);
@@ -271,6 +273,7 @@ async function main() {
   await stopAll();
   if (want('scale')) await sectionScale(work, hash, svcHash);
   if (want('idle')) await sectionIdle(work, sqliteUrl, svcHash);
+  if (want('haproxy')) await sectionHaproxy(work, sqliteUrl, svcHash);
 
   evaluateTargets();
   if (!flag('no-profile')) await profiles(work, profDir, sqliteUrl, svcHash, hash);
@@ -696,6 +699,71 @@ async function sectionScale(work, hash, svcHash) {
 const SSSD_ENUM_FILTER = '(&(objectclass=posixAccount)(uid=*)(uidNumber=*)(gidNumber=*))';
 const SSSD_USER_ATTRS = ['objectClass', 'uid', 'userPassword', 'uidNumber', 'gidNumber', 'gecos', 'homeDirectory', 'loginShell', 'krbPrincipalName', 'cn', 'memberOf', 'modifyTimestamp', 'shadowLastChange', 'shadowMin', 'shadowMax', 'shadowWarning', 'shadowInactive', 'shadowExpire', 'shadowFlag', 'krbLastPwdChange', 'krbPasswordExpiration', 'pwdAttribute', 'authorizedService', 'accountExpires', 'userAccountControl', 'nsAccountLock', 'host', 'rhost', 'loginDisabled', 'loginExpirationTime', 'loginAllowedTimeMap', 'sshPublicKey', 'userCertificate;binary', 'mail'];
 
+// ------------------------------------------------------------------ 4b. two bridges behind HAProxy
+
+/** Does Redis answer on 127.0.0.1:6379? */
+async function redisAnswers() {
+  const { Redis } = await import('ioredis');
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Issue #12, 6: the Apache mix through a real HAProxy (docs/operations.md's configuration,
+ * send-proxy-v2) to one bridge, and to two sharing Redis, runs alternating; every bridge with
+ * its defaults plus what the pair needs (security.redis, proxyProtocol). */
+async function sectionHaproxy(work, sqliteUrl, svcHash) {
+  const S = (R.sections.haproxy = { runs: RUNS, one: { 8: [], 64: [] }, two: { 8: [], 64: [] } });
+  S.version = execFileSync('haproxy', ['-v']).toString().match(/version (\S+)/)?.[1];
+  const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+  const cfgText = doc.split('## Two bridges behind HAProxy')[1].match(/```haproxy\n([\s\S]*?)```/)[1];
+  const over = { security: { redis: 'redis://127.0.0.1:6379/12' }, proxyProtocol: 'listen' };
+  const bridges = [];
+  const proxies = [];
+  try {
+    for (const k of [1, 2]) bridges.push(await startBridge(defaultConfig(sqliteUrl, svcHash, over), { dir: work, name: `bridge-ha-${k}` }));
+    const ports = bridges.map((b) => new URL(b.proxyUrl).port);
+    for (const n of [1, 2]) {
+      const front = await freePort();
+      let text = cfgText.replace('127.0.0.1:389', `127.0.0.1:${front}`).replace('10.0.0.11:3389', `127.0.0.1:${ports[0]}`);
+      text = n === 2 ? text.replace('10.0.0.12:3389', `127.0.0.1:${ports[1]}`) : text.replace(/^\s*server bridge2 .*\n/m, '');
+      const file = join(work, `haproxy-${n}.cfg`);
+      writeFileSync(file, text);
+      const child = spawn('haproxy', ['-f', file, '-db'], { stdio: 'ignore' });
+      proxies.push(child);
+      await waitForPort(front, 30_000, new Promise((r) => child.on('close', r)));
+      S[n === 1 ? 'oneUrl' : 'twoUrl'] = `ldap://127.0.0.1:${front}`;
+    }
+    log(`haproxy: Apache mix through HAProxy to one bridge and to two (shared Redis), ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections ...`);
+    let nextHot = 500;
+    for (let rep = 0; rep < RUNS; rep++) {
+      for (const conc of [8, 64]) {
+        for (const which of rep % 2 ? ['two', 'one'] : ['one', 'two']) {
+          // Fresh users each run, warmed on every bridge (each keeps its own credential cache).
+          const hot = Array.from({ length: HOT }, () => (nextHot++ % SMALL) + 1);
+          for (const b of which === 'two' ? bridges : bridges.slice(0, 1)) await warmCredentials(b.url, hot);
+          const r = await load(S[`${which}Url`], `apache:${conc}`, { duration: T.apache, hotList: hot, pids: (which === 'two' ? bridges : bridges.slice(0, 1)).map((b) => b.pid) });
+          S[which][conc].push(r.streams[0]);
+        }
+      }
+    }
+    const med = (xs) => [...xs].sort((a, b) => a.tps - b.tps)[Math.floor((xs.length - 1) / 2)];
+    for (const conc of [8, 64]) {
+      S[`m${conc}`] = { one: med(S.one[conc]), two: med(S.two[conc]) };
+      log(`  ${conc} connections: one bridge ${fmt(S[`m${conc}`].one.tps)} tx/s, two ${fmt(S[`m${conc}`].two.tps)} (x${(S[`m${conc}`].two.tps / S[`m${conc}`].one.tps).toFixed(2)}), failures ${S[`m${conc}`].one.failures + S[`m${conc}`].two.failures}`);
+    }
+  } finally {
+    for (const p of proxies) p.kill('SIGTERM');
+    for (const b of bridges) await b.stop();
+  }
+}
+
 // ------------------------------------------------------------------ 5. idle connections
 
 async function sectionIdle(work, sqliteUrl, svcHash) {
@@ -982,7 +1050,7 @@ function renderMarkdown() {
   if (Sc) {
     L.push(`### Scale: PostgreSQL ${m.postgres ?? ''}, ${fmt(BIG)} users, 10,001 groups, 20 groups per user (+ one group of 100,000), 500 permissions, 2 per group (60 \`memberOf\`, 40 \`djangoPermission\` per user)`);
     L.push('');
-    L.push(`Built with SQL \`generate_series\` into a schema made by Django's own \`migrate\` (${Sc.build.big.built ? `built this run in ${Sc.build.big.seconds.toFixed(0)} s` : 'cached from an earlier run: kept because its row counts and data version match; `--fresh` rebuilds it (about a minute)'}). One connection, ${RUNS} rounds of ${T.lat} s alternating the two databases, median round per figure; searches and compares pick random users over the whole table; binds are warm (5 users spread over the id range); both databases' user and membership tables and their indexes are read once before the rounds (`pg_prewarm`, into the OS page cache: a running site's database is warm; without it the first touch of each random page dominates the 1,000,000-user figures).`);
+    L.push(`Built with SQL \`generate_series\` into a schema made by Django's own \`migrate\` (${Sc.build.big.built ? `built this run in ${Sc.build.big.seconds.toFixed(0)} s` : 'cached from an earlier run: kept because its row counts and data version match; `--fresh` rebuilds it (about a minute)'}). One connection, ${RUNS} rounds of ${T.lat} s alternating the two databases, median round per figure; searches and compares pick random users over the whole table; binds are warm (5 users spread over the id range); both databases' user and membership tables and their indexes are read once before the rounds (\`pg_prewarm\`, into the OS page cache: a running site's database is warm; without it the first touch of each random page dominates the 1,000,000-user figures).`);
     L.push('');
     L.push(`| operation | p50 at ${fmt(SMALL)} users | p50 at ${fmt(BIG)} users | ratio (goal <= 1.5) | p99 at ${fmt(BIG)} |`);
     L.push('|---|---:|---:|---:|---:|');
@@ -1015,6 +1083,22 @@ function renderMarkdown() {
     L.push('');
   }
 
+  const H = R.sections.haproxy;
+  if (H?.m8) {
+    L.push('### Scale-out: two bridges behind HAProxy (issue #12, 6)');
+    L.push('');
+    L.push(`A real HAProxy ${H.version ?? ''} in TCP mode with \`send-proxy-v2\`, the configuration of docs/operations.md "Two bridges behind HAProxy" (the one test/e2e/haproxy.test.js runs), in front of one bridge, then two sharing Redis (\`security.redis\`); each bridge at its defaults (one process, \`log.level: info\`) plus \`proxyProtocol\` and \`security.redis\`, on the SQLite database of 1,000 users. Apache mix, ${H.runs} run(s) × ${T.apache} s per configuration, alternating; median run; every answer checked; fresh users warmed on every bridge before each run.`);
+    L.push('');
+    L.push('| connections | one bridge tx/s | two bridges tx/s | two / one | p99 one / two ms | failures |');
+    L.push('|---:|---:|---:|---:|---:|---:|');
+    for (const conc of [8, 64]) {
+      const x = H[`m${conc}`];
+      L.push(`| ${conc} | ${fmt(x.one.tps)} | ${fmt(x.two.tps)} | **${(x.two.tps / x.one.tps).toFixed(2)}** | ${ms(x.one.p99)} / ${ms(x.two.p99)} | ${x.one.failures + x.two.failures} |`);
+    }
+    L.push('');
+    L.push(`On this ${R.machine.nproc}-core machine HAProxy, the bridges and the load generator share the same cores: a second bridge adds throughput only where it gets cores of its own (another host, or a machine with cores to spare).`);
+    L.push('');
+  }
   if (R.profiles.length) {
     L.push('### Where the time goes (missed targets)');
     L.push('');

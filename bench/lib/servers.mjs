@@ -131,7 +131,11 @@ async function stopChild(child, exited, ms = 10000) {
  */
 export async function startBridge(config, { dir, name = 'bridge', cpuProfDir, env = {}, root = ROOT } = {}) {
   const port = await freePort();
-  const cfg = { ...config, listen: [`ldap://127.0.0.1:${port}`] };
+  // proxyProtocol: 'listen' adds a second listener that takes the PROXY protocol (for HAProxy:
+  // proxyUrl); url stays a plain one (direct clients, warming).
+  const proxyPort = config.proxyProtocol === 'listen' ? await freePort() : undefined;
+  const proxied = proxyPort ? `ldap://127.0.0.1:${proxyPort}` : undefined;
+  const cfg = { ...config, listen: [`ldap://127.0.0.1:${port}`, ...(proxied ? [proxied] : [])], ...(proxied ? { proxyProtocol: [proxied] } : {}) };
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(cfg, null, 2));
   const args = [];
@@ -169,6 +173,7 @@ export async function startBridge(config, { dir, name = 'bridge', cpuProfDir, en
   return {
     name,
     url: `ldap://127.0.0.1:${port}`,
+    proxyUrl: proxied,
     pid: child.pid,
     outcomes,
     logFile,
