@@ -207,7 +207,11 @@ describe('4. parallel guesses cannot outrun the lockout', () => {
 
 describe('5. identical simultaneous binds cost the same whether the user exists or not', () => {
   test('4 identical wrong binds at once: one hash for an active user, an inactive one and an unknown name alike', async () => {
-    const slow = await demoDatabase(100000);
+    // A million iterations (Django's default cost): each check takes a few hundred ms, so the
+    // four binds, read in the same few milliseconds, all find the first one still running even on
+    // a loaded CI host (at 100,000 iterations, ~30 ms, a fourth bind read late once started a
+    // second check).
+    const slow = await demoDatabase(1000000);
     const b = await startDemoBridge(slow.url, { metrics: { listen: '127.0.0.1:0' } });
     try {
       const hashesFor = async (dn, pw) => {
