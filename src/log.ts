@@ -4,7 +4,7 @@
 // JSON goes through pino's asynchronous destination (sonic-boom, `sync: false`): a line is
 // appended to its buffer, written (off the event loop) once 4 KiB have gathered or 0.5 s has
 // passed, so a busy server makes one write() per ~25 lines instead of one per line (a line then
-// costs about what serialising it does; see BENCHMARKS.md). Lines still buffered at exit are
+// costs about what serialising it does; see BENCHMARKS.md). Lines are kept as bytes (buffer mode). Lines still buffered at exit are
 // written by endLog() (SIGTERM, a caught crash), and by pino's own exit hook (flushSync) on any
 // other process.exit(); only a SIGKILL or a power cut loses the last half second.
 import { pino, type Logger } from 'pino';
@@ -23,7 +23,15 @@ export function createLogger(opts: { level: string; format: 'json' | 'pretty' | 
   const base = { level: opts.level, base: undefined, redact: { paths: ['password', 'credentials'], censor: '[redacted]' } };
   if (usePretty) return pino(base, pretty({ destination: out, colorize: (out as NodeJS.WriteStream).isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   if (dest) return pino(base, dest as pino.DestinationStream);
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 500 });
+  // Buffer mode: sonic-boom keeps each line as its own Buffer and joins a chunk once when it
+  // writes it. In its default string mode every line re-measures the chunk gathered so far
+  // (Buffer.byteLength of up to 16 KiB per line) and each write converts the chunk back to
+  // bytes on the event loop: ~3 µs of a busy bridge's 16 µs of logging per Apache transaction
+  // (bench/ab-config.mjs, BENCHMARKS.md). pino hands over strings, so each becomes a Buffer
+  // here (one small copy from Node's buffer pool).
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 500, contentMode: 'buffer' });
+  const writeBuffer = stream.write as unknown as (this: Destination, b: Buffer) => boolean;
+  stream.write = (line: string) => writeBuffer.call(stream, Buffer.from(line));
   const log = pino(base, stream);
   asyncDestinations.set(log, stream);
   return log;
