@@ -7,7 +7,7 @@
 //   node bench/ab-config.mjs '<json A>' '<json B>' ['<json C>' ...] [mix, default apache:8] [rounds, default 3]
 //   Each JSON is merged over the defaults config (database, baseDn, one service account, as
 //   the bench's `defaults` section); "database": "pg" or "mysql" selects the 1,000-user
-//   PostgreSQL or MySQL/MariaDB bench database, "env" adds environment variables. Example, logging at its default against off:
+//   PostgreSQL or MySQL/MariaDB bench database, "env" adds environment variables, "root" runs another checkout's build (one with dist/). Example, logging at its default against off:
 //   node bench/ab-config.mjs '{}' '{"log":{"level":"silent"}}' apache:64
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,10 +33,10 @@ const bridges = {};
 let hot = 100;
 for (const [k, json] of jsons.entries()) {
   const name = names[k];
-  const { env, ...over } = JSON.parse(json);
+  const { env, root, ...over } = JSON.parse(json);
   const database = await databases[over.database ?? 'sqlite']();
   const cfg = { baseDn: D.BASE, serviceAccounts: [{ dn: D.SVC_DN, password: svcHash }], ...over, database };
-  bridges[name] = await startBridge(cfg, { dir: work, name: `bridge-${name}`, env, cpuProfDir: process.env.PROF ? join(work, 'prof') : undefined });
+  bridges[name] = await startBridge(cfg, { dir: work, name: `bridge-${name}`, env, ...(root ? { root } : {}), cpuProfDir: process.env.PROF ? join(work, 'prof') : undefined });
 }
 const res = Object.fromEntries(names.map((n) => [n, []]));
 for (let r = 0; r < Number(rounds); r++) {

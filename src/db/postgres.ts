@@ -68,6 +68,7 @@ export class PostgresStore extends SqlStore {
   private readonly pool: pg.Pool;
   /** Statement text -> its name, when prepared statements are on. */
   private readonly names: Map<string, string> | undefined;
+  private readonly poolSize: number;
 
   constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number; preparedStatements?: boolean } = {}) {
     super(map, {
@@ -81,10 +82,13 @@ export class PostgresStore extends SqlStore {
       // An untyped parameter takes the column's type: a timestamptz reads the offset, a
       // timestamp (USE_TZ = False) ignores it.
       timestamp: (d) => d.toISOString().replace('T', ' ').replace('Z', '+00:00'),
+      // Lookups by name arriving in one turn: one statement (coalesce.ts), one array per column.
+      textRows: (params, names) => `unnest(${params.map((p) => `${p}::text[]`).join(', ')}) WITH ORDINALITY AS k(${names.join(', ')}, i)`,
     });
+    this.poolSize = opts.poolSize ?? 10;
     this.pool = new pg.Pool({
       ...connectionOptions(target),
-      max: opts.poolSize ?? 10,
+      max: this.poolSize,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
       // statement_timeout is the server's: a hung server (frozen host, dead network path)
       // would never enforce it, so the client gives up a little later on its own.
@@ -121,6 +125,26 @@ export class PostgresStore extends SqlStore {
     } catch (e) {
       throw postgresError(e);
     }
+  }
+
+  /** The user name and group name columns are text or varchar (not citext, not a domain). */
+  protected override async namesAreText(): Promise<boolean> {
+    const cols: Array<[string, string]> = [[this.map.users.table, this.map.users.username]];
+    if (this.map.groups) cols.push([this.map.groups.table, this.map.groups.name]);
+    for (const [table, column] of cols) {
+      const rows = await this.query('SELECT format_type(a.atttypid, NULL) AS t FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped', [`"${table.replace(/"/g, '""')}"`, column]);
+      if (!rows.length || !['text', 'character varying'].includes(String(rows[0].t))) return false;
+    }
+    return true;
+  }
+
+  protected override gatherAbove(): number {
+    return this.poolSize;
+  }
+
+  protected override busy(): boolean {
+    const p = this.pool;
+    return p.waitingCount > 0 || (p.idleCount === 0 && p.totalCount >= this.poolSize);
   }
 
   poolStats(): { total: number; idle: number; waiting: number } {

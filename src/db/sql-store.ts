@@ -7,6 +7,7 @@ import type { Group, GroupField, GroupPredicate, Permission, Predicate, TotpDevi
 import { mappedTables, userColumnName } from '../django/mapping.js';
 import { EXTRA_USER_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, type ColumnKind } from '../ldap/attributes.js';
 import { ScanTimeLimitError, SchemaError, SchemaGoneError, StoreUnavailableError, type DirectoryStore, type MemberRef, type Page } from '../directory/store.js';
+import { Coalescer } from './coalesce.js';
 
 export interface Dialect {
   /** Placeholder for the n-th (1-based) parameter. */
@@ -46,6 +47,11 @@ export interface Dialect {
    * scanBudget / terms rows, one statement each, yielding between them (see scanPage).
    * Absent: one statement, bounded by the server's statement timeout. */
   scanBudget?: number;
+  /** Bound text arrays of one length as rows with their 1-based position: `k(names..., i)`.
+   * Where present (and the name columns are text: `namesAreText`), lookups by name that arrive
+   * in one event-loop turn share one statement (coalesce.ts). Absent: a statement per lookup
+   * (SQLite answers synchronously: nothing arrives while it runs). */
+  textRows?(params: string[], names: string[]): string;
 }
 
 /** The narrowest id window a windowed scan reads per statement, however costly the filter. */
@@ -202,6 +208,12 @@ export abstract class SqlStore implements DirectoryStore {
   private readonly usuper: string | null;
   /** The quoted column of each user field a predicate may name (never the hash). */
   private readonly userColumns: Map<string, string>;
+  /** Whether lookups by name arriving together share a statement (set by verifySchema). */
+  private gather = false;
+  /** Gathered lookups of users by exact name: with hashes (binds) and without, active or all. */
+  private readonly gatheredUsers = new Map<string, Coalescer<string, User[]>>();
+  /** Gathered membership tests (`group NUL user`), active members only or all. */
+  private readonly gatheredMemberships = new Map<boolean, Coalescer<string, { group: boolean; member: boolean }>>();
 
   constructor(
     protected readonly map: DjangoMapping,
@@ -304,7 +316,42 @@ export abstract class SqlStore implements DirectoryStore {
       }
     }
     if (problems.length) throw new SchemaError(problems.join('\n'));
+    this.gather = this.dialect.textRows !== undefined && (await this.namesAreText());
   }
+
+  /** Whether the user name and group name columns compare as plain text (so a gathered
+   * statement's `column = text` matches exactly what `column = $1` matches alone; a citext
+   * column would not). Stores with Dialect.textRows answer from their catalog. */
+  protected async namesAreText(): Promise<boolean> {
+    return false;
+  }
+
+  /** Whether a statement sent now would wait for a pooled connection. */
+  protected busy(): boolean {
+    return true;
+  }
+
+  /** How many lookups may be on their way at once before they are gathered: the pool's size
+   * (a client with that many requests at once keeps the database busy). */
+  protected gatherAbove(): number {
+    return 0;
+  }
+
+  /** Gathered-kind lookups asked and not yet answered, of every kind. */
+  private lookups = 0;
+
+  private async gathered<V>(c: Coalescer<string, V>, k: string): Promise<V> {
+    this.lookups++;
+    try {
+      return await c.get(k);
+    } finally {
+      this.lookups--;
+    }
+  }
+
+  /** Lookups are gathered (coalesce.ts) when more are on their way than the pool has
+   * connections, or when the next would wait for one; a lighter load sends each at once. */
+  private readonly crowded = (): boolean => this.lookups > this.gatherAbove() || this.busy();
 
   // ------------------------------------------------------------ predicates
 
@@ -408,6 +455,11 @@ export abstract class SqlStore implements DirectoryStore {
   async usersByUsername(username: string, caseInsensitive: boolean): Promise<User[]> {
     // No stored name holds NUL (Django refuses it; in PostgreSQL text it is an error, not a miss).
     if (username.includes('\0')) return [];
+    if (this.gather && !caseInsensitive) return (await this.gathered(this.usersGathered(true, false), username)).slice();
+    return this.usersByUsernameAlone(username, caseInsensitive);
+  }
+
+  private async usersByUsernameAlone(username: string, caseInsensitive: boolean): Promise<User[]> {
     // Exact, or lower() = lower() compared exactly: under MySQL's collations a plain `=` would
     // also take accent and trailing-space variants (the directory then picks among the rows).
     const ps = new Params(this.dialect);
@@ -417,6 +469,49 @@ export abstract class SqlStore implements DirectoryStore {
   }
 
   async findUsers(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes = false): Promise<User[]> {
+    // A search for one user by exact name from the start (what Apache asks with every
+    // request): gathered with the others of this turn.
+    if (this.gather && pred.op === 'eq' && pred.field === 'username' && !pred.ci && typeof pred.value === 'string' && !pred.value.includes('\0') && page.afterId < 1) {
+      return (await this.gathered(this.usersGathered(withHashes, activeOnly), pred.value)).slice(0, page.limit);
+    }
+    return this.findUsersAlone(pred, page, activeOnly, withHashes);
+  }
+
+  private usersGathered(withHashes: boolean, activeOnly: boolean): Coalescer<string, User[]> {
+    const key = `${withHashes}/${activeOnly}`;
+    let c = this.gatheredUsers.get(key);
+    if (!c) {
+      c = new Coalescer<string, User[]>(
+        (name) => (withHashes && !activeOnly ? this.usersByUsernameAlone(name, false) : this.findUsersAlone({ op: 'eq', field: 'username', value: name, ci: false }, { afterId: 0, limit: 5 }, activeOnly, withHashes)),
+        (names) => this.usersNamed(names, withHashes, activeOnly),
+        () => [],
+        this.crowded,
+      );
+      this.gatheredUsers.set(key, c);
+    }
+    return c;
+  }
+
+  /** The users of each exact name, in id order (at most 5 each, as a lookup alone): one statement. */
+  private async usersNamed(names: string[], withHashes: boolean, activeOnly: boolean): Promise<Map<string, User[]>> {
+    const ps = new Params(this.dialect);
+    const k = (this.dialect.textRows as NonNullable<Dialect['textRows']>)([ps.add(names)], ['v']);
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    // LATERAL with its own LIMIT: one index lookup per name, as each statement alone (a plain
+    // join may be planned as a scan of the whole user table).
+    const one = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${this.uname} = k.v${active} ORDER BY ${this.uid} LIMIT 5`;
+    const rows = await this.run(`SELECT k.i AS dlb_i, x.* FROM ${k} CROSS JOIN LATERAL (${one}) x ORDER BY k.i, x.id`, ps.values);
+    const out = new Map<string, User[]>();
+    for (const r of rows) {
+      const name = names[Number(r.dlb_i) - 1];
+      let list = out.get(name);
+      if (!list) out.set(name, (list = []));
+      list.push(this.rowToUser(r));
+    }
+    return out;
+  }
+
+  private async findUsersAlone(pred: UserPredicate, page: Page, activeOnly: boolean, withHashes: boolean): Promise<User[]> {
     const ps = new Params(this.dialect);
     const w = this.where(pred, (f) => this.userColumn(f), ps, NON_TEXT_USER_FIELDS);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
@@ -645,6 +740,44 @@ export abstract class SqlStore implements DirectoryStore {
 
   async groupMembership(groupName: string, username: string, activeOnly: boolean): Promise<{ group: boolean; member: boolean }> {
     if (groupName.includes('\0') || username.includes('\0')) return { group: false, member: false }; // the exact path answers
+    if (this.gather && this.map.groups && this.map.userGroups) return this.gathered(this.membershipsGathered(activeOnly), `${groupName}\0${username}`);
+    return this.groupMembershipAlone(groupName, username, activeOnly);
+  }
+
+  private membershipsGathered(activeOnly: boolean): Coalescer<string, { group: boolean; member: boolean }> {
+    let c = this.gatheredMemberships.get(activeOnly);
+    if (!c) {
+      const split = (k: string): [string, string] => [k.slice(0, k.indexOf('\0')), k.slice(k.indexOf('\0') + 1)];
+      c = new Coalescer(
+        (k: string) => this.groupMembershipAlone(...split(k), activeOnly),
+        (ks: string[]) => this.membershipsOf(ks.map(split), activeOnly),
+        () => ({ group: false, member: false }),
+        this.crowded,
+      );
+      this.gatheredMemberships.set(activeOnly, c);
+    }
+    return c;
+  }
+
+  /** groupMembership for several (group, user) pairs: one statement. */
+  private async membershipsOf(pairs: Array<[string, string]>, activeOnly: boolean): Promise<Map<string, { group: boolean; member: boolean }>> {
+    const g = this.map.groups as NonNullable<DjangoMapping['groups']>;
+    const ug = this.map.userGroups as NonNullable<DjangoMapping['userGroups']>;
+    const ps = new Params(this.dialect);
+    const k = (this.dialect.textRows as NonNullable<Dialect['textRows']>)([ps.add(pairs.map((p) => p[0])), ps.add(pairs.map((p) => p[1]))], ['g', 'v']);
+    const active = activeOnly ? ` AND ${this.uactive}` : '';
+    const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${this.uname} = k.v${active})`;
+    const rows = await this.run(`SELECT k.i AS dlb_i, CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${k} JOIN ${this.q(g.table)} g ON g.${this.q(g.name)} = k.g`, ps.values);
+    const out = new Map<string, { group: boolean; member: boolean }>();
+    for (const r of rows) {
+      const [group, user] = pairs[Number(r.dlb_i) - 1];
+      const key = `${group}\0${user}`;
+      if (!out.has(key)) out.set(key, { group: true, member: toBool(r.member) });
+    }
+    return out;
+  }
+
+  private async groupMembershipAlone(groupName: string, username: string, activeOnly: boolean): Promise<{ group: boolean; member: boolean }> {
     const g = this.map.groups;
     const ug = this.map.userGroups;
     if (!g || !ug) return { group: false, member: false };
