@@ -19,8 +19,8 @@ const dj = djangoAvailable({ engine: 'postgres' });
 const skip = need('PostgreSQL on 127.0.0.1:5432', pgUp.ok, pgUp.reason) ?? need('Django (python3-django, python3-psycopg2)', dj.ok, dj.reason);
 
 /** A store with `poolSize` connections whose statements are recorded. */
-async function recordingStore(url, poolSize) {
-  const store = openStore({ database: url, django: DEFAULT_DJANGO_MAPPING, db: { poolSize, statementTimeoutSeconds: 10, preparedStatements: true } });
+async function recordingStore(url, poolSize, django = DEFAULT_DJANGO_MAPPING) {
+  const store = openStore({ database: url, django, db: { poolSize, statementTimeoutSeconds: 10, preparedStatements: true } });
   await store.verifySchema();
   const sqls = [];
   const query = store.query;
@@ -166,14 +166,7 @@ describe('PostgreSQL: lookups gathered per turn answer as they would alone', { s
     await admin.query("INSERT INTO ci_user SELECT * FROM auth_user WHERE username <> 'Frank'");
     try {
       const mapping = { ...DEFAULT_DJANGO_MAPPING, users: { ...DEFAULT_DJANGO_MAPPING.users, table: 'ci_user' } };
-      const store = openStore({ database: db.url, django: mapping, db: { poolSize: 1, statementTimeoutSeconds: 10, preparedStatements: true } });
-      await store.verifySchema();
-      const sqls = [];
-      const query = store.query;
-      store.query = function (sql, params) {
-        sqls.push(sql);
-        return query.call(this, sql, params);
-      };
+      const { store, sqls } = await recordingStore(db.url, 1, mapping);
       try {
         const found = await Promise.all(['ALICE', 'alice', 'Alice', 'FRANK'].map((n) => store.usersByUsername(n, false)));
         assert.deepEqual(found.map((us) => us.map((u) => u.username)), [['alice'], ['alice'], ['alice'], ['frank']]);
