@@ -51,8 +51,9 @@ describe('PostgreSQL: lookups gathered per turn answer as they would alone', { s
     await db?.drop();
   });
 
-  /** Every name, its case and accent variants and names no one has: what a client may ask. */
-  const asked = () => [...names, ...names.map((n) => n.toUpperCase()), 'nobody', 'FRANK', 'Frank ', 'jose', ''];
+  /** Every name, its case variants and names no one has (array-literal syntax among them:
+   * names travel as elements of one array): what a client may ask. */
+  const asked = () => [...names, ...names.map((n) => n.toUpperCase()), 'nobody', 'FRANK', 'Frank ', 'jose', '', 'NULL', 'null', 'a"b\\c{d},e', '{alice}'];
 
   test('users by exact name (binds) and searches by uid, many at once: one statement per kind and turn, the same users', async () => {
     const alone = await recordingStore(db.url, 10);
