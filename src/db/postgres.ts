@@ -69,6 +69,13 @@ export class PostgresStore extends SqlStore {
   /** Statement text -> its name, when prepared statements are on. */
   private readonly names: Map<string, string> | undefined;
   private readonly poolSize: number;
+  /** statement_timeout is the server's: a hung server (frozen host, dead network path) would
+   * never enforce it, so the client gives up this much later on its own (the watchdog). */
+  private readonly backstopMs: number;
+  /** Each client running a statement, and when the watchdog gives up on it. */
+  private readonly running = new Map<pg.PoolClient, number>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly listened = new WeakSet<pg.PoolClient>();
 
   constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number; preparedStatements?: boolean } = {}) {
     super(map, {
@@ -90,14 +97,12 @@ export class PostgresStore extends SqlStore {
       ...connectionOptions(target),
       max: this.poolSize,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
-      // statement_timeout is the server's: a hung server (frozen host, dead network path)
-      // would never enforce it, so the client gives up a little later on its own.
-      query_timeout: (opts.statementTimeoutMs ?? 10000) + 2000,
       keepAlive: true,
       options: '-c default_transaction_read_only=on',
       application_name: 'django-ldap-bridge',
       types,
     });
+    this.backstopMs = (opts.statementTimeoutMs ?? 10000) + 2000;
     this.names = opts.preparedStatements === false ? undefined : new Map();
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => {});
@@ -116,16 +121,57 @@ export class PostgresStore extends SqlStore {
     const name = this.nameOf(sql);
     try {
       try {
-        return (await this.pool.query({ name, text: sql, values: params })).rows as Row[];
+        return await this.runOnPool({ name, text: sql, values: params });
       } catch (e) {
         if (name === undefined || !STALE_STATEMENT.has((e as { code?: string }).code ?? '')) throw e;
         // Unnamed: other pooled connections may hold the same stale statement.
-        return (await this.pool.query({ text: sql, values: params })).rows as Row[];
+        return await this.runOnPool({ text: sql, values: params });
       }
     } catch (e) {
       throw postgresError(e);
     }
   }
+
+  /** What pool.query does (a client, the statement, the client back; a client whose statement
+   * failed is discarded), with the client watched: one timer for the pool, where pg's own
+   * query_timeout arms and clears a timer for every statement (~7% of the bridge's CPU per
+   * Apache request on PostgreSQL at 8 connections; BENCHMARKS.md). */
+  private async runOnPool(q: pg.QueryConfig): Promise<Row[]> {
+    const client = await this.pool.connect();
+    // A connection lost while checked out is an 'error' on the client as well as the failure of
+    // its statement (which we answer): as pool.query does, the event must not crash the process.
+    if (!this.listened.has(client)) {
+      this.listened.add(client);
+      client.on('error', () => {});
+    }
+    this.running.set(client, Date.now() + this.backstopMs);
+    this.watchdog ??= setInterval(this.giveUpOnHung, 200).unref();
+    try {
+      const rows = (await client.query(q)).rows as Row[];
+      this.running.delete(client);
+      client.release();
+      return rows;
+    } catch (e) {
+      this.running.delete(client);
+      client.release(e as Error);
+      throw e;
+    }
+  }
+
+  /** Closes the socket of every client past its deadline: its statement then fails as
+   * "Connection terminated" (unavailable), and the pool discards the client. */
+  private readonly giveUpOnHung = (): void => {
+    const now = Date.now();
+    for (const [client, deadline] of this.running) {
+      if (now <= deadline) continue;
+      this.running.delete(client);
+      (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }
+    if (this.running.size === 0 && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
+  };
 
   /** The user name and group name columns are text or varchar (not citext, not a domain). */
   protected override async namesAreText(): Promise<boolean> {
@@ -152,6 +198,8 @@ export class PostgresStore extends SqlStore {
   }
 
   async close(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     await this.pool.end();
   }
 }
