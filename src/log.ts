@@ -4,7 +4,7 @@
 // JSON goes through pino's asynchronous destination (sonic-boom, `sync: false`): a line is
 // appended to its buffer, written (off the event loop) once 4 KiB have gathered or 0.5 s has
 // passed, so a busy server makes one write() per ~25 lines instead of one per line (a line then
-// costs about what serialising it does; see BENCHMARKS.md). Lines are kept as bytes (buffer mode). Lines still buffered at exit are
+// costs about what serialising it does; see BENCHMARKS.md). Lines still buffered at exit are
 // written by endLog() (SIGTERM, a caught crash), and by pino's own exit hook (flushSync) on any
 // other process.exit(); only a SIGKILL or a power cut loses the last half second.
 import { pino, type Logger } from 'pino';

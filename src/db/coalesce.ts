@@ -2,7 +2,7 @@
 //
 // Why: on a networked database (PostgreSQL) each statement costs the bridge a pooled client,
 // a round trip and a wake-up of a database backend, whatever it reads: at 64 busy connections
-// the bridge spent more CPU on that than on LDAP (BENCHMARKS.md, "Lookups gathered per turn").
+// that cost more of the bridge's CPU than the LDAP work (BENCHMARKS.md, "Session 8").
 // Requests that arrive together (one turn of the event loop reads every socket that is ready)
 // ask for the same kinds of rows: one user by name, one membership test. Gathered, they cost
 // one statement per kind per turn.
@@ -10,11 +10,12 @@
 // Freshness is unchanged: the statement is sent after every gathered request arrived, so each
 // one sees at least what a statement of its own would have seen (a password change,
 // deactivation or membership change committed before the request is read by it).
-// Lookups are gathered only while the database is busy (every pooled connection running a
-// statement: a new one would wait anyway); otherwise each runs at once, as it did before:
-// gathering a lightly loaded bridge's lookups only delays them (measured: 8 connections of
-// the Apache mix ran at 0.7 x with every lookup gathered). A gathered turn with one lookup
-// runs its own single-key statement.
+//
+// Lookups are gathered only while `busy()` says the store is crowded (the store decides: more
+// lookups on their way than its pool has connections) or a gathered statement is still
+// running; otherwise each runs at once, as before: gathering a lightly loaded bridge's lookups
+// only delays them (8 connections of the Apache mix ran at 0.7 x with every lookup gathered).
+// A gathered turn with one lookup runs its own single-key statement.
 
 interface Waiter<V> {
   resolve(v: V): void;
@@ -61,33 +62,19 @@ export class Coalescer<K, V> {
     this.pending = undefined;
     if (!p) return;
     this.gathering++;
-    const done = (): void => {
-      this.gathering--;
-    };
-    if (p.size === 1) {
-      const [[k, waiters]] = p;
-      this.one(k).then(
-        (v) => {
-          done();
-          waiters.forEach((w) => w.resolve(v));
-        },
-        (e) => {
-          done();
-          waiters.forEach((w) => w.reject(e));
-        },
-      );
-      return;
-    }
-    this.many([...p.keys()]).then(
+    // One key: its own statement, answered as a map of one.
+    const keys = [...p.keys()];
+    const answered = keys.length === 1 ? this.one(keys[0]).then((v) => new Map([[keys[0], v]])) : this.many(keys);
+    answered.then(
       (answers) => {
-        done();
+        this.gathering--;
         for (const [k, waiters] of p) {
           const v = answers.has(k) ? (answers.get(k) as V) : this.missing();
           for (const w of waiters) w.resolve(v);
         }
       },
       (e) => {
-        done();
+        this.gathering--;
         for (const waiters of p.values()) for (const w of waiters) w.reject(e);
       },
     );
