@@ -11,6 +11,7 @@
 // sends: the user model parses its dates only when an entry shows them.
 import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
+import { LeanQuery } from './postgres-lean-query.js';
 import type { DatabaseTarget } from '../config/database-url.js';
 import { SqlStore, type Row } from './sql-store.js';
 import { SchemaGoneError, StoreUnavailableError } from '../directory/store.js';
@@ -147,7 +148,8 @@ export class PostgresStore extends SqlStore {
     this.running.set(client, Date.now() + this.backstopMs);
     this.watchdog ??= setInterval(this.giveUpOnHung, 200).unref();
     try {
-      const rows = (await client.query(q)).rows as Row[];
+      // A named statement runs as a LeanQuery: described once per connection, not every time.
+      const rows = q.name === undefined ? ((await client.query(q)).rows as Row[]) : await this.runNamed(client, q.name, q.text, q.values ?? []);
       this.running.delete(client);
       client.release();
       return rows;
@@ -156,6 +158,12 @@ export class PostgresStore extends SqlStore {
       client.release(e as Error);
       throw e;
     }
+  }
+
+  private runNamed(client: pg.PoolClient, name: string, text: string, values: unknown[]): Promise<Row[]> {
+    return new Promise((resolve, reject) => {
+      client.query(new LeanQuery(name, text, values, types, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))) as unknown as pg.QueryConfig);
+    });
   }
 
   /** Closes the socket of every client past its deadline: its statement then fails as
