@@ -320,18 +320,25 @@ async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
         ]
       : []),
   ];
-  const S = (R.sections.defaults = { runs: RUNS, rows: configs.map((c) => ({ db: c.db, setting: c.setting, 8: [], 64: [] })), slapd: { 8: [], 64: [] } });
-  log(`defaults: Apache mix, ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections, ${configs.length} bridge configurations and slapd alternating ...`);
+  const S = (R.sections.defaults = { runs: RUNS, rows: configs.map((c) => ({ db: c.db, setting: c.setting, 8: [], 64: [] })), slapd: { 8: [], 64: [] }, floor: { 8: [], 64: [] } });
+  log(`defaults: Apache mix, ${RUNS} run(s) x ${T.apache} s at 8 and 64 connections, ${configs.length} bridge configurations, slapd and the Node.js floor alternating ...`);
   const bridges = [];
   let nextHot = 0;
+  // What any one-process Node.js server pays on this machine for the same answers
+  // (bench/node-floor.mjs: no directory, database, password check or log): the floor under the
+  // bridge's figure, next to slapd's.
+  const floorPort = await freePort();
+  const floorChild = spawn(process.execPath, [join(BENCH_DIR, 'node-floor.mjs'), String(floorPort)], { stdio: 'ignore' });
+  const floor = { url: `ldap://127.0.0.1:${floorPort}`, pid: floorChild.pid };
   try {
+    await waitForPort(floorPort, 10000);
     for (const [k, c] of configs.entries()) bridges.push(await startBridge(defaultConfig(c.url, svcHash, c.over), { dir: work, name: `bridge-defaults-${k}` }));
     for (let rep = 0; rep < RUNS; rep++) {
       for (const conc of [8, 64]) {
         // A different order each repetition, so no configuration always runs first or last.
-        const order = [...configs.keys(), -1].map((_, i, a) => a[(i + rep) % a.length]);
+        const order = [...configs.keys(), -1, -2].map((_, i, a) => a[(i + rep) % a.length]);
         for (const k of order) {
-          const srv = k < 0 ? slapd : bridges[k];
+          const srv = k === -1 ? slapd : k === -2 ? floor : bridges[k];
           // The default credential cache keeps a verified password 60 s from its first check
           // (a hit does not extend it). Users warmed for an earlier run would expire during a
           // later one and turn that run into 16 PBKDF2 hashes (one run measured 878 µs per
@@ -341,12 +348,13 @@ async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
           const procs = k >= 0 && configs[k].over.workers === 0 ? availableParallelism() : 1;
           if (k >= 0) for (let i = 0; i < procs * (procs > 1 ? 3 : 1); i++) await warmCredentials(srv.url, hot, 2 * procs);
           const r = (await load(srv.url, `apache:${conc}`, { duration: T.apache, hotList: hot, seed: rep * 100 + conc, pids: [srv.pid] })).streams[0];
-          (k < 0 ? S.slapd : S.rows[k])[conc].push(r);
-          log(`  run ${rep + 1} c=${conc} ${k < 0 ? 'slapd (loglevel 0)' : `${configs[k].db}, ${configs[k].setting}`}: ${fmt(r.tps)} tx/s p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${r.failures} failures, ${fmt(r.cpuUsPerTx)} µs/tx (load ${loadavg()[0].toFixed(2)})`);
+          (k === -1 ? S.slapd : k === -2 ? S.floor : S.rows[k])[conc].push(r);
+          log(`  run ${rep + 1} c=${conc} ${k === -1 ? 'slapd (loglevel 0)' : k === -2 ? 'Node.js floor' : `${configs[k].db}, ${configs[k].setting}`}: ${fmt(r.tps)} tx/s p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${r.failures} failures, ${fmt(r.cpuUsPerTx)} µs/tx (load ${loadavg()[0].toFixed(2)})`);
         }
       }
     }
   } finally {
+    floorChild.kill();
     for (const b of bridges) await b.stop();
   }
   S.load = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -956,7 +964,7 @@ function renderMarkdown() {
   if (Df) {
     L.push(`### The bridge as users run it: defaults, SQLite, PostgreSQL${R.machine.mysql ? ` and MySQL/MariaDB (${R.machine.mysql})` : ''} (${SMALL} users each), Apache mix`);
     L.push('');
-    L.push(`Each bridge: \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (one process, \`log.level: info\` as JSON to a file, credential cache 60 s, PostgreSQL pool 10, prepared statements on); a row marked with a setting changes only that. slapd: \`loglevel 0\` (its configuration file), default threads. Median of ${Df.runs} run(s) × ${T.apache} s (all configurations and slapd alternating, order rotated each repetition); each run with 16 users of its own whose credentials were checked just before it (in every worker), so no cached credential expires during a run. Load average at the end ${Df.load}: the machine is shared, so compare rows of the same table (they ran back to back), not with other tables.`);
+    L.push(`Each bridge: \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (one process, \`log.level: info\` as JSON to a file, credential cache 60 s, PostgreSQL pool 10, prepared statements on); a row marked with a setting changes only that. slapd: \`loglevel 0\` (its configuration file), default threads. Node.js floor: \`bench/node-floor.mjs\`, a one-process Node.js responder that gives the same checked answers from the bench's formulas with no directory, database, password check or log (framing, reading each request, one socket write per answer): what any one-process Node.js server pays on this machine before doing any work. Median of ${Df.runs} run(s) × ${T.apache} s (all configurations and slapd alternating, order rotated each repetition); each run with 16 users of its own whose credentials were checked just before it (in every worker), so no cached credential expires during a run. Load average at the end ${Df.load}: the machine is shared, so compare rows of the same table (they ran back to back), not with other tables.`);
     L.push('');
     L.push('| database | setting | conns | tx/s (runs) | p50 / p99 ms | bridge CPU µs/tx | / defaults | / slapd | failures |');
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -971,6 +979,8 @@ function renderMarkdown() {
       }
       const sl = Df.slapd[conc];
       L.push(`| slapd | loglevel 0 | ${conc} | **${fmt(slapdTps)}** (${sl.map((r) => fmt(r.tps)).join(', ')}) | ${ms(median(sl.map((r) => r.p50)))} / ${ms(median(sl.map((r) => r.p99)))} | ${fmt(median(sl.map((r) => r.cpuUsPerTx)))} (slapd) | | 1 | ${sum(sl.map((r) => r.failures))} |`);
+      const fl = Df.floor?.[conc];
+      if (fl?.length) L.push(`| Node.js floor | answers from formulas, one process | ${conc} | **${fmt(med(fl))}** (${fl.map((r) => fmt(r.tps)).join(', ')}) | ${ms(median(fl.map((r) => r.p50)))} / ${ms(median(fl.map((r) => r.p99)))} | ${fmt(median(fl.map((r) => r.cpuUsPerTx)))} (floor) | | ${ratio(med(fl) / slapdTps)} | ${sum(fl.map((r) => r.failures))} |`);
     }
     L.push('');
     const rowOf = (db, setting) => Df.rows.find((x) => x.db === db && x.setting === setting);
