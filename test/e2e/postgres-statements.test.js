@@ -8,8 +8,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { need, hasCommand } from '../helpers/require.js';
-import { djangoAvailable, postgresAvailable, makeDjangoDatabase } from '../helpers/django.js';
-import { startTestBridge, ldapsearch, BASE } from '../helpers/bridge.js';
+import { djangoAvailable, postgresAvailable, makeDjangoDatabase, djangoShell } from '../helpers/django.js';
+import { startTestBridge, ldapsearch, ldapTool, BASE, SERVICE_DN, SERVICE_PW } from '../helpers/bridge.js';
 
 const pgUp = await postgresAvailable();
 const skip =
@@ -84,6 +84,53 @@ describe('PostgreSQL prepared statements', { skip, timeout: 180_000 }, () => {
       }
     } finally {
       await admin.query(`ALTER DATABASE "${db.name}" RESET timezone`);
+    }
+  });
+
+  test('one pooled connection runs the same statements again and again (their result described once): every answer has that moment\'s data, NULLs and values, flags and a password change', async () => {
+    // poolSize 1: every lookup reuses the one connection and its prepared statements.
+    const br = await startTestBridge({ url: db.url, config: { db: { poolSize: 1 } } });
+    const set = (sql, ...values) => admin.query(sql, values);
+    try {
+      const look = async () => {
+        const r = await ldapsearch(br.url, { base: USERS, filter: '(uid=alice)', attrs: ['givenName', 'mail', 'djangoLastLogin', 'djangoIsStaff', 'memberOf', 'uid'] });
+        assert.equal(r.code, 0, r.stderr);
+        return r.entries[0]?.attrs;
+      };
+      const agents = `cn=secret-agents,ou=groups,${BASE}`;
+      const isAgent = async () => (await ldapTool('ldapcompare', ['-x', '-H', br.url, '-D', SERVICE_DN, '-y', '/dev/stdin', agents, `member:uid=alice,${USERS}`], SERVICE_PW)).code;
+      const membership = "FROM auth_user u, auth_group g WHERE u.username = 'alice' AND g.name = 'secret-agents'";
+      await set("UPDATE auth_user SET first_name = 'Ann', email = '', last_login = NULL, is_staff = false WHERE username = 'alice'");
+      const first = await look();
+      assert.deepEqual(first.givenName, ['Ann']);
+      assert.equal(first.mail, undefined, 'an empty email: no mail');
+      assert.equal(first.djangoLastLogin, undefined, 'a NULL last_login: no djangoLastLogin');
+      assert.deepEqual(first.djangoIsStaff, ['FALSE']);
+      assert.deepEqual(first.memberOf, [agents]);
+      assert.equal(await isAgent(), 6, 'compareTrue');
+      await set(`DELETE FROM auth_user_groups ug USING auth_user u, auth_group g WHERE ug.user_id = u.id AND ug.group_id = g.id AND u.username = 'alice' AND g.name = 'secret-agents'`);
+      assert.equal(await isAgent(), 5, 'out of the group: compareFalse');
+      assert.equal((await look()).memberOf, undefined, 'and no memberOf');
+      await set(`INSERT INTO auth_user_groups (user_id, group_id) SELECT u.id, g.id ${membership}`);
+      assert.equal(await isAgent(), 6, 'back in: compareTrue');
+      await set("UPDATE auth_user SET first_name = 'Anna', email = 'anna@example.com', last_login = '2025-01-02 03:04:05+00', is_staff = true WHERE username = 'alice'");
+      const second = await look();
+      assert.deepEqual(second.givenName, ['Anna']);
+      assert.deepEqual(second.mail, ['anna@example.com']);
+      assert.deepEqual(second.djangoLastLogin, ['20250102030405Z']);
+      assert.deepEqual(second.djangoIsStaff, ['TRUE']);
+      assert.deepEqual(second.memberOf, [agents, `cn=staff,ou=roles,${BASE}`], "is_staff: the staff role too");
+      // A bind's lookup (the hash too) on the same connection: a password set in Django counts
+      // at the next bind, the old one no longer does.
+      const dn = `uid=alice,${USERS}`;
+      const as = (password) => ldapsearch(br.url, { bindDn: dn, password, base: USERS, filter: '(uid=alice)', attrs: ['uid'] });
+      assert.equal((await as('lètmein-alice')).code, 0, 'the password Django set');
+      await djangoShell(db.env, "u = User.objects.get(username='alice'); u.set_password('alice-changed-pw'); u.save()");
+      assert.equal((await as('lètmein-alice')).code, 49, 'the old password: invalidCredentials');
+      assert.equal((await as('alice-changed-pw')).code, 0, 'the new one');
+      assert.equal(br.logs.filter((l) => l.includes('"operation failed"')).length, 0, 'no operation failed');
+    } finally {
+      await br.close();
     }
   });
 
