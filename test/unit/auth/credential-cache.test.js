@@ -2,6 +2,7 @@
 // as its configured hash stays the same.
 import { test, mock, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { CredentialCache } from '../../../dist/auth/credential-cache.js';
 
 afterEach(() => mock.timers.reset());
@@ -17,6 +18,16 @@ test('a user entry expires; its key changes with the password and the stored has
   assert.equal(c.has(k), true);
   mock.timers.tick(1000);
   assert.equal(c.has(k), false);
+});
+
+test('a key depends on a secret of its own cache: the same inputs give another key elsewhere, and no hash of the inputs alone finds it', () => {
+  const hash = 'pbkdf2_sha256$1000$salt$hash';
+  const a = new CredentialCache(1000, 10);
+  const k = a.key(7, 'pw', hash);
+  assert.equal(a.key(7, 'pw', hash), k, 'stable within one cache');
+  assert.notEqual(new CredentialCache(1000, 10).key(7, 'pw', hash), k, 'another process (cache) keys it differently');
+  for (const input of [`7\0${hash}\0pw`, `7${hash}pw`, 'pw']) assert.notEqual(createHash('sha256').update(input).digest('base64'), k);
+  assert.ok(!k.includes('pw'));
 });
 
 test('a pinned service credential does not expire, is tied to its configured hash and remembers where it was proven', () => {
