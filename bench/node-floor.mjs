@@ -8,23 +8,10 @@
 //
 //   node bench/node-floor.mjs [port]   (prints "listening <port>")
 import { createServer } from 'node:net';
-import { FrameReader, tlv, seq, str, int } from './lib/ber.mjs';
+import { FrameReader, element, tlv, seq, str, int } from './lib/ber.mjs';
 import { isMember } from './lib/data.mjs';
 
 const USERS = 1000;
-
-/** [tag, start of value, end of value] of the element at p (definite lengths only). */
-function element(buf, p) {
-  const tag = buf[p];
-  let len = buf[p + 1];
-  let q = p + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[q++];
-  }
-  return [tag, q, q + len];
-}
 
 const result = (id, tag, code) => seq([int(id), seq([tlv(0x0a, Buffer.from([code])), str(''), str('')], tag)]);
 

@@ -47,10 +47,10 @@ export function pagedControl(size, cookie = Buffer.alloc(0)) {
   return seq([seq([str(PAGED_RESULTS), str(seq([int(size), str(cookie)]))])], 0xa0);
 }
 
-// ---- responses
+// ---- responses (and, for bench/node-floor.mjs, requests)
 
 /** Reads a tag and length at p: [tag, contentStart, contentEnd]. */
-function element(buf, p) {
+export function element(buf, p) {
   const tag = buf[p];
   let len = buf[p + 1];
   let q = p + 2;
