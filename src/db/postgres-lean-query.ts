@@ -11,6 +11,7 @@
 // connection has parsed, so its Query and this share names safely), pg's value encoding,
 // the wire messages, the client's queue and error handling.
 import { createRequire } from 'node:module';
+import type { Row } from './sql-store.js';
 
 /** The parts of pg's connection this uses (pg/lib/connection.js). */
 interface PgConnection {
@@ -37,7 +38,6 @@ interface Shape {
   parsers: Array<(raw: string) => unknown>;
 }
 
-type Row = Record<string, unknown>;
 type TypeParsers = { getTypeParser(oid: number, format: 'text'): (raw: string) => unknown };
 
 // pg's own value encoding (arrays to array literals, dates, buffers, ...), as its Query uses it.
@@ -119,17 +119,17 @@ export class LeanQuery {
   handleCopyData(): void {}
 
   handleError(err: Error): void {
-    // Whatever failed, describe this statement again on its next execution here.
-    if (this.connection) shapes.get(this.connection)?.delete(this.name);
-    this.callback(this.failed ?? err);
+    this.fail(this.failed ?? err);
   }
 
   handleReadyForQuery(): void {
-    if (this.failed) {
-      if (this.connection) shapes.get(this.connection)?.delete(this.name);
-      this.callback(this.failed);
-      return;
-    }
-    this.callback(null, this.rows);
+    if (this.failed) this.fail(this.failed);
+    else this.callback(null, this.rows);
+  }
+
+  /** Whatever failed, this statement is described again on its next execution here. */
+  private fail(err: Error): void {
+    if (this.connection) shapes.get(this.connection)?.delete(this.name);
+    this.callback(err);
   }
 }

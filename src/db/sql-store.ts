@@ -401,7 +401,6 @@ export abstract class SqlStore implements DirectoryStore {
     return this.dialect.bigint ? this.dialect.bigint(ps.add(v)) : `CAST(${ps.add(v)} AS BIGINT)`;
   }
 
-  /** `expr` equals the bound value exactly (Dialect.exact); `bind()` binds it once per call. */
   /**
    * The statement text of a hot lookup's `shape`, the same string object every time. Every
    * driver keeps its prepared statements by text (better-sqlite3's here, pg's names, mysql2's
@@ -419,6 +418,7 @@ export abstract class SqlStore implements DirectoryStore {
     return sql;
   }
 
+  /** `expr` equals the bound value exactly (Dialect.exact); `bind()` binds it once per call. */
   private equalsExactly(expr: string, bind: () => string): string {
     return this.dialect.exact ? this.dialect.exact.equals(expr, bind) : `${expr} = ${bind()}`;
   }
