@@ -9,7 +9,8 @@
 //   the bench's `defaults` section); "database": "pg" or "mysql" selects the 1,000-user
 //   PostgreSQL or MySQL/MariaDB bench database, "env" adds environment variables, "root" runs another checkout's build (one with dist/). Example, logging at its default against off:
 //   node bench/ab-config.mjs '{}' '{"log":{"level":"silent"}}' apache:64
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { startBridge } from './lib/servers.mjs';
 import { runLoad, warmCredentials, parseMix } from './ldap-load.mjs';
@@ -36,7 +37,25 @@ for (const [k, json] of jsons.entries()) {
   const { env, root, ...over } = JSON.parse(json);
   const database = await databases[over.database ?? 'sqlite']();
   const cfg = { baseDn: D.BASE, serviceAccounts: [{ dn: D.SVC_DN, password: svcHash }], ...over, database };
+  const procs = over.workers === 0 ? availableParallelism() : (over.workers ?? 1);
   bridges[name] = await startBridge(cfg, { dir: work, name: `bridge-${name}`, env, ...(root ? { root } : {}), cpuProfDir: process.env.PROF ? join(work, 'prof') : undefined });
+  bridges[name].procs = procs;
+}
+/** CPU seconds all PostgreSQL server processes have used so far (the backends of every client). */
+function postgresCpuSeconds() {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (!st.includes('(postgres)')) continue;
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
 }
 const res = Object.fromEntries(names.map((n) => [n, []]));
 for (let r = 0; r < Number(rounds); r++) {
@@ -46,11 +65,15 @@ for (let r = 0; r < Number(rounds); r++) {
     // Users of their own for every run, warmed just before it: no cached credential expires
     // in the middle of a run (the default cache keeps one 60 s).
     const hotList = Array.from({ length: 16 }, () => 1 + (hot++ % 1000));
-    await warmCredentials(br.url, hotList, 2);
+    // With workers, each has its own cache: warm through enough connections that every worker
+    // sees every user (as the bench's defaults section does).
+    for (let i = 0; i < (br.procs > 1 ? br.procs * 3 : 1); i++) await warmCredentials(br.url, hotList, 2 * br.procs);
+    const pg0 = postgresCpuSeconds();
     const out = await runLoad({ url: br.url, mix: parseMix(mix), duration: 4, warmup: 1, hotList, serverPids: [br.pid] });
     const tx = out.streams.reduce((n, st) => n + st.tx, 0);
     const failures = out.streams.reduce((n, st) => n + st.failures, 0);
-    res[name].push(`${Math.round(tx / out.duration)} tx/s, ${((out.serverCores * out.duration * 1e6) / tx).toFixed(0)} µs CPU/tx, ${failures} failures`);
+    const pgUs = ((postgresCpuSeconds() - pg0) * 1e6) / tx;
+    res[name].push(`${Math.round(tx / out.duration)} tx/s, ${((out.serverCores * out.duration * 1e6) / tx).toFixed(0)} µs CPU/tx, ${failures} failures${pgUs > 1 ? `; PostgreSQL ${pgUs.toFixed(0)} µs/tx (all its processes, warm-up included)` : ''}`);
   }
 }
 for (const name of names) { console.log(name, jsons[names.indexOf(name)], '\n ', res[name].join('\n  ')); await bridges[name].stop(); }

@@ -10,7 +10,14 @@
 // Everything else is pg's: the Parse the first time (pg's own bookkeeping of what each
 // connection has parsed, so its Query and this share names safely), pg's value encoding,
 // the wire messages, the client's queue and error handling.
+//
+// A LeanQuery also runs on a pipelined pg Client (PostgresStore's shared connection for hot
+// lookups). pg's pipeline mode refuses submittables that are not its Query, because a cursor's
+// portal stays open across round trips and the statements written behind it would be answered
+// out of it. A LeanQuery runs the unnamed portal to its end within one Sync, as pg's Query
+// does, so it is safe there: it declares so by having Query's prototype behind its own.
 import { createRequire } from 'node:module';
+import pg from 'pg';
 import type { Row } from './sql-store.js';
 
 /** The parts of pg's connection this uses (pg/lib/connection.js). */
@@ -48,7 +55,8 @@ const shapes = new WeakMap<PgConnection, Map<string, Shape>>();
 
 export class LeanQuery {
   private shape: Shape | undefined;
-  private readonly rows: Row[] = [];
+  /** Not `rows`: pg reads a query's `rows` as the cursor option, which pipeline mode refuses. */
+  private readonly received: Row[] = [];
   private failed: Error | undefined;
   private connection: PgConnection | undefined;
 
@@ -107,7 +115,7 @@ export class LeanQuery {
       this.failed = e as Error;
       return;
     }
-    this.rows.push(row);
+    this.received.push(row);
   }
 
   handleCommandComplete(): void {}
@@ -124,7 +132,7 @@ export class LeanQuery {
 
   handleReadyForQuery(): void {
     if (this.failed) this.fail(this.failed);
-    else this.callback(null, this.rows);
+    else this.callback(null, this.received);
   }
 
   /** Whatever failed, this statement is described again on its next execution here. */
@@ -133,3 +141,5 @@ export class LeanQuery {
     this.callback(err);
   }
 }
+
+Object.setPrototypeOf(LeanQuery.prototype, pg.Query.prototype);

@@ -9,6 +9,18 @@
 // texts are named, so clients sending ever new filter shapes cannot make every pooled
 // connection hold ever more statements. timestamptz values are kept as the text PostgreSQL
 // sends: the user model parses its dates only when an entry shows them.
+//
+// The hot lookups (Apache's user by name, with or without its hash, and its membership test:
+// indexed, one or a few rows whatever the data) share one connection in pg's pipeline mode:
+// each is written at once, without waiting for the answers before it, and PostgreSQL answers
+// them in order. One backend then reads several statements per wake-up and the bridge several
+// answers per read, where the pool gave each its own backend to wake: about half the
+// PostgreSQL CPU and a third less of the bridge's per lookup (BENCHMARKS.md, session 10).
+// Each statement still has its own Sync, so it is its own implicit transaction with its own
+// snapshot (a change committed before it was sent is seen) and an error fails it alone. Every
+// other statement (pages, scans, anything that may take long and would hold up the lookups
+// queued behind it) runs on the pool. The pipeline needs named statements: with
+// db.preparedStatements off (a pooler in transaction mode) everything runs on the pool.
 import pg from 'pg';
 import type { DjangoMapping } from '../config/types.js';
 import { LeanQuery } from './postgres-lean-query.js';
@@ -64,6 +76,14 @@ const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === TIMESTAMPTZ && format !== 'binary' ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
 
+/** The pipelined connection of the hot lookups and the deadline of each statement on it, oldest
+ * first (answers come in order). */
+interface Pipe {
+  client: pg.Client;
+  deadlines: number[];
+  retiring: boolean;
+}
+
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -77,6 +97,11 @@ export class PostgresStore extends SqlStore {
   private readonly running = new Map<pg.PoolClient, number>();
   private watchdog: NodeJS.Timeout | undefined;
   private readonly listened = new WeakSet<pg.PoolClient>();
+  private readonly clientConfig: pg.ClientConfig;
+  /** The pipelined connection hot lookups share (created on first use, replaced when lost). */
+  private pipe: Pipe | undefined;
+  /** Pipes with statements on their way: the current one and any being retired. */
+  private readonly pipes = new Set<Pipe>();
 
   constructor(target: Extract<DatabaseTarget, { kind: 'postgres' }>, map: DjangoMapping, opts: { poolSize?: number; statementTimeoutMs?: number; preparedStatements?: boolean } = {}) {
     super(map, {
@@ -94,15 +119,15 @@ export class PostgresStore extends SqlStore {
       textRows: (params, names) => `unnest(${params.map((p) => `${p}::text[]`).join(', ')}) WITH ORDINALITY AS k(${names.join(', ')}, i)`,
     });
     this.poolSize = opts.poolSize ?? 10;
-    this.pool = new pg.Pool({
+    this.clientConfig = {
       ...connectionOptions(target),
-      max: this.poolSize,
       statement_timeout: opts.statementTimeoutMs ?? 10000,
       keepAlive: true,
       options: '-c default_transaction_read_only=on',
       application_name: 'django-ldap-bridge',
       types,
-    });
+    };
+    this.pool = new pg.Pool({ ...this.clientConfig, max: this.poolSize });
     this.backstopMs = (opts.statementTimeoutMs ?? 10000) + 2000;
     this.names = opts.preparedStatements === false ? undefined : new Map();
     // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -122,6 +147,7 @@ export class PostgresStore extends SqlStore {
     const name = this.nameOf(sql);
     try {
       try {
+        if (name !== undefined && this.isHot(sql)) return await this.runPipelined(name, sql, params);
         return await this.runOnPool({ name, text: sql, values: params });
       } catch (e) {
         if (name === undefined || !STALE_STATEMENT.has((e as { code?: string }).code ?? '')) throw e;
@@ -160,6 +186,51 @@ export class PostgresStore extends SqlStore {
     }
   }
 
+  /** A hot lookup on the shared pipelined connection. A statement that fails retires that
+   * connection (as the pool discards a client whose statement failed: a stale prepared
+   * statement must not stay); the statements already on it still get their answers. */
+  private runPipelined(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    const pipe = this.openPipe();
+    pipe.deadlines.push(Date.now() + this.backstopMs);
+    this.watchdog ??= setInterval(this.giveUpOnHung, 200).unref();
+    return new Promise((resolve, reject) => {
+      pipe.client.query(
+        new LeanQuery(name, text, values, types, (err, rows) => {
+          pipe.deadlines.shift();
+          if (err) this.retire(pipe);
+          else if (pipe.retiring && pipe.deadlines.length === 0) this.endPipe(pipe);
+          if (err) reject(err);
+          else resolve(rows as Row[]);
+        }) as unknown as pg.QueryConfig,
+      );
+    });
+  }
+
+  private openPipe(): Pipe {
+    if (this.pipe) return this.pipe;
+    const pipe: Pipe = { client: new pg.Client({ ...this.clientConfig, pipeline: true } as pg.ClientConfig), deadlines: [], retiring: false };
+    // A lost connection fails what is on it (pg answers each statement with the error) and
+    // the next lookup opens another.
+    pipe.client.on('error', () => this.retire(pipe));
+    pipe.client.on('end', () => this.retire(pipe));
+    pipe.client.connect().catch(() => this.retire(pipe));
+    this.pipe = pipe;
+    this.pipes.add(pipe);
+    return pipe;
+  }
+
+  /** No new statement goes to `pipe`; it closes once those on it are answered. */
+  private retire(pipe: Pipe): void {
+    if (this.pipe === pipe) this.pipe = undefined;
+    pipe.retiring = true;
+    if (pipe.deadlines.length === 0) this.endPipe(pipe);
+  }
+
+  private endPipe(pipe: Pipe): void {
+    if (!this.pipes.delete(pipe)) return;
+    pipe.client.end().catch(() => {});
+  }
+
   private runNamed(client: pg.PoolClient, name: string, text: string, values: unknown[]): Promise<Row[]> {
     return new Promise((resolve, reject) => {
       client.query(new LeanQuery(name, text, values, types, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))) as unknown as pg.QueryConfig);
@@ -175,7 +246,14 @@ export class PostgresStore extends SqlStore {
       this.running.delete(client);
       (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     }
-    if (this.running.size === 0 && this.watchdog) {
+    // A pipe answers in order: its oldest statement past its deadline means a hung connection,
+    // and closing it fails everything on it (unavailable), as the pool's clients above.
+    for (const pipe of this.pipes) {
+      if (pipe.deadlines.length === 0 || now <= pipe.deadlines[0]) continue;
+      this.retire(pipe);
+      (pipe.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }
+    if (this.running.size === 0 && this.watchdog && ![...this.pipes].some((p) => p.deadlines.length > 0)) {
       clearInterval(this.watchdog);
       this.watchdog = undefined;
     }
@@ -208,6 +286,8 @@ export class PostgresStore extends SqlStore {
   async close(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = undefined;
+    this.pipe = undefined;
+    for (const pipe of this.pipes) this.endPipe(pipe);
     await this.pool.end();
   }
 }

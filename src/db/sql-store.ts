@@ -102,7 +102,10 @@ const HOT = {
   byNameCi: 2,
   membership: 3,
   membershipActive: 4,
+  membershipsNamed: 5,
+  membershipsNamedActive: 6,
   findByName: 16,
+  usersNamed: 32,
   active: 1,
   hashes: 2,
 } as const;
@@ -229,6 +232,8 @@ export abstract class SqlStore implements DirectoryStore {
   /** The texts of the statements every bind, search and compare of Apache runs, by shape (see
    * hotText): one string object each, kept from the first time it was built. */
   private readonly hotTexts = new Map<number, string>();
+  /** The same texts, to tell a hot lookup from any other statement (isHot). */
+  private readonly hotSet = new Set<string>();
 
   constructor(
     protected readonly map: DjangoMapping,
@@ -414,8 +419,16 @@ export abstract class SqlStore implements DirectoryStore {
   private hotText(shape: number, sql: string): string {
     const kept = this.hotTexts.get(shape);
     if (kept !== undefined && kept.length === sql.length) return kept;
+    if (kept !== undefined) this.hotSet.delete(kept);
     this.hotTexts.set(shape, sql);
+    this.hotSet.add(sql);
     return sql;
+  }
+
+  /** `sql` is one of the hot lookups (hotText): indexed lookups of a user or a membership by
+   * name, alone or a turn's gathered, short whatever the data. */
+  protected isHot(sql: string): boolean {
+    return this.hotSet.has(sql);
   }
 
   /** `expr` equals the bound value exactly (Dialect.exact); `bind()` binds it once per call. */
@@ -532,7 +545,7 @@ export abstract class SqlStore implements DirectoryStore {
     // LATERAL with its own LIMIT: one index lookup per name, as each statement alone (a plain
     // join may be planned as a scan of the whole user table).
     const one = `SELECT ${withHashes ? this.userCols : this.userColsNoHash} FROM ${this.U} u WHERE ${this.uname} = k.v${active} ORDER BY ${this.uid} LIMIT 5`;
-    const rows = await this.run(`SELECT k.i AS dlb_i, x.* FROM ${k} CROSS JOIN LATERAL (${one}) x ORDER BY k.i, x.id`, ps.values);
+    const rows = await this.run(this.hotText(HOT.usersNamed | (activeOnly ? HOT.active : 0) | (withHashes ? HOT.hashes : 0), `SELECT k.i AS dlb_i, x.* FROM ${k} CROSS JOIN LATERAL (${one}) x ORDER BY k.i, x.id`), ps.values);
     const out = new Map<string, User[]>();
     for (const r of rows) {
       const name = names[Number(r.dlb_i) - 1];
@@ -802,7 +815,7 @@ export abstract class SqlStore implements DirectoryStore {
     const k = (this.dialect.textRows as NonNullable<Dialect['textRows']>)([ps.add(pairs.map((p) => p[0])), ps.add(pairs.map((p) => p[1]))], ['g', 'v']);
     const active = activeOnly ? ` AND ${this.uactive}` : '';
     const member = `EXISTS (SELECT 1 FROM ${this.q(ug.table)} ug JOIN ${this.U} u ON ${this.uid} = ug.${this.q(ug.userColumn)} WHERE ug.${this.q(ug.otherColumn)} = g.${this.q(g.id)} AND ${this.uname} = k.v${active})`;
-    const rows = await this.run(`SELECT k.i AS dlb_i, CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${k} JOIN ${this.q(g.table)} g ON g.${this.q(g.name)} = k.g`, ps.values);
+    const rows = await this.run(this.hotText(activeOnly ? HOT.membershipsNamedActive : HOT.membershipsNamed, `SELECT k.i AS dlb_i, CASE WHEN ${member} THEN 1 ELSE 0 END AS member FROM ${k} JOIN ${this.q(g.table)} g ON g.${this.q(g.name)} = k.g`), ps.values);
     const out = new Map<string, { group: boolean; member: boolean }>();
     for (const r of rows) {
       const [group, user] = pairs[Number(r.dlb_i) - 1];
