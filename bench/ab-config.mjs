@@ -9,10 +9,10 @@
 //   the bench's `defaults` section); "database": "pg" or "mysql" selects the 1,000-user
 //   PostgreSQL or MySQL/MariaDB bench database, "env" adds environment variables, "root" runs another checkout's build (one with dist/). Example, logging at its default against off:
 //   node bench/ab-config.mjs '{}' '{"log":{"level":"silent"}}' apache:64
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { startBridge } from './lib/servers.mjs';
+import { startBridge, postgresCpuSeconds } from './lib/servers.mjs';
 import { runLoad, warmCredentials, parseMix } from './ldap-load.mjs';
 import { BENCH_DIR, sqliteDatabase, postgresDatabase, mysqlDatabase } from './lib/datasets.mjs';
 import * as D from './lib/data.mjs';
@@ -40,22 +40,6 @@ for (const [k, json] of jsons.entries()) {
   const procs = over.workers === 0 ? availableParallelism() : (over.workers ?? 1);
   bridges[name] = await startBridge(cfg, { dir: work, name: `bridge-${name}`, env, ...(root ? { root } : {}), cpuProfDir: process.env.PROF ? join(work, 'prof') : undefined });
   bridges[name].procs = procs;
-}
-/** CPU seconds all PostgreSQL server processes have used so far (the backends of every client). */
-function postgresCpuSeconds() {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (!st.includes('(postgres)')) continue;
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks / 100;
 }
 const res = Object.fromEntries(names.map((n) => [n, []]));
 for (let r = 0; r < Number(rounds); r++) {

@@ -91,6 +91,24 @@ export function cpuSecondsOf(pid) {
   return seen ? total : NaN;
 }
 
+/** CPU seconds every PostgreSQL server process on the machine has used so far (its backends for
+ * every client included): what the database costs a load, read around it. */
+export function postgresCpuSeconds() {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (!st.includes('(postgres)')) continue;
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
 const live = new Set();
 process.on('exit', () => {
   for (const c of live) {
