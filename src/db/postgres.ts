@@ -14,8 +14,9 @@
 // indexed, one or a few rows whatever the data) share one connection in pg's pipeline mode:
 // each is written at once, without waiting for the answers before it, and PostgreSQL answers
 // them in order. One backend then reads several statements per wake-up and the bridge several
-// answers per read, where the pool gave each its own backend to wake: about half the
-// PostgreSQL CPU and a third less of the bridge's per lookup (BENCHMARKS.md, session 10).
+// answers per read, where the pool gave each its own backend to wake: a third to a half less
+// of PostgreSQL's CPU and about a third less of the bridge's per lookup (BENCHMARKS.md,
+// session 10).
 // Each statement still has its own Sync, so it is its own implicit transaction with its own
 // snapshot (a change committed before it was sent is seen) and an error fails it alone. Every
 // other statement (pages, scans, anything that may take long and would hold up the lookups
@@ -82,6 +83,12 @@ interface Pipe {
   client: pg.Client;
   deadlines: number[];
   retiring: boolean;
+}
+
+/** Closes a client's socket under it: pg then fails every statement on it ("Connection
+ * terminated", unavailable) and the pool or the pipe lets the client go. */
+function closeSocket(client: pg.Client | pg.PoolClient): void {
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
 }
 
 export class PostgresStore extends SqlStore {
@@ -244,14 +251,14 @@ export class PostgresStore extends SqlStore {
     for (const [client, deadline] of this.running) {
       if (now <= deadline) continue;
       this.running.delete(client);
-      (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      closeSocket(client);
     }
     // A pipe answers in order: its oldest statement past its deadline means a hung connection,
     // and closing it fails everything on it (unavailable), as the pool's clients above.
     for (const pipe of this.pipes) {
       if (pipe.deadlines.length === 0 || now <= pipe.deadlines[0]) continue;
       this.retire(pipe);
-      (pipe.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      closeSocket(pipe.client);
     }
     if (this.running.size === 0 && this.watchdog && ![...this.pipes].some((p) => p.deadlines.length > 0)) {
       clearInterval(this.watchdog);
