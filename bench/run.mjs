@@ -262,12 +262,23 @@ async function main() {
   if (want('apache')) {
     // Apache and wrk share this machine's cores with the server: the bridge runs one process
     // here (two workers measured lower, competing with Apache for the same two cores).
-    const single = await startBridge(bridgeConfig(sqliteUrl, svcHash, { workers: 1 }), { dir: work, name: 'bridge-apache' });
+    // The bridge as users run it (defaults: `info` logging, 60 s credential cache), on SQLite and
+    // on PostgreSQL, and the tuned configuration the section measured before (issue #12, 1).
+    const pgDb = await postgresDatabase('dlb_bench_1k', SMALL, hash, { log });
+    const started = [];
     try {
-      await warmCredentials(single.url, hotUsers());
-      await sectionApache(single, slapd, work, sqlite.path);
+      for (const [key, label, cfg] of [
+        ['bridge', 'bridge (SQLite, defaults)', defaultConfig(sqliteUrl, svcHash)],
+        ['bridgepg', 'bridge (PostgreSQL, defaults)', defaultConfig(pgDb.url, svcHash)],
+        ['bridgetuned', 'bridge (SQLite, `log.level: warn`, `security.credentialCacheSeconds: 600`)', bridgeConfig(sqliteUrl, svcHash, { workers: 1 })],
+      ]) {
+        const b = Object.assign(await startBridge(cfg, { dir: work, name: `bridge-apache-${key}` }), { key, label });
+        started.push(b);
+        await warmCredentials(b.url, hotUsers());
+      }
+      await sectionApache(started, slapd, work, sqlite.path);
     } finally {
-      await single.stop();
+      for (const b of started) await b.stop();
     }
   }
   await stopAll();
@@ -481,8 +492,9 @@ async function sectionCold(work, sqliteUrl, svcHash) {
 
 // ------------------------------------------------------------------ 3. Apache httpd
 
-async function sectionApache(bridge, slapd, work, sqlitePath) {
-  const S = (R.sections.apache = { runs: RUNS, bridge: { 8: [], 64: [] }, slapd: { 8: [], 64: [] }, wsgi: {} });
+async function sectionApache(bridges, slapd, work, sqlitePath) {
+  const S = (R.sections.apache = { runs: RUNS, backends: [...bridges.map((b) => ({ key: b.key, label: b.label })), { key: 'slapd', label: 'slapd' }], slapd: { 8: [], 64: [] }, wsgi: {} });
+  for (const b of bridges) S[b.key] = { 8: [], 64: [] };
   const { apacheLocation } = await import(join(ROOT, 'dist/apache/config.js'));
   const tree = { baseDn: D.BASE, usersOu: 'users', groupsOu: 'groups', permissionsOu: 'permissions', rolesOu: 'roles', servicesOu: 'services' };
   const group = D.groupName(D.groupOf(1, 0)); // u0000001 is a member
@@ -490,7 +502,7 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
     apacheLocation({ location, require: 'group', names: [group], ldapUrl: url, tree, bind: { as: 'service', dn: D.SVC_DN, password: { env: 'DLB_BIND_PASSWORD' } }, authName: 'bench', generatedBy: 'bench/run.mjs (apacheLocation from dist/apache/config.js)' });
   const wsgiDir = join(BENCH_DIR, 'django');
   const body = [
-    loc('/bridge', bridge.url),
+    ...bridges.map((b, k) => (k === 0 ? loc(`/${b.key}`, b.url) : loc(`/${b.key}`, b.url).replace(/^#.*\n/, `# The same block, pointed at the ${b.label}\n`))),
     loc('/slapd', slapd.url).replace(/^#.*\n/, '# The same block, pointed at slapd\n'),
     `# Django's documented mod_wsgi authentication (django.contrib.auth.handlers.modwsgi)`,
     `WSGIPythonPath "${wsgiDir}"`,
@@ -505,6 +517,7 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
   const ap = await startApache(join(work, 'apache'), {
     modules: ['mpm_event', 'authn_core', 'authz_core', 'auth_basic', 'authz_user', 'ldap', 'authnz_ldap', 'wsgi'],
     body,
+    locations: [...bridges.map((b) => b.key), 'slapd', 'wsgi'],
     env: { DLB_BIND_PASSWORD: D.SVC_PW, BENCH_DB_ENGINE: 'sqlite', BENCH_DB_NAME: sqlitePath, PYTHONDONTWRITEBYTECODE: '1' },
   });
   S.conf = readFileSync(join(work, 'apache', 'httpd.conf'), 'utf8');
@@ -516,7 +529,7 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
       return r.status;
     };
     const expectedErrors = () => ap.errorLog().split('\n').length;
-    for (const p of ['/bridge', '/slapd', '/wsgi']) {
+    for (const p of [...bridges.map((b) => `/${b.key}`), '/slapd', '/wsgi']) {
       const ok = await get(`${p}/ok.txt`, D.USER_PW);
       const bad = await get(`${p}/ok.txt`, D.WRONG_PW);
       if (ok !== 200 || bad !== 401) throw new Error(`Apache ${p}: right password ${ok}, wrong password ${bad} (expected 200/401)\n${ap.errorLog()}`);
@@ -526,11 +539,18 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
     await r2.arrayBuffer();
     if (r2.status !== 401) throw new Error(`Apache /bridge: a non-member got ${r2.status}`);
     const logLinesAfterChecks = expectedErrors(); // the refusals above are logged on purpose
-    log(`Apache ${R.machine.apache} on ${ap.origin}: 200/401 checked on /bridge, /slapd, /wsgi; wrk ${RUNS} run(s) x ${T.wrk} s ...`);
+    log(`Apache ${R.machine.apache} on ${ap.origin}: 200/401 checked on ${bridges.map((b) => `/${b.key}`).join(', ')}, /slapd, /wsgi; wrk ${RUNS} run(s) x ${T.wrk} s ...`);
+    const keys = S.backends.map((b) => b.key);
     for (let rep = 0; rep < RUNS; rep++) {
       for (const conc of [8, 64]) {
-        const order = rep % 2 ? ['slapd', 'bridge'] : ['bridge', 'slapd'];
+        // A different order each repetition, so no backend always runs first or last.
+        const order = keys.map((_, i) => keys[(i + rep) % keys.length]);
         for (const name of order) {
+          // The default credential cache keeps a checked password 60 s from its first check:
+          // the user is checked again just before each run (a hash only if it had expired), and
+          // a run it expires in pays one hash, as Apache's users would once a minute.
+          const b = bridges.find((x) => x.key === name);
+          if (b) await warmCredentials(b.url, [1]);
           const r = await runWrk({ url: `${ap.origin}/${name}/ok.txt`, user: D.username(1), password: D.USER_PW, conc, seconds: T.wrk });
           S[name][conc].push(r);
           S.command ??= r.command;
@@ -547,7 +567,9 @@ async function sectionApache(bridge, slapd, work, sqlitePath) {
     await ap.stop();
   }
   for (const conc of [8, 64]) {
+    // Target (b): the bridge as users run it (SQLite, defaults); the others are reported next to it.
     S[`ratio${conc}`] = median(S.bridge[conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
+    for (const b of bridges) S[`${b.key}Ratio${conc}`] = median(S[b.key][conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
   }
   S.vsWsgi = median(S.bridge[8].map((r) => r.rps)) / S.wsgi[8].rps;
 }
@@ -1024,20 +1046,22 @@ function renderMarkdown() {
   if (A) {
     L.push(`### Apache ${m.apache} (event MPM, 1 child × 128 threads, LDAP caches off) with wrk, Basic auth`);
     L.push('');
-    L.push(`\`/bridge\` and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s; mod_wsgi one run of ${T.wsgi} s.`);
+    const backends = A.backends ?? [{ key: 'bridge', label: 'bridge' }, { key: 'slapd', label: 'slapd' }];
+    L.push(`Each bridge location and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). The bridges: one process each; "defaults" is \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (\`log.level: info\`, credential cache 60 s: the user is checked again before each run, and a run its cached password expires in pays one hash); the tuned one is what this section measured before. slapd: \`loglevel 0\`. \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s, backends alternating; mod_wsgi one run of ${T.wsgi} s.`);
     L.push('');
-    L.push('| backend | conns | req/s | p50 / p99 ms | failures (non-2xx, socket errors) |');
-    L.push('|---|---:|---:|---:|---:|');
+    L.push('| backend | conns | req/s | p50 / p99 ms | / slapd | failures (non-2xx, socket errors) |');
+    L.push('|---|---:|---:|---:|---:|---:|');
     for (const conc of [8, 64]) {
-      for (const name of ['bridge', 'slapd']) {
-        const xs = A[name][conc];
-        L.push(`| Apache + mod_authnz_ldap + ${name === 'bridge' ? 'bridge' : 'slapd'} (runs: ${xs.map((x) => fmt(x.rps)).join(', ')}) | ${conc} | **${fmt(median(xs.map((x) => x.rps)))}** | ${ms(median(xs.map((x) => x.p50)))} / ${ms(median(xs.map((x) => x.p99)))} | ${sum(xs.map((x) => x.failures))} |`);
+      for (const { key, label } of backends) {
+        const xs = A[key][conc];
+        const vs = key === 'slapd' ? 1 : median(xs.map((x) => x.rps)) / median(A.slapd[conc].map((x) => x.rps));
+        L.push(`| Apache + mod_authnz_ldap + ${label} (runs: ${xs.map((x) => fmt(x.rps)).join(', ')}) | ${conc} | **${fmt(median(xs.map((x) => x.rps)))}** | ${ms(median(xs.map((x) => x.p50)))} / ${ms(median(xs.map((x) => x.p99)))} | ${ratio(vs)} | ${sum(xs.map((x) => x.failures))} |`);
       }
     }
-    L.push(`| Apache + mod_wsgi + Django \`check_password\` | 8 | **${A.wsgi[8].rps.toFixed(2)}** | ${ms(A.wsgi[8].p50)} / ${ms(A.wsgi[8].p99)} | ${A.wsgi[8].failures} |`);
+    L.push(`| Apache + mod_wsgi + Django \`check_password\` | 8 | **${A.wsgi[8].rps.toFixed(2)}** | ${ms(A.wsgi[8].p50)} / ${ms(A.wsgi[8].p99)} | | ${A.wsgi[8].failures} |`);
     L.push('');
     const slapdVsWsgi = median(A.slapd[8].map((r) => r.rps)) / A.wsgi[8].rps;
-    L.push(`Apache+bridge / Apache+slapd: **${ratio(A.ratio8)}** (8), **${ratio(A.ratio64)}** (64). Apache+bridge / Apache+mod_wsgi (8): **${ratio(A.vsWsgi)}×** (Apache+slapd / Apache+mod_wsgi: ${ratio(slapdVsWsgi)}×; mod_wsgi runs at the machine's PBKDF2 rate, ${R.pbkdf2.allCoresRate.toFixed(1)}/s, so 1000× asks ${fmt(1000 * A.wsgi[8].rps)} req/s of Apache on ${m.nproc} cores).`);
+    L.push(`Apache+bridge (SQLite, defaults: target (b)) / Apache+slapd: **${ratio(A.ratio8)}** (8), **${ratio(A.ratio64)}** (64). Apache+bridge / Apache+mod_wsgi (8): **${ratio(A.vsWsgi)}×** (Apache+slapd / Apache+mod_wsgi: ${ratio(slapdVsWsgi)}×; mod_wsgi runs at the machine's PBKDF2 rate, ${R.pbkdf2.allCoresRate.toFixed(1)}/s, so 1000× asks ${fmt(1000 * A.wsgi[8].rps)} req/s of Apache on ${m.nproc} cores).`);
     L.push('');
   }
 

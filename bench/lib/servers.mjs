@@ -323,13 +323,13 @@ export function apacheUser() {
  * the event MPM closes kept-alive connections when all are busy; keep-alive on) with the
  * LDAP caches off. body: the <Location> blocks. Returns { port, stop(), errorLog() }.
  */
-export async function startApache(dir, { modules, body, env = {}, threads = 128 }) {
+export async function startApache(dir, { modules, body, env = {}, threads = 128, locations = ['bridge', 'slapd', 'wsgi'] }) {
   mkdirSync(join(dir, 'htdocs'), { recursive: true });
   mkdirSync(join(dir, 'run'), { recursive: true });
   chmodSync(dir, 0o755);
   const runAs = apacheUser();
   if (runAs) chownSync(join(dir, 'run'), runAs.uid, runAs.gid);
-  for (const loc of ['bridge', 'slapd', 'wsgi']) {
+  for (const loc of locations) {
     mkdirSync(join(dir, 'htdocs', loc), { recursive: true });
     writeFileSync(join(dir, 'htdocs', loc, 'ok.txt'), 'ok\n');
   }
