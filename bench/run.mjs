@@ -569,7 +569,6 @@ async function sectionApache(bridges, slapd, work, sqlitePath) {
   for (const conc of [8, 64]) {
     // Target (b): the bridge as users run it (SQLite, defaults); the others are reported next to it.
     S[`ratio${conc}`] = median(S.bridge[conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
-    for (const b of bridges) S[`${b.key}Ratio${conc}`] = median(S[b.key][conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
   }
   S.vsWsgi = median(S.bridge[8].map((r) => r.rps)) / S.wsgi[8].rps;
 }
@@ -1046,13 +1045,12 @@ function renderMarkdown() {
   if (A) {
     L.push(`### Apache ${m.apache} (event MPM, 1 child × 128 threads, LDAP caches off) with wrk, Basic auth`);
     L.push('');
-    const backends = A.backends ?? [{ key: 'bridge', label: 'bridge' }, { key: 'slapd', label: 'slapd' }];
     L.push(`Each bridge location and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). The bridges: one process each; "defaults" is \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (\`log.level: info\`, credential cache 60 s: the user is checked again before each run, and a run its cached password expires in pays one hash); the tuned one is what this section measured before. slapd: \`loglevel 0\`. \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s, backends alternating; mod_wsgi one run of ${T.wsgi} s.`);
     L.push('');
     L.push('| backend | conns | req/s | p50 / p99 ms | / slapd | failures (non-2xx, socket errors) |');
     L.push('|---|---:|---:|---:|---:|---:|');
     for (const conc of [8, 64]) {
-      for (const { key, label } of backends) {
+      for (const { key, label } of A.backends) {
         const xs = A[key][conc];
         const vs = key === 'slapd' ? 1 : median(xs.map((x) => x.rps)) / median(A.slapd[conc].map((x) => x.rps));
         L.push(`| Apache + mod_authnz_ldap + ${label} (runs: ${xs.map((x) => fmt(x.rps)).join(', ')}) | ${conc} | **${fmt(median(xs.map((x) => x.rps)))}** | ${ms(median(xs.map((x) => x.p50)))} / ${ms(median(xs.map((x) => x.p99)))} | ${ratio(vs)} | ${sum(xs.map((x) => x.failures))} |`);

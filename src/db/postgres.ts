@@ -204,10 +204,13 @@ export class PostgresStore extends SqlStore {
       pipe.client.query(
         new LeanQuery(name, text, values, types, (err, rows) => {
           pipe.deadlines.shift();
-          if (err) this.retire(pipe);
-          else if (pipe.retiring && pipe.deadlines.length === 0) this.endPipe(pipe);
-          if (err) reject(err);
-          else resolve(rows as Row[]);
+          if (err) {
+            this.retire(pipe);
+            reject(err);
+            return;
+          }
+          if (pipe.retiring && pipe.deadlines.length === 0) this.endPipe(pipe);
+          resolve(rows as Row[]);
         }) as unknown as pg.QueryConfig,
       );
     });

@@ -96,7 +96,7 @@ function nextTurn(): Promise<void> {
 export type Row = Record<string, unknown>;
 
 /** Shapes of the hot statements whose texts are kept (SqlStore.hotText): a kind, and for the
- * search by name the flags its text depends on. */
+ * lookups of users by name (alone or gathered) the flags their text depends on. */
 const HOT = {
   byName: 1,
   byNameCi: 2,
