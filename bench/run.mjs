@@ -130,10 +130,12 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+/** The defaults section's row name for a bridge with logging off (target (g) compares it). */
+const OFF = 'log.level: silent (logging off)';
 /** The ratio of two configurations' throughput, a / b, as the median of the ratios of runs of
  * the same repetition (run next to each other): this machine's speed drifts by half within
  * minutes, and a ratio of two medians taken minutes apart carried that drift. */
-const pairedRatio = (a, b) => median(a.map((r, i) => (b[i] ? r.tps / b[i].tps : NaN)));
+const pairedRatio = (a, b, key = 'tps') => median(a.map((r, i) => (b[i] ? r[key] / b[i][key] : NaN)));
 
 /** One run of bench/ldap-load.mjs in its own process; resolves its JSON report. */
 function load(url, mix, { duration = T.mix, warmup = T.warm, users = SMALL, hot = HOT, hotList, victims, idle, seed = 1, pids } = {}) {
@@ -321,9 +323,9 @@ async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
   else R.machine.mysql = my.version;
   const configs = [
     { db: 'SQLite', setting: 'defaults', url: sqliteUrl, over: {} },
-    { db: 'SQLite', setting: 'log.level: silent (logging off)', url: sqliteUrl, over: { log: { level: 'silent' } } },
+    { db: 'SQLite', setting: OFF, url: sqliteUrl, over: { log: { level: 'silent' } } },
     { db: 'PostgreSQL', setting: 'defaults', url: pgDb.url, over: {} },
-    { db: 'PostgreSQL', setting: 'log.level: silent (logging off)', url: pgDb.url, over: { log: { level: 'silent' } } },
+    { db: 'PostgreSQL', setting: OFF, url: pgDb.url, over: { log: { level: 'silent' } } },
     { db: 'PostgreSQL', setting: 'db.preparedStatements: false', url: pgDb.url, over: { db: { preparedStatements: false } } },
     // What the default process count costs: one worker per core (slapd uses every core).
     { db: 'SQLite', setting: 'workers: 0 (one per core)', url: sqliteUrl, over: { workers: 0 } },
@@ -331,7 +333,7 @@ async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
     ...(myDb
       ? [
           { db: 'MySQL/MariaDB', setting: 'defaults', url: myDb.url, over: {} },
-          { db: 'MySQL/MariaDB', setting: 'log.level: silent (logging off)', url: myDb.url, over: { log: { level: 'silent' } } },
+          { db: 'MySQL/MariaDB', setting: OFF, url: myDb.url, over: { log: { level: 'silent' } } },
         ]
       : []),
   ];
@@ -348,42 +350,39 @@ async function sectionDefaults(slapd, work, sqliteUrl, hash, svcHash) {
   try {
     await waitForPort(floorPort, 10000);
     for (const [k, c] of configs.entries()) bridges.push(await startBridge(defaultConfig(c.url, svcHash, c.over), { dir: work, name: `bridge-defaults-${k}` }));
+    const serverOf = (k) => (k === -1 ? slapd : k === -2 ? floor : bridges[k]);
+    // The default credential cache keeps a verified password 60 s from its first check (a hit
+    // does not extend it). Users warmed for an earlier run would expire during a later one and
+    // turn that run into 16 PBKDF2 hashes (one run measured 878 µs per transaction instead of
+    // ~230): every run gets users of its own, freshly warmed, in every worker. (In steady use
+    // that expiry costs one hash per active user a minute.)
+    const runOn = async (k, conc, opts) => {
+      const srv = serverOf(k);
+      const hot = Array.from({ length: HOT }, () => (nextHot++ % SMALL) + 1);
+      const procs = k >= 0 && configs[k].over.workers === 0 ? availableParallelism() : 1;
+      if (k >= 0) for (let i = 0; i < procs * (procs > 1 ? 3 : 1); i++) await warmCredentials(srv.url, hot, 2 * procs);
+      return (await load(srv.url, `apache:${conc}`, { hotList: hot, pids: [srv.pid], ...opts })).streams[0];
+    };
     // One run of every server at each connection count before the measured ones, not
     // recorded: a freshly started bridge spends its first seconds under load compiling (V8's
     // optimising tiers), and the load's own one-second warm-up did not cover it. Without this
     // pass the first repetition of every bridge ran slow (SQLite at the defaults 4,157 and
     // 6,573 tx/s in two runs of this section, against 9,393 in its later repetitions), and the
     // configuration measured first (SQLite at the defaults) paid it in target (g).
-    for (const conc of [8, 64]) {
-      for (const k of [...configs.keys(), -1, -2]) {
-        const srv = k === -1 ? slapd : k === -2 ? floor : bridges[k];
-        const hot = Array.from({ length: HOT }, () => (nextHot++ % SMALL) + 1);
-        const procs = k >= 0 && configs[k].over.workers === 0 ? availableParallelism() : 1;
-        if (k >= 0) for (let i = 0; i < procs * (procs > 1 ? 3 : 1); i++) await warmCredentials(srv.url, hot, 2 * procs);
-        await load(srv.url, `apache:${conc}`, { duration: 2, hotList: hot, seed: 7 + conc });
-      }
-    }
+    for (const conc of [8, 64]) for (const k of [...configs.keys(), -1, -2]) await runOn(k, conc, { duration: 2, seed: 7 + conc });
     log(`  every server warmed (one unrecorded run of 2 s at 8 and at 64 connections)`);
+    // The servers issue #12's targets compare (slapd, SQLite and PostgreSQL at the defaults and
+    // with logging off) run next to each other, forwards in one repetition and backwards in the
+    // next, so each pair's runs share the machine's state of the moment (pairedRatio); the
+    // others follow in an order rotated each repetition.
+    const compared = (c) => ['SQLite', 'PostgreSQL'].includes(c.db) && ['defaults', OFF].includes(c.setting);
+    const core = [-1, ...[...configs.keys()].filter((k) => compared(configs[k]))];
+    const rest = [...[...configs.keys()].filter((k) => !compared(configs[k])), -2];
     for (let rep = 0; rep < RUNS; rep++) {
       for (const conc of [8, 64]) {
-        // The servers issue #12's targets compare (slapd, SQLite and PostgreSQL at the defaults
-        // and with logging off) run next to each other, forwards in one repetition and
-        // backwards in the next, so each pair's runs share the machine's state of the moment
-        // (pairedRatio); the others follow in an order rotated each repetition.
-        const core = [-1, 0, 1, 2, 3].filter((k) => k < configs.length);
-        const rest = [...configs.keys(), -2].filter((k) => !core.includes(k));
         const order = [...(rep % 2 ? [...core].reverse() : core), ...rest.map((_, i, a) => a[(i + rep) % a.length])];
         for (const k of order) {
-          const srv = k === -1 ? slapd : k === -2 ? floor : bridges[k];
-          // The default credential cache keeps a verified password 60 s from its first check
-          // (a hit does not extend it). Users warmed for an earlier run would expire during a
-          // later one and turn that run into 16 PBKDF2 hashes (one run measured 878 µs per
-          // transaction instead of ~230): every run gets users of its own, freshly warmed, in
-          // every worker. (In steady use that expiry costs one hash per active user a minute.)
-          const hot = Array.from({ length: HOT }, () => (nextHot++ % SMALL) + 1);
-          const procs = k >= 0 && configs[k].over.workers === 0 ? availableParallelism() : 1;
-          if (k >= 0) for (let i = 0; i < procs * (procs > 1 ? 3 : 1); i++) await warmCredentials(srv.url, hot, 2 * procs);
-          const r = (await load(srv.url, `apache:${conc}`, { duration: T.apache, hotList: hot, seed: rep * 100 + conc, pids: [srv.pid] })).streams[0];
+          const r = await runOn(k, conc, { duration: T.apache, seed: rep * 100 + conc });
           (k === -1 ? S.slapd : k === -2 ? S.floor : S.rows[k])[conc].push(r);
           log(`  run ${rep + 1} c=${conc} ${k === -1 ? 'slapd (loglevel 0)' : k === -2 ? 'Node.js floor' : `${configs[k].db}, ${configs[k].setting}`}: ${fmt(r.tps)} tx/s p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms, ${r.failures} failures, ${fmt(r.cpuUsPerTx)} µs/tx (load ${loadavg()[0].toFixed(2)})`);
         }
@@ -593,7 +592,7 @@ async function sectionApache(bridges, slapd, work, sqlitePath) {
   }
   for (const conc of [8, 64]) {
     // Target (b): the bridge as users run it (SQLite, defaults); the others are reported next to it.
-    S[`ratio${conc}`] = median(S.bridge[conc].map((r) => r.rps)) / median(S.slapd[conc].map((r) => r.rps));
+    S[`ratio${conc}`] = pairedRatio(S.bridge[conc], S.slapd[conc], 'rps');
   }
   S.vsWsgi = median(S.bridge[8].map((r) => r.rps)) / S.wsgi[8].rps;
 }
@@ -909,7 +908,7 @@ function evaluateTargets() {
     const both = (f) => [8, 64].map(f);
     // Ratios of runs of one repetition (pairedRatio); NaN where a row is missing.
     const runs = (db, setting, c) => rowOf(db, setting)?.[c] ?? [];
-    const logR = (db) => both((c) => pairedRatio(runs(db, 'defaults', c), runs(db, 'log.level: silent (logging off)', c)));
+    const logR = (db) => both((c) => pairedRatio(runs(db, 'defaults', c), runs(db, OFF, c)));
     const [ls, lp] = [logR('SQLite'), logR('PostgreSQL')];
     T_.g = { measured: `SQLite ${ratio(ls[0])} / ${ratio(ls[1])}, PostgreSQL ${ratio(lp[0])} / ${ratio(lp[1])} (8 / 64 conns)`, goal: '>= 0.9 x the same run with logging off', met: [...ls, ...lp].every((x) => x >= 0.9) };
     const pg = both((c) => pairedRatio(runs('PostgreSQL', 'defaults', c), runs('SQLite', 'defaults', c)));
@@ -1033,7 +1032,6 @@ function renderMarkdown() {
     const ratioOf = (db, a, b, conc) => (rowOf(db, a) && rowOf(db, b) ? pairedRatio(rowOf(db, a)[conc], rowOf(db, b)[conc]) : NaN);
     const vsSlapd = (db, setting, conc) => (rowOf(db, setting) ? pairedRatio(rowOf(db, setting)[conc], Df.slapd[conc]) : NaN);
     const vsSqlite = (db, conc) => (rowOf(db, 'defaults') ? pairedRatio(rowOf(db, 'defaults')[conc], rowOf('SQLite', 'defaults')[conc]) : NaN);
-    const OFF = 'log.level: silent (logging off)';
     const W0 = 'workers: 0 (one per core)';
     L.push(`Ratios (here and in the / defaults and / slapd columns) are medians of the ratios of runs of one repetition; slapd and the SQLite and PostgreSQL rows at the defaults and with logging off run next to each other in each repetition, forwards and backwards in turn.`);
     L.push('');
@@ -1073,14 +1071,14 @@ function renderMarkdown() {
   if (A) {
     L.push(`### Apache ${m.apache} (event MPM, 1 child × 128 threads, LDAP caches off) with wrk, Basic auth`);
     L.push('');
-    L.push(`Each bridge location and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). The bridges: one process each; "defaults" is \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (\`log.level: info\`, credential cache 60 s: the user is checked again before each run, and a run its cached password expires in pays one hash); the tuned one is what this section measured before. slapd: \`loglevel 0\`. \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s, backends alternating; mod_wsgi one run of ${T.wsgi} s.`);
+    L.push(`Each bridge location and \`/slapd\`: \`Require ldap-group\` (\`django-ldap-bridge apache-config\` block; 4 LDAP operations per request). The bridges: one process each; "defaults" is \`serve\` with only \`database\`, \`listen\`, \`baseDn\` and one service account set (\`log.level: info\`, credential cache 60 s: the user is checked again before each run, and a run its cached password expires in pays one hash); the tuned one is what this section measured before. slapd: \`loglevel 0\`. \`/wsgi\`: Django's \`WSGIAuthUserScript\` with \`django.contrib.auth.handlers.modwsgi\` (\`Require valid-user\`: one PBKDF2-SHA256 of 1,000,000 iterations per request). One user, its password in every request. Median of ${A.runs} runs × ${T.wrk} s, backends alternating (the / slapd ratios are medians of the ratios of runs of one repetition); mod_wsgi one run of ${T.wsgi} s.`);
     L.push('');
     L.push('| backend | conns | req/s | p50 / p99 ms | / slapd | failures (non-2xx, socket errors) |');
     L.push('|---|---:|---:|---:|---:|---:|');
     for (const conc of [8, 64]) {
       for (const { key, label } of A.backends) {
         const xs = A[key][conc];
-        const vs = key === 'slapd' ? 1 : median(xs.map((x) => x.rps)) / median(A.slapd[conc].map((x) => x.rps));
+        const vs = key === 'slapd' ? 1 : pairedRatio(xs, A.slapd[conc], 'rps');
         L.push(`| Apache + mod_authnz_ldap + ${label} (runs: ${xs.map((x) => fmt(x.rps)).join(', ')}) | ${conc} | **${fmt(median(xs.map((x) => x.rps)))}** | ${ms(median(xs.map((x) => x.p50)))} / ${ms(median(xs.map((x) => x.p99)))} | ${ratio(vs)} | ${sum(xs.map((x) => x.failures))} |`);
       }
     }
