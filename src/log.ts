@@ -2,9 +2,11 @@
 // log DNs, filters and outcomes; no code path passes a password or a hash to the logger.
 //
 // JSON goes through pino's asynchronous destination (sonic-boom, `sync: false`): a line is
-// appended to its buffer, written (off the event loop) once 4 KiB have gathered or 0.5 s has
-// passed, so a busy server makes one write() per ~25 lines instead of one per line (a line then
-// costs about what serialising it does; see BENCHMARKS.md). Lines still buffered at exit are
+// appended to its buffer, written (off the event loop) once 32 KiB have gathered or 0.5 s has
+// passed, so a busy server makes one write() per ~140 lines instead of one per line (a line then
+// costs about what serialising it does; see BENCHMARKS.md). Each write is a trip through libuv's
+// thread pool and back: at 4 KiB (~18 lines) those trips cost the Apache mix ~3% of the bridge's
+// CPU, measured (BENCHMARKS.md, session 12); a chunk still waits at most the same half second. Lines still buffered at exit are
 // written by endLog() (SIGTERM, a caught crash), and by pino's own exit hook (flushSync) on any
 // other process.exit(); only a SIGKILL or a power cut loses the last half second.
 import { pino, type Logger } from 'pino';
@@ -29,7 +31,7 @@ export function createLogger(opts: { level: string; format: 'json' | 'pretty' | 
   // bytes on the event loop: ~3 µs of a busy bridge's 16 µs of logging per Apache transaction
   // (bench/ab-config.mjs, BENCHMARKS.md). pino hands over strings, so each becomes a Buffer
   // here (one small copy from Node's buffer pool).
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 500, contentMode: 'buffer' });
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 32768, maxWrite: 65536, periodicFlush: 500, contentMode: 'buffer' });
   const writeBuffer = stream.write as unknown as (this: Destination, b: Buffer) => boolean;
   stream.write = (line: string) => writeBuffer.call(stream, Buffer.from(line));
   const log = pino(base, stream);
