@@ -8,8 +8,9 @@
 // thread pool and back: at 4 KiB (~18 lines) those trips cost the Apache mix ~3% of the bridge's
 // CPU (BENCHMARKS.md, session 12); a quiet bridge's line still waits at most half a second.
 // maxWrite (sonic-boom's cap on one write, 16 KiB by default) must exceed minLength.
-// Lines still buffered at exit are written by endLog() (SIGTERM, a caught crash), and by pino's own exit hook (flushSync) on any
-// other process.exit(); only a SIGKILL or a power cut loses the last half second.
+// Lines still buffered at exit are written by endLog() (SIGTERM, a caught crash), and by pino's
+// own exit hook (flushSync) on any other process.exit(); only a SIGKILL or a power cut loses the
+// last half second.
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
